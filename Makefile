@@ -1,0 +1,46 @@
+# booster — set-up and everyday targets. `make demo` and `make test` need nothing installed by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BOOSTER := $(VENV)/bin/booster
+TOOLS := .tools
+ANVIL_VERSION := 1.7.1
+SOLC_VERSION := 0.8.37
+PY_STAMP := $(VENV)/.installed
+TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)
+DEMO_DIR := .booster-demo
+
+.PHONY: install test test-unit demo artifacts clean
+
+install: $(PY_STAMP) $(TOOLS_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# anvil and solcjs come from npm into a git-ignored project-local folder.
+$(TOOLS_STAMP):
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
+		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION)
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+test-unit: install
+	$(PY) -m pytest -q -m "not integration"
+
+# Re-compile the shipped settlement contract artifact from its source.
+artifacts: install
+	$(PY) -m booster_cli.artifacts
+
+demo: install
+	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .booster $(DEMO_DIR)

@@ -1,0 +1,112 @@
+"""The L1: anvil as a supervised subprocess (free port → start → poll until it answers → stop)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .errors import BoosterError, PortInUse
+from .rpc import RpcClient, RpcError
+from .tools import find_anvil
+
+HARDFORK = "prague"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def claim_port(what: str, port: int, host: str = "127.0.0.1") -> int:
+    """The port to use: a free one for 0, else ``port`` if nothing listens there."""
+    if port == 0:
+        return free_port()
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUse(what, port) from None
+    return port
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM when the process that started it dies, even by kill -9.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class AnvilProcess:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1") -> None:
+        self.port = port
+        self.host = host
+        self.chain_id = chain_id
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> RpcClient:
+        binary = find_anvil()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id)]
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        log.close()
+        rpc = RpcClient(self.rpc_url, timeout=10)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise BoosterError(f"anvil exited with code {self.proc.returncode} at start: {self._last_log_line()} (log: {self.log_path})")
+            try:
+                rpc.call("eth_chainId")
+                return rpc
+            except RpcError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise BoosterError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s (log: {self.log_path})") from None
+                time.sleep(0.05)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def _last_log_line(self) -> str:
+        try:
+            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return "no output"
+        return lines[-1].strip() if lines else "no output"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,69 @@
+"""One error root for booster; every subclass carries the exit code the CLI returns for it."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_RUNNING = 3
+    CONFLICT = 4
+    REVERTED = 5
+
+
+class BoosterError(Exception):
+    """Base of every error booster reports to a user as one readable line."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class UsageError(BoosterError):
+    exit_code = ExitCode.USAGE
+
+
+class ToolNotFound(BoosterError):
+    def __init__(self, tool: str, env_var: str) -> None:
+        super().__init__(
+            f"{tool} not found: set {env_var}, put it on PATH, or run 'make install' in the booster checkout"
+        )
+
+
+class DevnetNotRunning(BoosterError):
+    exit_code = ExitCode.NOT_RUNNING
+
+    def __init__(self, detail: str = "") -> None:
+        msg = "no booster devnet is running here (start one with 'booster up')"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class PortInUse(BoosterError):
+    def __init__(self, what: str, port: int) -> None:
+        super().__init__(f"{what} port {port} is already in use on 127.0.0.1 (choose another with --{what.lower()}-port, or 0 for any free port)")
+
+
+class RpcError(BoosterError):
+    """A JSON-RPC error answer (code, message, optional data)."""
+
+    def __init__(self, message: str, code: int = -32000, data: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+
+class CompileError(BoosterError):
+    pass
+
+
+class TransactionReverted(BoosterError):
+    exit_code = ExitCode.REVERTED
+
+
+class SettlementConflict(BoosterError):
+    exit_code = ExitCode.CONFLICT
+
+    def __init__(self, message: str, conflicts: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts or []

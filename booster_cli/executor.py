@@ -1,0 +1,307 @@
+"""The L2 executor: a py-evm Prague chain with the booster precompiles, fed signed transactions.
+
+Transactions are validated when they arrive (chain id, signature, nonce, fees, balance), queued,
+and applied in batches: one L2 block holds every transaction that arrived while the previous
+block was being built. Before each block the L1 anchor follows the anchor policy (see
+``refresh_anchor``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth import constants
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDB
+from eth_utils import ValidationError as EvmValidationError
+from eth.vm.forks.prague import PragueState, PragueVM
+from eth.vm.forks.prague.computation import PragueComputation
+from eth.vm.message import Message
+
+from eth_utils import keccak, to_checksum_address
+
+from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
+from .errors import RpcError
+from .l1view import Anchor, L1View
+from .precompiles import BOOSTER_PRECOMPILES
+from .rpc import RpcClient
+
+L2_GAS_LIMIT = 30_000_000
+L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
+
+
+class BoosterComputation(PragueComputation):
+    _precompiles = {**PragueComputation._precompiles, **BOOSTER_PRECOMPILES}
+
+
+class BoosterL2State(PragueState):
+    """L2 state whose snapshots also checkpoint the L1 view: reverting an L2 frame undoes the
+    L1CALLs made inside it, and only those."""
+
+    computation_class = BoosterComputation
+    l1_view: L1View = None  # set per executor with configure()
+
+    def snapshot(self):  # type: ignore[override]
+        snap = super().snapshot()
+        self.l1_view.checkpoint(snap[1])
+        return snap
+
+    def revert(self, snapshot) -> None:  # type: ignore[override]
+        super().revert(snapshot)
+        self.l1_view.discard(snapshot[1])
+
+    def commit(self, snapshot) -> None:  # type: ignore[override]
+        super().commit(snapshot)
+        self.l1_view.commit(snapshot[1])
+
+
+class TxRejected(RpcError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=-32003)
+
+
+@dataclass
+class TxRecord:
+    tx: Any
+    sender: bytes
+    block_number: int = -1
+    index: int = -1
+    receipt: dict | None = None
+    dropped: str | None = None
+
+
+@dataclass
+class Batch:
+    """The L2 transactions not settled yet, with the L2 state root before them."""
+
+    pre_state_root: bytes
+    tx_hashes: list[bytes] = field(default_factory=list)
+
+
+def fetch_head_anchor(rpc: RpcClient) -> Anchor:
+    return Anchor.from_rpc_block(rpc.call("eth_getBlockByNumber", "latest", False))
+
+
+class Executor:
+    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int) -> None:
+        self.l1 = l1
+        self.l2_chain_id = l2_chain_id
+        self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id)
+        state_class = BoosterL2State.configure(l1_view=self.view)
+        vm_class = PragueVM.configure(__name__="BoosterVM", _state_class=state_class)
+        chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
+        genesis_state = {
+            bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
+            for addr in DEV_ADDRESSES
+        }
+        genesis_params = {
+            "difficulty": 0,
+            "gas_limit": L2_GAS_LIMIT,
+            "timestamp": int(time.time()),
+            "base_fee_per_gas": L2_GENESIS_BASE_FEE,
+            "coinbase": constants.ZERO_ADDRESS,
+        }
+        self.chain = chain_class.from_genesis(AtomicDB(), genesis_params, genesis_state)
+        self.lock = threading.RLock()  # guards chain, view, queue and records
+        self._arrived = threading.Condition(self.lock)
+        self.queue: list[bytes] = []
+        self.txs: dict[bytes, TxRecord] = {}
+        self.batch = Batch(self.chain.get_canonical_head().state_root)
+        self._decoder = vm_class.get_transaction_builder()
+
+    # -- intake --
+    def submit(self, raw: bytes) -> bytes:
+        try:
+            tx = self._decoder.decode(raw)
+        except Exception as exc:
+            raise TxRejected(f"invalid transaction encoding: {exc}") from exc
+        try:
+            tx.check_signature_validity()
+            sender = tx.sender
+        except Exception as exc:
+            raise TxRejected(f"invalid transaction signature: {exc}") from exc
+        chain_id = getattr(tx, "chain_id", None)
+        if chain_id is not None and chain_id != self.l2_chain_id:
+            raise TxRejected(f"wrong chain id {chain_id}: this L2 has chain id {self.l2_chain_id}")
+        with self.lock:
+            tx_hash = tx.hash
+            if tx_hash in self.txs:
+                raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
+            self._validate(tx, sender)
+            self.txs[tx_hash] = TxRecord(tx, sender)
+            self.queue.append(tx_hash)
+            self._arrived.notify_all()
+        return tx_hash
+
+    def _validate(self, tx: Any, sender: bytes) -> None:
+        try:
+            tx.validate()
+        except EvmValidationError as exc:
+            raise TxRejected(f"invalid transaction: {exc}") from exc
+        state = self.chain.get_vm().state
+        expected = state.get_nonce(sender) + sum(1 for h in self.queue if self.txs[h].sender == sender)
+        who = to_checksum_address(sender)
+        if tx.nonce < expected:
+            raise TxRejected(f"nonce too low: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
+        if tx.nonce > expected:
+            raise TxRejected(f"nonce too high: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
+        if tx.gas > L2_GAS_LIMIT:
+            raise TxRejected(f"gas limit {tx.gas} exceeds the L2 block gas limit {L2_GAS_LIMIT}")
+        base_fee = self.chain.header.base_fee_per_gas
+        max_fee = tx.max_fee_per_gas
+        if max_fee < base_fee:
+            raise TxRejected(f"max fee per gas {max_fee} is below the L2 base fee {base_fee}")
+        cost = tx.gas * max_fee + tx.value
+        balance = state.get_balance(sender)
+        if balance < cost:
+            raise TxRejected(f"insufficient L2 funds for gas * price + value: {who} has {balance} wei, needs {cost}")
+
+    # -- block production --
+    def wait_for_work(self, timeout: float) -> bool:
+        with self.lock:
+            if not self.queue:
+                self._arrived.wait(timeout)
+            return bool(self.queue)
+
+    def mine_pending(self) -> int:
+        """Apply every queued transaction that fits into one new block; returns how many."""
+        with self.lock:
+            if not self.queue:
+                return 0
+            self.refresh_anchor()
+            chain = self.chain
+            base_header = chain.header
+            vm = chain.get_vm(base_header)
+            header = base_header
+            included, receipts = [], []
+            gas_left = header.gas_limit
+            for tx_hash in list(self.queue):
+                rec = self.txs[tx_hash]
+                if rec.tx.gas > gas_left:
+                    break  # the rest waits for the next block
+                self.queue.remove(tx_hash)
+                try:
+                    # py-evm validates before touching state, so a rejected tx leaves none behind
+                    receipt, computation = vm.apply_transaction(header, rec.tx)
+                except EvmValidationError as exc:
+                    rec.dropped = str(exc)
+                    continue
+                finally:
+                    self.view.journal.forget()
+                header = vm.add_receipt_to_header(header, receipt)
+                gas_left = header.gas_limit - header.gas_used
+                included.append((tx_hash, rec, computation))
+                receipts.append(receipt)
+            if not included:
+                return 0
+            block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
+            block = vm.mine_block(block).block
+            chain.persist_block(block)
+            chain.header = chain.create_header_from_parent(block.header)
+            self._record_receipts(block, included, receipts)
+            return len(included)
+
+    def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
+        cumulative_prev = 0
+        log_index = 0
+        base_fee = block.header.base_fee_per_gas
+        for index, ((tx_hash, rec, computation), receipt) in enumerate(zip(included, receipts)):
+            tx = rec.tx
+            rec.block_number, rec.index = block.number, index
+            logs = []
+            for log in receipt.logs:
+                logs.append(
+                    {
+                        "address": to_checksum_address(log.address),
+                        "topics": ["0x" + t.to_bytes(32, "big").hex() for t in log.topics],
+                        "data": "0x" + log.data.hex(),
+                        "blockNumber": hex(block.number),
+                        "blockHash": "0x" + block.hash.hex(),
+                        "transactionHash": "0x" + tx_hash.hex(),
+                        "transactionIndex": hex(index),
+                        "logIndex": hex(log_index),
+                        "removed": False,
+                    }
+                )
+                log_index += 1
+            tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
+            rec.receipt = {
+                "transactionHash": "0x" + tx_hash.hex(),
+                "transactionIndex": hex(index),
+                "blockHash": "0x" + block.hash.hex(),
+                "blockNumber": hex(block.number),
+                "from": to_checksum_address(rec.sender),
+                "to": to_checksum_address(tx.to) if tx.to else None,
+                "cumulativeGasUsed": hex(receipt.gas_used),
+                "gasUsed": hex(receipt.gas_used - cumulative_prev),
+                "effectiveGasPrice": hex(base_fee + tip),
+                "contractAddress": None,
+                "logs": logs,
+                "logsBloom": "0x" + receipt.bloom.to_bytes(256, "big").hex(),
+                "status": "0x0" if computation.is_error else "0x1",
+                "type": hex(getattr(tx, "type_id", None) or 0),
+            }
+            if computation.is_error:
+                rec.receipt["revertReason"] = "0x" + bytes(computation.output).hex()
+                rec.receipt["error"] = str(computation.error) or type(computation.error).__name__
+            if tx.to == b"" or tx.to is None:
+                rec.receipt["contractAddress"] = to_checksum_address(computation.msg.storage_address)
+            cumulative_prev = receipt.gas_used
+            self.batch.tx_hashes.append(tx_hash)
+
+    # -- the anchor policy --
+    def refresh_anchor(self) -> None:
+        """Follow the L1 head: at once with no pending delta; with one, only when no L1 change
+        since the anchor touches what the batch read (otherwise stay; settle reports it)."""
+        with self.lock:
+            head = fetch_head_anchor(self.l1)
+            if head.hash == self.view.anchor.hash:
+                return
+            if not self.view.has_pending:
+                self.view.reanchor(head, keep_reads=False)
+            elif not self.view.reader.changed_since(head.number):
+                self.view.reanchor(head, keep_reads=True)
+
+    # -- reads --
+    def call(self, sender: bytes, to: bytes, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str]:
+        """Execute without a transaction (eth_call): on the head state plus pending L1 writes,
+        then throw every change away."""
+        with self.lock:
+            self.refresh_anchor()
+            state = self.chain.get_vm().state
+            mark = self.view.journal.mark()
+            try:
+                message = Message(gas=gas, to=to, sender=sender, value=value, data=data, code=state.get_code(to), code_address=to)
+                tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
+                state.mark_address_warm(sender)
+                state.mark_address_warm(to)
+                computation = state.computation_class.apply_message(state, message, tx_context)
+            finally:
+                self.view.journal.rollback(mark)
+            if computation.is_error:
+                return False, bytes(computation.output), str(computation.error) or type(computation.error).__name__
+            return True, bytes(computation.output), ""
+
+    def head(self):
+        return self.chain.get_canonical_head()
+
+    def nonce(self, address: bytes) -> int:
+        with self.lock:
+            return self.chain.get_vm().state.get_nonce(address)
+
+    def balance(self, address: bytes) -> int:
+        with self.lock:
+            return self.chain.get_vm().state.get_balance(address)
+
+    def pending_nonce(self, address: bytes) -> int:
+        with self.lock:
+            return self.nonce(address) + sum(1 for h in self.queue if self.txs[h].sender == address)
+
+    def tx_list_hash(self) -> bytes:
+        return keccak(b"".join(self.batch.tx_hashes))
+
+    def start_new_batch(self) -> None:
+        self.batch = Batch(self.head().state_root)

@@ -1,0 +1,247 @@
+"""Running L1 code inside the L2: an account DB and state over the L1 view, and one entry point.
+
+The L1 context is a fresh py-evm Prague state whose accounts come from ``L1View`` (anchor block
+plus pending writes). It describes the L1 block after the anchor, the one a settlement lands in.
+Each L1 context starts its own EIP-2929 warm set, as a fresh L1 transaction would. L1 balances,
+nonces and code cannot be settled with SSTORE, so any change to them fails the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from eth.abc import AccountDatabaseAPI
+from eth.constants import BLANK_ROOT_HASH
+from eth.exceptions import Revert
+from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague import PragueState
+from eth.vm.message import Message
+from eth_utils import keccak, to_checksum_address
+
+from .l1view import L1View
+
+EMPTY_CODE_HASH = keccak(b"")
+
+
+class ForbiddenL1Effect(Exception):
+    pass
+
+
+class L1AccountDB(AccountDatabaseAPI):
+    """Accounts of one L1 context. Every write goes through the view's journal."""
+
+    def __init__(self, view: L1View) -> None:  # noqa: D107 - not (db, state_root): there is no trie
+        self._view = view
+        self._journal = view.journal
+        self._warm_accounts: dict = {}
+        self._warm_slots: dict = {}
+        # value of each slot when this L1 context started: EIP-2200/3529 gas compares with it
+        self._originals: dict[tuple[bytes, int], int] = {}
+        self.forbidden: dict[str, str] = {}
+
+    # -- roots: there is no local trie; the anchor's root stands in --
+    @property
+    def state_root(self) -> bytes:
+        return self._view.anchor.state_root or BLANK_ROOT_HASH
+
+    @state_root.setter
+    def state_root(self, value: bytes) -> None:
+        pass  # BaseState.revert sets it back; the journal does the real rollback
+
+    def has_root(self, state_root: bytes) -> bool:
+        return False
+
+    def make_state_root(self) -> bytes:
+        return self.state_root
+
+    def persist(self):  # type: ignore[override]
+        raise NotImplementedError("the L1 context is never persisted: its writes are the delta")
+
+    # -- storage --
+    def get_storage(self, address: bytes, slot: int, from_journal: bool = True) -> int:
+        if not from_journal:
+            original = self._originals.get((address, slot))
+            if original is not None:
+                return original
+        return self._view.get_storage(address, slot)
+
+    def set_storage(self, address: bytes, slot: int, value: int) -> None:
+        key = (address, slot)
+        if key not in self._originals:
+            self._originals[key] = self._view.get_storage(address, slot)
+        self._journal.set(self._view.storage, key, value)
+
+    def delete_storage(self, address: bytes) -> None:
+        self._forbid("storage-wipe", address, "wiping an L1 contract's storage")
+
+    def is_storage_warm(self, address: bytes, slot: int) -> bool:
+        return (address, slot) in self._warm_slots
+
+    def mark_storage_warm(self, address: bytes, slot: int) -> None:
+        if (address, slot) not in self._warm_slots:
+            self._journal.set(self._warm_slots, (address, slot), True)
+
+    # -- accounts: readable, but changes cannot be settled --
+    def get_balance(self, address: bytes) -> int:
+        return self._view.get_balance(address)
+
+    def set_balance(self, address: bytes, balance: int) -> None:
+        if balance != self.get_balance(address):
+            self._forbid("balance", address, "moving ETH inside the L1 context")
+        self._journal.set(self._view.balances, address, balance)
+
+    def get_nonce(self, address: bytes) -> int:
+        return self._view.get_nonce(address)
+
+    def set_nonce(self, address: bytes, nonce: int) -> None:
+        if nonce != self.get_nonce(address):
+            self._forbid("nonce", address, "changing an L1 nonce (CREATE/CREATE2)")
+        self._journal.set(self._view.nonces, address, nonce)
+
+    def increment_nonce(self, address: bytes) -> None:
+        self.set_nonce(address, self.get_nonce(address) + 1)
+
+    def get_code(self, address: bytes) -> bytes:
+        return self._view.get_code(address)
+
+    def set_code(self, address: bytes, code: bytes) -> None:
+        self._forbid("code", address, "deploying code inside the L1 context (CREATE/CREATE2)")
+        self._journal.set(self._view.codes, address, code)
+
+    def get_code_hash(self, address: bytes) -> bytes:
+        return keccak(self.get_code(address))
+
+    def delete_code(self, address: bytes) -> None:
+        self._forbid("code", address, "deleting code inside the L1 context")
+        self._journal.set(self._view.codes, address, b"")
+
+    def account_has_code_or_nonce(self, address: bytes) -> bool:
+        return self.get_nonce(address) != 0 or self.get_code(address) != b""
+
+    def delete_account(self, address: bytes) -> None:
+        self._forbid("account", address, "deleting an L1 account (SELFDESTRUCT)")
+
+    def account_exists(self, address: bytes) -> bool:
+        return not self.account_is_empty(address)
+
+    def touch_account(self, address: bytes) -> None:
+        pass  # touching changes nothing a settlement could carry
+
+    def account_is_empty(self, address: bytes) -> bool:
+        return not self.account_has_code_or_nonce(address) and self.get_balance(address) == 0
+
+    def is_address_warm(self, address: bytes) -> bool:
+        return address in self._warm_accounts
+
+    def mark_address_warm(self, address: bytes) -> None:
+        if address not in self._warm_accounts:
+            self._journal.set(self._warm_accounts, address, True)
+
+    # -- checkpoints --
+    def record(self) -> int:  # type: ignore[override]
+        return self._journal.mark()
+
+    def discard(self, checkpoint: int) -> None:  # type: ignore[override]
+        self._journal.rollback(checkpoint)
+
+    def commit(self, checkpoint: int) -> None:  # type: ignore[override]
+        pass  # the undo log stays until the whole L1 context is accepted or dropped
+
+    def lock_changes(self) -> None:
+        pass
+
+    def _forbid(self, kind: str, address: bytes, what: str) -> None:
+        self._journal.set(self.forbidden, kind + address.hex(), f"{what} ({to_checksum_address(address)})")
+
+
+class _AncestorHashes:
+    """Re-iterable, lazily fetched BLOCKHASH source (py-evm walks it once per BLOCKHASH)."""
+
+    def __init__(self, view: L1View) -> None:
+        self._view = view
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._view.ancestor_hashes()
+
+
+class L1State(PragueState):
+    """A Prague state over an ``L1AccountDB``; precompiles are plain Prague ones (no L1CALL on L1)."""
+
+    def __init__(self, account_db: L1AccountDB, execution_context: ExecutionContext) -> None:
+        self._db = None
+        self.execution_context = execution_context
+        self._account_db = account_db
+
+    def set_system_contracts(self) -> None:
+        pass  # L1 already has its system contracts; writing them here would land in the delta
+
+
+@dataclass
+class L1Result:
+    success: bool
+    output: bytes
+    gas_used: int
+    logs: list[tuple[bytes, tuple[int, ...], bytes]]
+    error: str = ""
+    is_revert: bool = False
+
+
+def execution_context(view: L1View) -> ExecutionContext:
+    a = view.anchor
+    return ExecutionContext(
+        coinbase=a.coinbase,
+        timestamp=a.timestamp + 1,
+        block_number=a.number + 1,
+        difficulty=0,
+        mix_hash=a.prevrandao,
+        gas_limit=a.gas_limit,
+        prev_hashes=_AncestorHashes(view),
+        chain_id=view.chain_id,
+        base_fee_per_gas=a.next_base_fee(),
+        excess_blob_gas=0,
+    )
+
+
+def run_l1_call(
+    view: L1View,
+    *,
+    sender: bytes,
+    origin: bytes,
+    target: bytes,
+    data: bytes,
+    gas: int,
+    is_static: bool = False,
+    keep_writes: bool = True,
+) -> L1Result:
+    """Run ``target``'s L1 code with ``data`` from ``sender``. Writes stay in the view only when
+    the call succeeds, changes nothing but storage, and ``keep_writes`` is set."""
+    mark = view.journal.mark()
+    db = L1AccountDB(view)
+    state = L1State(db, execution_context(view))
+    for address in (sender, target, view.anchor.coinbase):
+        db.mark_address_warm(address)
+    message = Message(
+        gas=gas,
+        to=target,
+        sender=sender,
+        value=0,
+        data=data,
+        code=db.get_code(target),
+        code_address=target,
+        is_static=is_static,
+    )
+    tx_context = state.get_transaction_context_class()(gas_price=state.execution_context.base_fee_per_gas, origin=origin)
+    computation = state.computation_class.apply_message(state, message, tx_context)
+    logs = [(addr, tuple(topics), data) for _, addr, topics, data in computation.get_raw_log_entries()]
+    if computation.is_error:
+        view.journal.rollback(mark)
+        err = computation.error
+        return L1Result(False, computation.output, computation.get_gas_used(), [], str(err) or type(err).__name__, isinstance(err, Revert))
+    if db.forbidden:
+        reason = next(iter(db.forbidden.values()))
+        view.journal.rollback(mark)
+        return L1Result(False, b"", computation.get_gas_used(), [], f"not allowed inside the L1 context: {reason}")
+    if not keep_writes:
+        view.journal.rollback(mark)
+    return L1Result(True, computation.output, computation.get_gas_used(), logs)

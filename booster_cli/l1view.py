@@ -1,0 +1,242 @@
+"""The L2's view of L1: pinned to an anchor block, read lazily over JSON-RPC, with a journaled
+overlay of the writes made through L1CALL.
+
+Values fetched from L1 live in the reader's cache, *below* the journal: a reverted call must
+never forget them (they are the "original" values SSTORE gas is computed against, and the
+"before" values of the delta). Writes go to ``storage`` through the journal, so a revert at any
+depth undoes exactly its own writes and a rolled-back first write also leaves the delta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from eth_utils import to_checksum_address
+
+from .delta import DeltaEntry
+from .rpc import RpcClient
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The L1 block the L2 executes against; L1CALL sees the block after it (where settlement lands)."""
+
+    number: int
+    hash: bytes
+    timestamp: int
+    base_fee: int
+    gas_used: int
+    gas_limit: int
+    coinbase: bytes
+    prevrandao: bytes
+    state_root: bytes
+
+    @classmethod
+    def from_rpc_block(cls, block: dict) -> "Anchor":
+        return cls(
+            number=int(block["number"], 16),
+            hash=bytes.fromhex(block["hash"][2:]),
+            timestamp=int(block["timestamp"], 16),
+            base_fee=int(block.get("baseFeePerGas") or "0x0", 16),
+            gas_used=int(block["gasUsed"], 16),
+            gas_limit=int(block["gasLimit"], 16),
+            coinbase=bytes.fromhex(block["miner"][2:]),
+            prevrandao=bytes.fromhex((block.get("mixHash") or "0x" + "00" * 32)[2:]),
+            state_root=bytes.fromhex(block["stateRoot"][2:]),
+        )
+
+    def next_base_fee(self) -> int:
+        """EIP-1559 base fee of block number+1, the block a settlement lands in."""
+        target = self.gas_limit // 2
+        if target == 0 or self.gas_used == target:
+            return self.base_fee
+        if self.gas_used > target:
+            delta = max(self.base_fee * (self.gas_used - target) // target // 8, 1)
+            return self.base_fee + delta
+        return self.base_fee - self.base_fee * (target - self.gas_used) // target // 8
+
+    def to_json(self) -> dict:
+        return {"number": self.number, "hash": "0x" + self.hash.hex()}
+
+
+class Journal:
+    """An undo log shared by several dicts: ``mark`` / ``rollback`` nest like EVM call frames."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[dict, Any, Any]] = []
+
+    def set(self, target: dict, key: Any, value: Any) -> None:
+        self._undo.append((target, key, target.get(key, _MISSING)))
+        target[key] = value
+
+    def mark(self) -> int:
+        return len(self._undo)
+
+    def rollback(self, mark: int) -> None:
+        undo = self._undo
+        while len(undo) > mark:
+            target, key, old = undo.pop()
+            if old is _MISSING:
+                target.pop(key, None)
+            else:
+                target[key] = old
+
+    def forget(self) -> None:
+        """Make everything so far permanent (called between L2 transactions)."""
+        self._undo.clear()
+
+
+@dataclass
+class AccountInfo:
+    code: bytes
+    balance: int
+    nonce: int
+
+
+class L1Reader:
+    """Lazy, cached reads of L1 state at one block. Every value read is part of the read set."""
+
+    def __init__(self, rpc: RpcClient, block_number: int) -> None:
+        self.rpc = rpc
+        self.block_number = block_number
+        self.slots: dict[tuple[bytes, int], int] = {}
+        self.accounts: dict[bytes, AccountInfo] = {}
+        self.block_hashes: dict[int, bytes] = {}
+
+    @property
+    def _tag(self) -> str:
+        return hex(self.block_number)
+
+    def storage(self, address: bytes, slot: int) -> int:
+        key = (address, slot)
+        value = self.slots.get(key)
+        if value is None:
+            raw = self.rpc.call("eth_getStorageAt", "0x" + address.hex(), hex(slot), self._tag)
+            value = self.slots[key] = int(raw, 16)
+        return value
+
+    def account(self, address: bytes) -> AccountInfo:
+        info = self.accounts.get(address)
+        if info is None:
+            addr = "0x" + address.hex()
+            code, balance, nonce = self.rpc.batch(
+                [
+                    ("eth_getCode", [addr, self._tag]),
+                    ("eth_getBalance", [addr, self._tag]),
+                    ("eth_getTransactionCount", [addr, self._tag]),
+                ]
+            )
+            info = self.accounts[address] = AccountInfo(bytes.fromhex(code[2:]), int(balance, 16), int(nonce, 16))
+        return info
+
+    def block_hash(self, number: int) -> bytes:
+        h = self.block_hashes.get(number)
+        if h is None:
+            block = self.rpc.call("eth_getBlockByNumber", hex(number), False)
+            h = self.block_hashes[number] = bytes.fromhex(block["hash"][2:]) if block else b""
+        return h
+
+    def changed_since(self, block_number: int) -> list[dict]:
+        """The read-set entries whose value at ``block_number`` differs from what was read here."""
+        tag = hex(block_number)
+        slot_keys = list(self.slots)
+        acct_keys = list(self.accounts)
+        calls: list[tuple[str, list]] = [("eth_getStorageAt", ["0x" + a.hex(), hex(s), tag]) for a, s in slot_keys]
+        for a in acct_keys:
+            addr = "0x" + a.hex()
+            calls += [("eth_getCode", [addr, tag]), ("eth_getBalance", [addr, tag]), ("eth_getTransactionCount", [addr, tag])]
+        results = iter(self.rpc.batch(calls))
+        conflicts = []
+        for (address, slot), raw in zip(slot_keys, results):
+            now = int(raw, 16)
+            if now != self.slots[(address, slot)]:
+                conflicts.append({"contract": to_checksum_address(address), "slot": slot, "l2_saw": self.slots[(address, slot)], "l1_now": now})
+        for address in acct_keys:
+            seen = self.accounts[address]
+            code, balance, nonce = next(results), next(results), next(results)
+            if bytes.fromhex(code[2:]) != seen.code:
+                conflicts.append({"contract": to_checksum_address(address), "slot": "code", "l2_saw": len(seen.code), "l1_now": (len(code) - 2) // 2})
+            # balances and nonces move with every L1 transaction; only code changes the L1 context's view
+        return conflicts
+
+
+@dataclass
+class L1View:
+    """The L1 state the L2 sees: the anchor's state plus the pending writes (the delta)."""
+
+    rpc: RpcClient
+    anchor: Anchor
+    chain_id: int
+    reader: L1Reader = field(init=False)
+    journal: Journal = field(default_factory=Journal)
+    storage: dict[tuple[bytes, int], int] = field(default_factory=dict)  # pending writes, first-write order
+    balances: dict[bytes, int] = field(default_factory=dict)
+    nonces: dict[bytes, int] = field(default_factory=dict)
+    codes: dict[bytes, bytes] = field(default_factory=dict)
+    _marks: dict[Any, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.reader = L1Reader(self.rpc, self.anchor.number)
+
+    # -- reads: pending value first, then L1 at the anchor --
+    def get_storage(self, address: bytes, slot: int) -> int:
+        value = self.storage.get((address, slot))
+        return self.reader.storage(address, slot) if value is None else value
+
+    def get_balance(self, address: bytes) -> int:
+        value = self.balances.get(address)
+        return self.reader.account(address).balance if value is None else value
+
+    def get_nonce(self, address: bytes) -> int:
+        value = self.nonces.get(address)
+        return self.reader.account(address).nonce if value is None else value
+
+    def get_code(self, address: bytes) -> bytes:
+        value = self.codes.get(address)
+        return self.reader.account(address).code if value is None else value
+
+    # -- checkpoints shared with the L2 state, so an L2 revert also undoes its L1CALLs --
+    def checkpoint(self, key: Any) -> None:
+        self._marks[key] = self.journal.mark()
+
+    def discard(self, key: Any) -> None:
+        self.journal.rollback(self._marks.pop(key))
+
+    def commit(self, key: Any) -> None:
+        self._marks.pop(key, None)
+
+    # -- the delta --
+    @property
+    def has_pending(self) -> bool:
+        return bool(self.storage)
+
+    def delta(self) -> list[DeltaEntry]:
+        return [
+            DeltaEntry(to_checksum_address(address), slot, self.reader.storage(address, slot), value)
+            for (address, slot), value in self.storage.items()
+        ]
+
+    def reanchor(self, anchor: Anchor, keep_reads: bool) -> None:
+        """Move to a new anchor. ``keep_reads`` only when the read set is unchanged at the new anchor."""
+        self.anchor = anchor
+        if keep_reads:
+            self.reader.block_number = anchor.number
+        else:
+            self.reader = L1Reader(self.rpc, anchor.number)
+
+    def clear_pending(self) -> None:
+        """After settlement: the writes are on L1 now."""
+        for d in (self.storage, self.balances, self.nonces, self.codes):
+            d.clear()
+        self.journal.forget()
+        self._marks.clear()
+
+    def ancestor_hashes(self) -> Iterator[bytes]:
+        """BLOCKHASH source for the L1 context (block anchor+1): anchor, anchor-1, ... fetched lazily."""
+        n = self.anchor.number
+        yield self.anchor.hash
+        for number in range(n - 1, max(n - 256, -1), -1):
+            yield self.reader.block_hash(number)
