@@ -266,7 +266,7 @@ class Executor:
                 self.view.reanchor(head, keep_reads=True)
 
     # -- reads --
-    def call(self, sender: bytes, to: bytes, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str]:
+    def call(self, sender: bytes, to: bytes, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str, int]:
         """Execute without a transaction (eth_call): on the head state plus pending L1 writes,
         then throw every change away."""
         with self.lock:
@@ -281,9 +281,10 @@ class Executor:
                 computation = state.computation_class.apply_message(state, message, tx_context)
             finally:
                 self.view.journal.rollback(mark)
+            used = computation.get_gas_used()
             if computation.is_error:
-                return False, bytes(computation.output), str(computation.error) or type(computation.error).__name__
-            return True, bytes(computation.output), ""
+                return False, bytes(computation.output), str(computation.error) or type(computation.error).__name__, used
+            return True, bytes(computation.output), "", used
 
     def head(self):
         return self.chain.get_canonical_head()

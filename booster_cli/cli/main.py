@@ -1,0 +1,209 @@
+"""The ``booster`` command line: parse, call one core function, render. Nothing else here."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..errors import BoosterError, ExitCode
+from . import output
+
+app = typer.Typer(
+    help="booster — a local devnet for booster rollups used as a ZK coprocessor.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+delta_app = typer.Typer(help="The pending L1 state delta.", no_args_is_help=True)
+app.add_typer(delta_app, name="delta")
+
+RpcUrl = Annotated[Optional[str], typer.Option("--rpc-url", envvar="BOOSTER_RPC_URL", help="L2 JSON-RPC endpoint (default: the devnet in the state directory).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    """booster — a local devnet for booster rollups used as a ZK coprocessor."""
+
+
+@app.command()
+def up(
+    detach: Annotated[bool, typer.Option("-d", "--detach", help="Return once L1 and L2 answer.")] = False,
+    l1_port: Annotated[int, typer.Option("--l1-port", envvar="BOOSTER_L1_PORT", help="anvil port (0: any free port).")] = 8545,
+    l2_port: Annotated[int, typer.Option("--l2-port", envvar="BOOSTER_L2_PORT", help="L2 JSON-RPC port (0: any free port).")] = 8546,
+    l2_chain_id: Annotated[int, typer.Option("--l2-chain-id", envvar="BOOSTER_L2_CHAIN_ID", help="L2 chain id.")] = 167010,
+    json_out: Json = False,
+) -> None:
+    """Start the devnet: anvil (L1), the settlement contract, the L2 node."""
+    from ..devnet import start_detached, start_foreground
+
+    def ready(record: dict) -> None:
+        if json_out:
+            output.emit_json(record)
+        else:
+            output.say(
+                f"booster devnet ready\n  L1 (anvil)  {record['l1']['rpc_url']}  chain {record['l1']['chain_id']}\n"
+                f"  L2 (booster) {record['l2']['rpc_url']}  chain {record['l2']['chain_id']}\n"
+                f"  settlement  {record['contracts']['settlement']}"
+            )
+        sys.stdout.flush()
+
+    if detach:
+        ready(start_detached(l1_port, l2_port, l2_chain_id))
+    else:
+        start_foreground(l1_port, l2_port, l2_chain_id, ready)
+
+
+@app.command()
+def down() -> None:
+    """Stop the devnet (exit 0 also when none is running)."""
+    from ..devnet import stop
+
+    output.say(stop())
+
+
+@app.command()
+def status(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+    """Endpoints, blocks and the pending batch."""
+    from ..client import status as get_status
+
+    st = get_status(rpc_url)
+    if json_out:
+        output.emit_json(st)
+    elif st["running"]:
+        output.say(
+            f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
+            f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']})\n"
+            f"  settlement {st['contracts']['settlement']}\n"
+            f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
+        )
+    if not st["running"]:
+        if not json_out:
+            output.error_line("no booster devnet is running here (start one with 'booster up')")
+        raise typer.Exit(int(ExitCode.NOT_RUNNING))
+
+
+@app.command()
+def send(
+    to: Annotated[str, typer.Argument(help="Target contract (on L1 for l1call).")],
+    sig: Annotated[str, typer.Argument(help="Function signature, cast notation: 'vote(uint256)'.")],
+    args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Dev account index or address (default 0).")] = None,
+    private_key: Annotated[Optional[str], typer.Option("--private-key", envvar="BOOSTER_PRIVATE_KEY", help="Sign with this key instead.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="l1call (through the L1CALL precompile) or l2 (plain L2 transaction).")] = "l1call",
+    gas: Annotated[Optional[int], typer.Option("--gas", help="Gas limit (default: estimated).")] = None,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """Sign and send an L2 transaction; wait for its receipt."""
+    from ..client import send_tx
+
+    result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url)
+    if json_out:
+        output.emit_json(result)
+    else:
+        output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status {result['status']}")
+
+
+@app.command()
+def call(
+    to: Annotated[str, typer.Argument(help="L1 contract.")],
+    sig: Annotated[str, typer.Argument(help="Signature with return types: 'votes(uint256)(uint256)'.")],
+    args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """Read an L1 contract through the L2 (L1 state plus the pending delta), decoded."""
+    from ..client import call_l1
+
+    values = call_l1(to, sig, args or [], rpc_url)
+    if json_out:
+        output.emit_json({"result": values})
+    else:
+        for v in values:
+            output.say(str(v))
+
+
+@delta_app.command("show")
+def delta_show(
+    contract: Annotated[Optional[str], typer.Option("--contract", help="Only this contract.")] = None,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """The pending delta: every written L1 slot with its value before and after."""
+    from ..client import get_delta
+
+    delta = get_delta(contract, rpc_url)
+    if json_out:
+        output.emit_json(delta)
+    else:
+        output.console().print(output.delta_table(delta))
+
+
+@app.command()
+def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addresses (default: the dev accounts).")] = None, rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+    """L2 nonces (the replay protection of L2 transactions)."""
+    from ..client import get_nonces
+
+    result = get_nonces(addresses or [], rpc_url)
+    if json_out:
+        output.emit_json(result)
+    else:
+        for addr, n in result.items():
+            output.say(f"{addr}  {n}")
+
+
+@app.command()
+def settle(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+    """Prove the pending batch and apply its delta on L1."""
+    from ..client import settle as do_settle
+
+    result = do_settle(rpc_url)
+    if json_out:
+        output.emit_json(result)
+        return
+    if result.get("batch") is None:
+        output.say(result.get("message", "nothing to settle"))
+        return
+    output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']}, gas {result['gas_used']})")
+    output.console().print(output.delta_table({"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}))
+
+
+@app.command()
+def deploy(
+    source: Annotated[str, typer.Argument(help="Solidity file (compiled with solcjs).")],
+    args: Annotated[Optional[List[str]], typer.Argument(help="Constructor arguments; 'settlement' means the settlement contract.")] = None,
+    contract: Annotated[Optional[str], typer.Option("--contract", help="Contract name when the file has several.")] = None,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """Deploy a contract on L1 from dev account 0."""
+    from ..client import deploy as do_deploy
+
+    result = do_deploy(source, contract, args or [], rpc_url)
+    if json_out:
+        output.emit_json(result)
+    else:
+        output.say(f"deployed {result['contract']} at {result['address']} (tx {result['tx_hash']})")
+
+
+def run() -> None:
+    """Console entry point: typer maps usage errors to exit 2; every booster error becomes one
+    ``error: ...`` line on stderr and its own exit code (the traceback only with --debug)."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except BoosterError as exc:
+        if debug:
+            raise
+        output.error_line(str(exc))
+        sys.exit(int(exc.exit_code))
+    except Exception as exc:  # a bug: still one line, the traceback with --debug
+        if debug:
+            raise
+        output.error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        sys.exit(int(ExitCode.ERROR))

@@ -1,0 +1,54 @@
+"""Rendering at the edge: one JSON object on stdout for ``--json``, rich tables otherwise,
+errors as one ``error: ...`` line on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    no_color = bool(os.environ.get("NO_COLOR"))
+    stream = sys.stderr if stderr else sys.stdout
+    # off a terminal (pipes, Makefiles, CI) never wrap: lines are read by scripts
+    width = None if stream.isatty() else 240
+    return Console(stderr=stderr, no_color=no_color, highlight=False, width=width, soft_wrap=width is not None)
+
+
+def say(message: str) -> None:
+    console().print(message)
+
+
+def error_line(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def short(value: str) -> str:
+    """0x-32-byte hex → the shortest readable form (decimal for small numbers)."""
+    n = int(value, 16)
+    return str(n) if n < 10**15 else value
+
+
+def delta_table(delta: dict):
+    from rich.table import Table
+
+    anchor = delta["anchor"]
+    table = Table(title=f"pending L1 delta — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", title_justify="left")
+    table.add_column("contract", no_wrap=True)
+    table.add_column("slot", no_wrap=True)
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    table.add_column("change", justify="right")
+    for c in delta["changes"]:
+        before, after = int(c["before"], 16), int(c["after"], 16)
+        change = "net zero (not settled)" if before == after else (f"{after - before:+d}" if max(before, after) < 10**30 else "")
+        table.add_row(c["contract"], c["slot"], short(c["before"]), short(c["after"]), change)
+    return table

@@ -1,0 +1,162 @@
+"""What client commands do: talk JSON-RPC to the running L2 node (never import py-evm here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import BoosterError, DevnetNotRunning, ExitCode, RpcError, TransactionReverted, UsageError
+from .rpc import RpcClient, RpcConnectionError
+from .statedir import current, l2_url
+
+L1CALL = "0x0000000000000000000000000000000000001001"
+MODES = ("l1call", "l2")
+
+
+class RemoteError(BoosterError):
+    """An error the node reported; keeps the exit code the node chose (e.g. 4 for a conflict)."""
+
+    def __init__(self, message: str, exit_code: int, conflicts: list | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode(exit_code)
+        self.conflicts = conflicts or []
+
+
+class Client:
+    def __init__(self, rpc_url: str | None = None) -> None:
+        self.url = l2_url(rpc_url)
+        self.rpc = RpcClient(self.url, timeout=300)
+
+    def call(self, method: str, *params: Any) -> Any:
+        try:
+            return self.rpc.call(method, *params)
+        except RpcConnectionError:
+            raise DevnetNotRunning(f"the L2 node at {self.url} does not answer") from None
+        except RpcError as exc:
+            data = exc.data if isinstance(exc.data, dict) else {}
+            if "exit_code" in data:
+                raise RemoteError(str(exc), data["exit_code"], data.get("conflicts")) from None
+            raise
+
+
+def _address(value: str, what: str = "address") -> str:
+    if not (value.startswith("0x") and len(value) == 42):
+        raise UsageError(f"invalid {what} {value!r}: expected 0x followed by 40 hex digits")
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        raise UsageError(f"invalid {what} {value!r}: not hex") from None
+    return value
+
+
+def status(rpc_url: str | None = None) -> dict:
+    try:
+        client = Client(rpc_url)
+        return client.call("booster_status")
+    except DevnetNotRunning:
+        return {"running": False}
+
+
+def get_delta(contract: str | None, rpc_url: str | None = None) -> dict:
+    if contract:
+        _address(contract, "--contract")
+    return Client(rpc_url).call("booster_getDelta", contract)
+
+
+def get_nonces(addresses: list[str], rpc_url: str | None = None) -> dict:
+    return Client(rpc_url).call("booster_getNonces", [_address(a) for a in addresses] or None)
+
+
+def settle(rpc_url: str | None = None) -> dict:
+    return Client(rpc_url).call("booster_settle")
+
+
+def _l1call_payload(to: str, calldata: bytes) -> bytes:
+    from eth_abi import encode
+
+    return encode(["address", "bytes"], [to, calldata])
+
+
+def send_tx(to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None) -> dict:
+    from .abi import decode_revert, encode_call
+    from .accounts import resolve_sender
+    from .txsend import send_transaction, wait_for_receipt
+
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
+    _address(to, "target")
+    calldata = encode_call(sig, args)
+    key = resolve_sender(from_, private_key)
+    client = Client(rpc_url)
+    target, data = (L1CALL, _l1call_payload(to, calldata)) if mode == "l1call" else (to, calldata)
+    try:
+        tx_hash = send_transaction(client.rpc, key, to=target, data=data, gas=gas)
+    except RpcConnectionError:
+        raise DevnetNotRunning(f"the L2 node at {client.url} does not answer") from None
+    except RpcError as exc:
+        if exc.code == 3:  # the estimate ran the call and it reverted: nothing was sent
+            raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") else "0x"
+            raise TransactionReverted(f"transaction would revert: {decode_revert(bytes.fromhex(raw[2:]))} (not sent)") from None
+        raise BoosterError(f"the L2 rejected the transaction: {exc}") from None
+    receipt = wait_for_receipt(client.rpc, tx_hash)
+    result = {
+        "tx_hash": tx_hash,
+        "status": int(receipt["status"], 16),
+        "l2_block": int(receipt["blockNumber"], 16),
+        "gas_used": int(receipt["gasUsed"], 16),
+    }
+    if result["status"] == 0:
+        raw = receipt.get("revertReason") or "0x"
+        result["revert_reason"] = decode_revert(bytes.fromhex(raw[2:]))
+    return result
+
+
+def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None) -> list:
+    from .abi import decode_output, decode_revert, encode_call, format_value, parse_signature
+
+    _address(to, "target")
+    signature = parse_signature(sig)
+    payload = _l1call_payload(to, encode_call(sig, args))
+    client = Client(rpc_url)
+    try:
+        out = client.call("eth_call", {"to": L1CALL, "data": "0x" + payload.hex()}, "latest")
+    except RpcError as exc:
+        if exc.code == 3:
+            raw = exc.data if isinstance(exc.data, str) else "0x"
+            raise TransactionReverted(f"call reverted: {decode_revert(bytes.fromhex(raw[2:]))}") from None
+        raise
+    data = bytes.fromhex(out[2:])
+    if not signature.outputs:
+        return ["0x" + data.hex()]
+    return [format_value(v) for v in decode_output(signature.outputs, data)]
+
+
+def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None) -> dict:
+    from eth_abi import encode
+
+    from .abi import _abi_type, parse_value
+    from .accounts import DEV_PRIVATE_KEYS
+    from .solc import compile_file
+    from .txsend import transact
+
+    compiled = compile_file(source, contract)
+    st = Client(rpc_url).call("booster_status")
+    ctor = next((i for i in compiled.abi if i.get("type") == "constructor"), {"inputs": []})
+    types = [_abi_type(p) for p in ctor["inputs"]]
+    if len(args) != len(types):
+        raise UsageError(f"{compiled.name} takes {len(types)} constructor argument(s) ({', '.join(types) or 'none'}), got {len(args)}")
+    settlement = st["contracts"]["settlement"]
+    values = [parse_value(t, settlement if a == "settlement" and t == "address" else a) for t, a in zip(types, args)]
+    l1 = RpcClient(st["l1"]["rpc_url"], timeout=60)
+    receipt = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=compiled.bytecode + encode(types, values))
+    if receipt["status"] != "0x1":
+        raise TransactionReverted(f"deploying {compiled.name} reverted on L1 (tx {receipt['transactionHash']})")
+    return {"contract": compiled.name, "address": _checksum(receipt["contractAddress"]), "tx_hash": receipt["transactionHash"]}
+
+
+def _checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address(address)
+
+
+__all__ = ["status", "get_delta", "get_nonces", "settle", "send_tx", "call_l1", "deploy", "current"]

@@ -1,0 +1,247 @@
+"""The devnet process: anvil (L1) as a child, the settlement contract, and the L2 node
+(executor, block producer, JSON-RPC server, mock prover, relayer).
+
+``booster up`` runs it in the foreground; ``booster up -d`` runs ``python -m booster_cli.node``
+detached and waits until ``devnet.json`` says it is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from eth_utils import to_checksum_address
+
+from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
+from .anvil import AnvilProcess, claim_port
+from .artifacts import load_settlement_artifact
+from .errors import BoosterError, UsageError
+from .executor import Executor
+from .prover import MockProver
+from .relayer import Relayer
+from .rpc_server import RpcServer
+from .statedir import StateDir
+from .txsend import transact
+from .txsign import address_of
+
+log = logging.getLogger("booster.node")
+
+DEFAULT_L1_PORT = 8545
+DEFAULT_L2_PORT = 8546
+DEFAULT_L2_CHAIN_ID = 167010
+L1_CHAIN_ID = 31337
+RELAYER_FUNDS = 10_000 * 10**18
+
+
+@dataclass
+class NodeConfig:
+    state: StateDir
+    l1_port: int = DEFAULT_L1_PORT
+    l2_port: int = DEFAULT_L2_PORT
+    l2_chain_id: int = DEFAULT_L2_CHAIN_ID
+    host: str = "127.0.0.1"
+
+
+class Node:
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.anvil: AnvilProcess | None = None
+        self.server: RpcServer | None = None
+        self.stopping = threading.Event()
+        self.stop_reason = ""
+        self.history: list[dict] = []
+
+    # -- lifecycle --
+    def start(self) -> dict:
+        cfg = self.config
+        record = cfg.state.read_devnet()
+        if record and _alive(record.get("l2", {}).get("pid")):
+            raise BoosterError(f"a booster devnet is already running from {cfg.state.path} (pid {record['l2']['pid']}); stop it with 'booster down'")
+        l1_port = claim_port("L1", cfg.l1_port, cfg.host)
+        l2_port = claim_port("L2", cfg.l2_port, cfg.host)
+        if l1_port == l2_port:
+            raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
+        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host)
+        try:
+            l1 = self.anvil.start()
+            relayer_key = dev_key(RELAYER_KEY_LABEL)
+            prover = MockProver(dev_key(PROVER_KEY_LABEL))
+            l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
+            artifact = load_settlement_artifact()
+            init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, cfg.l2_chain_id)
+            receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000)
+            if receipt["status"] != "0x1":
+                raise BoosterError("deploying BoosterSettlement on L1 failed")
+            self.settlement = to_checksum_address(receipt["contractAddress"])
+            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id)
+            self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
+            from .l2api import methods
+
+            self.server = RpcServer(methods(self), cfg.host, l2_port)
+            self.server.start()
+        except BaseException:
+            self.stop()
+            raise
+        threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
+        threading.Thread(target=self._watch_anvil, name="watchdog", daemon=True).start()
+        self.record = {
+            "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
+            "l2": {"rpc_url": f"http://{cfg.host}:{self.server.port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid()},
+            "contracts": {"settlement": self.settlement},
+            "prover": prover.address,
+            "relayer": address_of(relayer_key),
+            "started_at": time.time(),
+        }
+        cfg.state.write_devnet(self.record)
+        log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
+        return self.record
+
+    def wait(self) -> str:
+        """Block until asked to stop (signal, anvil exit); returns why."""
+        while not self.stopping.wait(0.5):
+            pass
+        return self.stop_reason
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+        self.stopping.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.server:
+            self.server.stop()
+            self.server = None
+        if self.anvil:
+            self.anvil.stop()
+        record = self.config.state.read_devnet()
+        if record and record.get("l2", {}).get("pid") == os.getpid():
+            self.config.state.clear_devnet()
+
+    def _produce_blocks(self) -> None:
+        while not self.stopping.is_set():
+            if self.executor.wait_for_work(0.2):
+                try:
+                    self.executor.mine_pending()
+                except Exception:
+                    log.exception("building an L2 block failed")
+                    time.sleep(0.1)
+
+    def _watch_anvil(self) -> None:
+        while not self.stopping.wait(0.2):
+            if self.anvil and not self.anvil.alive():
+                code = self.anvil.proc.returncode if self.anvil.proc else "?"
+                log.error("anvil (L1) exited with code %s; stopping the devnet", code)
+                self.request_stop(f"anvil (L1) exited unexpectedly with code {code}; the devnet stopped (log: {self.anvil.log_path})")
+                return
+
+    # -- booster_* methods --
+    def status(self) -> dict:
+        ex = self.executor
+        with ex.lock:
+            l1_block = int(self.executor.l1.call("eth_blockNumber"), 16)
+            delta = ex.view.delta()
+            return {
+                "running": True,
+                "l1": {**self.record["l1"], "block": l1_block},
+                "l2": {**self.record["l2"], "block": ex.head().block_number},
+                "contracts": dict(self.record["contracts"]),
+                "anchor": ex.view.anchor.to_json(),
+                "pending": {"txs": len(ex.batch.tx_hashes) + len(ex.queue), "changes": len(delta)},
+                "settled_batches": len(self.history),
+            }
+
+    def delta(self, contract: str | None = None) -> dict:
+        ex = self.executor
+        with ex.lock:
+            entries = ex.view.delta()
+            if contract:
+                entries = [e for e in entries if e.contract.lower() == contract.lower()]
+            return {
+                "anchor": ex.view.anchor.to_json(),
+                "txs": len(ex.batch.tx_hashes),
+                "changes": [{**e.to_json(), "net_zero": e.net_zero} for e in entries],
+            }
+
+    def nonces(self, addresses: list[str] | None = None) -> dict:
+        from .accounts import DEV_ADDRESSES
+
+        wanted = addresses or list(DEV_ADDRESSES)
+        out = {}
+        for a in wanted:
+            if not isinstance(a, str) or not a.startswith("0x") or len(a) != 42:
+                raise UsageError(f"invalid address {a!r}")
+            out[to_checksum_address(a)] = self.executor.nonce(bytes.fromhex(a[2:]))
+        return out
+
+    def settle(self) -> dict:
+        result = self.relayer.settle()
+        if result is None:
+            return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
+        entry = result.to_json()
+        self.history.append(entry)
+        return entry
+
+
+def _alive(pid: object) -> bool:
+    from .anvil import pid_alive
+
+    return isinstance(pid, int) and pid_alive(pid)
+
+
+def _encode_constructor(prover: str, l2_chain_id: int) -> bytes:
+    from eth_abi import encode
+
+    return encode(["address", "uint256"], [prover, l2_chain_id])
+
+
+def run_foreground(config: NodeConfig, on_ready=None) -> str:
+    """Start, serve until SIGINT/SIGTERM or anvil dies, stop. Returns the reason for stopping."""
+    node = Node(config)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        node.request_stop("")
+
+    for s in previous:
+        signal.signal(s, on_signal)
+    try:
+        record = node.start()
+        if on_ready:
+            on_ready(record)
+        return node.wait()
+    finally:
+        node.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m booster_cli.node")
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--l1-port", type=int, default=DEFAULT_L1_PORT)
+    parser.add_argument("--l2-port", type=int, default=DEFAULT_L2_PORT)
+    parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
+    args = parser.parse_args(argv)
+    from pathlib import Path
+
+    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        reason = run_foreground(config)
+    except BoosterError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return int(exc.exit_code)
+    if reason:
+        print(f"error: {reason}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
