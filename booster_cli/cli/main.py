@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..errors import BoosterError, ExitCode
+from ..errors import BoosterError, ExitCode, TransactionReverted
 from . import output
 
 app = typer.Typer(
@@ -107,6 +107,8 @@ def send(
         output.emit_json(result)
     else:
         output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status {result['status']}")
+    if result["status"] == 0:
+        raise TransactionReverted(f"transaction {result['tx_hash']} reverted: {result['revert_reason']}")
 
 
 @app.command()

@@ -1,0 +1,87 @@
+"""Integration fixtures: a real devnet (anvil + booster L2 node) on free ports, always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from booster_cli.rpc import RpcClient
+
+REPO = Path(__file__).resolve().parents[2]
+VOTING = REPO / "templates" / "Voting.sol"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@dataclass
+class Devnet:
+    cwd: Path
+    env: dict
+    record: dict
+
+    def booster(self, *args: str, timeout: float = 120) -> Result:
+        return run_booster(self.cwd, self.env, *args, timeout=timeout)
+
+    def ok(self, *args: str) -> Result:
+        res = self.booster(*args)
+        assert res.code == 0, f"booster {' '.join(args)} → {res.code}: {res.err}"
+        return res
+
+    @property
+    def l1(self) -> RpcClient:
+        return RpcClient(self.record["l1"]["rpc_url"])
+
+    def deploy_voting(self) -> str:
+        return self.ok("deploy", str(VOTING), "settlement", "--json").json()["address"]
+
+
+def run_booster(cwd: Path, env: dict, *args: str, timeout: float = 120) -> Result:
+    proc = subprocess.run(
+        [sys.executable, "-m", "booster_cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, TypeError):
+        pass
+
+
+def clean_env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTER_")}
+    env["BOOSTER_STATE_DIR"] = str(tmp_path / ".booster")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@pytest.fixture
+def devnet(tmp_path: Path):
+    env = clean_env(tmp_path)
+    res = run_booster(tmp_path, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
+    assert res.code == 0, res.err
+    record = res.json()
+    try:
+        yield Devnet(tmp_path, env, record)
+    finally:
+        run_booster(tmp_path, env, "down", timeout=60)
+        for pid in (record["l2"]["pid"], record["l1"]["pid"]):
+            _kill(pid)
+        time.sleep(0.05)
