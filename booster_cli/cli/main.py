@@ -172,7 +172,7 @@ def settle(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
         output.say(result.get("message", "nothing to settle"))
         return
     output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']}, gas {result['gas_used']})")
-    output.console().print(output.delta_table({"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}))
+    output.console().print(output.delta_table({"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}, title=f"settled L1 diff of batch {result['batch']}"))
 
 
 @app.command()

@@ -37,11 +37,11 @@ def short(value: str) -> str:
     return str(n) if n < 10**15 else value
 
 
-def delta_table(delta: dict):
+def delta_table(delta: dict, title: str = "pending L1 delta"):
     from rich.table import Table
 
     anchor = delta["anchor"]
-    table = Table(title=f"pending L1 delta — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", title_justify="left")
+    table = Table(title=f"{title} — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", title_justify="left")
     table.add_column("contract", no_wrap=True)
     table.add_column("slot", no_wrap=True)
     table.add_column("before", justify="right")

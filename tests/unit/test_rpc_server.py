@@ -145,8 +145,8 @@ def test_deeply_nested_json_is_an_error_answer(dispatcher) -> None:
 # -- a real server ------------------------------------------------------------------
 
 
-@pytest.fixture
-def server():
+@pytest.fixture(scope="module")
+def server():  # one server for the module: each shutdown waits for serve_forever's 0.5 s poll
     srv = RpcServer(METHODS, "127.0.0.1", 0)
     srv.start()
     try:
