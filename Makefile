@@ -10,7 +10,7 @@ PY_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit demo artifacts clean
+.PHONY: install test test-unit demo artifacts completions clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -38,6 +38,10 @@ test-unit: install
 # Re-compile the shipped settlement contract artifact from its source.
 artifacts: install
 	$(PY) -m booster_cli.artifacts
+
+# Shell completion scripts, generated from the CLI (a test fails when they drift).
+completions: install
+	$(PY) -m booster_cli.cli.completions completions
 
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh

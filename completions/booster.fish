@@ -1,0 +1,1 @@
+complete --command booster --no-files --arguments "(env _BOOSTER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) booster)" --condition "env _BOOSTER_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) booster"
