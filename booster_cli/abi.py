@@ -68,11 +68,13 @@ _ARRAY_SUFFIX = re.compile(r"^(.*?)((?:\[\d*\])*)$")
 
 def _canonical_type(t: str) -> str:
     t = t.strip()
-    t = t.split(" ")[0]  # "uint256 amount" → "uint256"
     if t.startswith("("):
         end = _closing(t, 0)
         inner = ",".join(_canonical_type(x) for x in split_top(t[1:end]))
-        return f"({inner}){t[end + 1:]}"
+        rest = t[end + 1:].strip()  # "(uint a, address b)[2] pairs" → "[2]"
+        arrays = rest.split(" ")[0] if rest.startswith("[") else ""
+        return f"({inner}){arrays}"
+    t = t.split(" ")[0]  # "uint256 amount" → "uint256"
     match = _ARRAY_SUFFIX.match(t)
     base, suffix = match.group(1), match.group(2)
     return _ALIASES.get(base, base) + suffix

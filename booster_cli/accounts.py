@@ -53,10 +53,10 @@ def resolve_sender(spec: str | None, private_key: str | None = None) -> str:
     from .errors import UsageError
 
     if private_key:
-        return private_key if private_key.startswith("0x") else "0x" + private_key
+        return "0x" + private_key[2:] if private_key[:2].lower() == "0x" else "0x" + private_key
     if spec is None or spec == "":
         return DEV_PRIVATE_KEYS[0]
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():
         index = int(spec)
         if index >= len(DEV_PRIVATE_KEYS):
             raise UsageError(f"--from {spec}: there are {len(DEV_PRIVATE_KEYS)} dev accounts (0-{len(DEV_PRIVATE_KEYS) - 1})")

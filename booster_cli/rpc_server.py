@@ -5,8 +5,10 @@ Every failure is a JSON-RPC error object; the server keeps serving whatever it i
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -16,6 +18,8 @@ from .errors import BoosterError, RpcError
 log = logging.getLogger("booster.rpc")
 
 MAX_BODY = 8 * 1024 * 1024
+MAX_DEPTH = 64  # JSON nesting; py-evm raises the recursion limit, so deep input could crash the C stack
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL = -32700, -32600, -32601, -32602, -32603
 
 Method = Callable[..., Any]
@@ -33,9 +37,11 @@ class Dispatcher:
         self.methods = methods
 
     def handle_body(self, body: bytes) -> Any:
+        if _too_deep(body):
+            return _error(None, INVALID_REQUEST, f"invalid request: JSON nested deeper than {MAX_DEPTH} levels")
         try:
             request = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(None, PARSE_ERROR, "parse error: body is not valid JSON")
         if isinstance(request, list):
             if not request:
@@ -55,9 +61,13 @@ class Dispatcher:
         if method is None:
             return _error(id_, METHOD_NOT_FOUND, f"method {name} is not supported by the booster L2")
         try:
-            result = method(*params)
+            inspect.signature(method).bind(*params)
         except TypeError as exc:
             return _error(id_, INVALID_PARAMS, f"{name}: wrong parameters ({exc})")
+        except ValueError:
+            pass  # builtins without a signature: let the call itself decide
+        try:
+            result = method(*params)
         except RpcError as exc:
             return _error(id_, exc.code, str(exc), exc.data)
         except BoosterError as exc:
@@ -68,6 +78,21 @@ class Dispatcher:
         return {"jsonrpc": "2.0", "id": id_, "result": result}
 
 
+def _too_deep(body: bytes) -> bool:
+    """Nesting depth above MAX_DEPTH, checked without recursion (strings do not count)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for ch in _STRINGS.sub(b'""', body):
+        if ch in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif ch in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def _extra(exc: BoosterError) -> dict:
     conflicts = getattr(exc, "conflicts", None)
     return {"conflicts": conflicts} if conflicts else {}
@@ -76,6 +101,8 @@ def _extra(exc: BoosterError) -> dict:
 class _Handler(BaseHTTPRequestHandler):
     dispatcher: Dispatcher
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         try:

@@ -88,7 +88,6 @@ def test_bad_signatures_raise_usage_error(sig, fragment) -> None:
         parse_signature(sig)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _canonical_type splits on the first space, even inside a tuple")
 @pytest.mark.parametrize("sig", ["f((uint, address))", "f((uint a, address b) pair)"])
 def test_tuple_with_spaces_or_names(sig) -> None:
     assert parse_signature(sig).canonical == "f((uint256,address))"
