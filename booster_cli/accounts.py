@@ -65,3 +65,18 @@ def resolve_sender(spec: str | None, private_key: str | None = None) -> str:
         if addr.lower() == spec.lower():
             return key
     raise UsageError(f"--from {spec}: not a dev account index or address; pass --private-key for other accounts")
+
+
+def resolve_address(spec: str | None) -> str:
+    """Address for ``--from N|ADDR`` where no key is needed (default dev account 0)."""
+    from .errors import UsageError
+
+    if not spec:
+        return DEV_ADDRESSES[0]
+    if spec.isascii() and spec.isdigit():
+        if int(spec) >= len(DEV_ADDRESSES):
+            raise UsageError(f"--from {spec}: there are {len(DEV_ADDRESSES)} dev accounts (0-{len(DEV_ADDRESSES) - 1})")
+        return DEV_ADDRESSES[int(spec)]
+    if not (spec.startswith("0x") and len(spec) == 42):
+        raise UsageError(f"--from {spec}: expected a dev account index or a 0x address")
+    return spec

@@ -9,7 +9,10 @@ from .rpc import RpcClient, RpcConnectionError
 from .statedir import current, l2_url
 
 L1CALL = "0x0000000000000000000000000000000000001001"
-MODES = ("l1call", "l2")
+L1SANDBOXCALL = "0x0000000000000000000000000000000000001002"
+L1DELEGATECALL = "0x0000000000000000000000000000000000001003"
+PRECOMPILE_OF_MODE = {"l1call": L1CALL, "sandbox": L1SANDBOXCALL, "delegate": L1DELEGATECALL}
+MODES = (*PRECOMPILE_OF_MODE, "l2")
 
 
 class RemoteError(BoosterError):
@@ -87,7 +90,7 @@ def send_tx(to: str, sig: str, args: list[str], from_: str | None, private_key: 
     calldata = encode_call(sig, args)
     key = resolve_sender(from_, private_key)
     client = Client(rpc_url)
-    target, data = (L1CALL, _l1call_payload(to, calldata)) if mode == "l1call" else (to, calldata)
+    target, data = (to, calldata) if mode == "l2" else (PRECOMPILE_OF_MODE[mode], _l1call_payload(to, calldata))
     try:
         tx_hash = send_transaction(client.rpc, key, to=target, data=data, gas=gas)
     except RpcConnectionError:
@@ -110,15 +113,19 @@ def send_tx(to: str, sig: str, args: list[str], from_: str | None, private_key: 
     return result
 
 
-def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None) -> list:
+def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, sender: str | None = None) -> list:
+    """Run ``SIG`` on L1 contract ``to`` through L1SANDBOXCALL (L1 at the anchor plus the pending
+    delta; writes thrown away) and decode the result by the return types of ``SIG``."""
     from .abi import decode_output, decode_revert, encode_call, format_value, parse_signature
+    from .accounts import resolve_address
 
     _address(to, "target")
+    sender = resolve_address(sender)
     signature = parse_signature(sig)
     payload = _l1call_payload(to, encode_call(sig, args))
     client = Client(rpc_url)
     try:
-        out = client.call("eth_call", {"to": L1CALL, "data": "0x" + payload.hex()}, "latest")
+        out = client.call("eth_call", {"from": sender, "to": L1SANDBOXCALL, "data": "0x" + payload.hex()}, "latest")
     except RpcError as exc:
         if exc.code == 3:
             raw = exc.data if isinstance(exc.data, str) else "0x"
@@ -130,7 +137,7 @@ def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None) -> l
     return [format_value(v) for v in decode_output(signature.outputs, data)]
 
 
-def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None) -> dict:
+def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None, on_l2: bool = False) -> dict:
     from eth_abi import encode
 
     from .abi import _abi_type, parse_value
@@ -146,11 +153,15 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
         raise UsageError(f"{compiled.name} takes {len(types)} constructor argument(s) ({', '.join(types) or 'none'}), got {len(args)}")
     settlement = st["contracts"]["settlement"]
     values = [parse_value(t, settlement if a == "settlement" and t == "address" else a) for t, a in zip(types, args)]
-    l1 = RpcClient(st["l1"]["rpc_url"], timeout=60)
-    receipt = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=compiled.bytecode + encode(types, values))
+    layer = "L2" if on_l2 else "L1"
+    rpc = Client(rpc_url).rpc if on_l2 else RpcClient(st["l1"]["rpc_url"], timeout=60)
+    try:
+        receipt = transact(rpc, DEV_PRIVATE_KEYS[0], to=None, data=compiled.bytecode + encode(types, values))
+    except RpcError as exc:
+        raise TransactionReverted(f"deploying {compiled.name} on {layer} failed: {exc}") from None
     if receipt["status"] != "0x1":
-        raise TransactionReverted(f"deploying {compiled.name} reverted on L1 (tx {receipt['transactionHash']})")
-    return {"contract": compiled.name, "address": _checksum(receipt["contractAddress"]), "tx_hash": receipt["transactionHash"]}
+        raise TransactionReverted(f"deploying {compiled.name} reverted on {layer} (tx {receipt['transactionHash']})")
+    return {"contract": compiled.name, "address": _checksum(receipt["contractAddress"]), "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
 
 
 def _checksum(address: str) -> str:

@@ -19,6 +19,7 @@ from eth.db.atomic import AtomicDB
 from eth_utils import ValidationError as EvmValidationError
 from eth.vm.forks.prague import PragueState, PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
+from eth._utils.address import generate_contract_address
 from eth.vm.message import Message
 
 from eth_utils import keccak, to_checksum_address
@@ -31,6 +32,7 @@ from .rpc import RpcClient
 
 L2_GAS_LIMIT = 30_000_000
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
+MAX_NONCE_GAP = 1024
 
 
 class BoosterComputation(PragueComputation):
@@ -86,10 +88,10 @@ def fetch_head_anchor(rpc: RpcClient) -> Anchor:
 
 
 class Executor:
-    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int) -> None:
+    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None) -> None:
         self.l1 = l1
         self.l2_chain_id = l2_chain_id
-        self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id)
+        self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = PragueVM.configure(__name__="BoosterVM", _state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
@@ -108,6 +110,8 @@ class Executor:
         self.lock = threading.RLock()  # guards chain, view, queue and records
         self._arrived = threading.Condition(self.lock)
         self.queue: list[bytes] = []
+        # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
+        self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
         self.batch = Batch(self.chain.get_canonical_head().state_root)
         self._decoder = vm_class.get_transaction_builder()
@@ -130,13 +134,28 @@ class Executor:
             tx_hash = tx.hash
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
-            self._validate(tx, sender)
+            expected = self._validate(tx, sender)
             self.txs[tx_hash] = TxRecord(tx, sender)
+            if tx.nonce > expected:
+                self.future.setdefault(sender, {})[tx.nonce] = tx_hash
+                return tx_hash
             self.queue.append(tx_hash)
+            waiting = self.future.get(sender, {})
+            nonce = tx.nonce + 1
+            while nonce in waiting:
+                self.queue.append(waiting.pop(nonce))
+                nonce += 1
+            if not waiting:
+                self.future.pop(sender, None)
             self._arrived.notify_all()
         return tx_hash
 
-    def _validate(self, tx: Any, sender: bytes) -> None:
+    @property
+    def queued_future(self) -> int:
+        return sum(len(w) for w in self.future.values())
+
+    def _validate(self, tx: Any, sender: bytes) -> int:
+        """Check a new transaction; returns the sender's next nonce (``tx.nonce`` may be later)."""
         try:
             tx.validate()
         except EvmValidationError as exc:
@@ -146,8 +165,10 @@ class Executor:
         who = to_checksum_address(sender)
         if tx.nonce < expected:
             raise TxRejected(f"nonce too low: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
-        if tx.nonce > expected:
-            raise TxRejected(f"nonce too high: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
+        if tx.nonce > expected + MAX_NONCE_GAP:
+            raise TxRejected(f"nonce too high: {who} sent nonce {tx.nonce}, next L2 nonce is {expected} (at most {MAX_NONCE_GAP} ahead)")
+        if tx.nonce in self.future.get(sender, {}):
+            raise TxRejected(f"a transaction from {who} with nonce {tx.nonce} is already waiting")
         if tx.gas > L2_GAS_LIMIT:
             raise TxRejected(f"gas limit {tx.gas} exceeds the L2 block gas limit {L2_GAS_LIMIT}")
         base_fee = self.chain.header.base_fee_per_gas
@@ -158,6 +179,7 @@ class Executor:
         balance = state.get_balance(sender)
         if balance < cost:
             raise TxRejected(f"insufficient L2 funds for gas * price + value: {who} has {balance} wei, needs {cost}")
+        return expected
 
     # -- block production --
     def wait_for_work(self, timeout: float) -> bool:
@@ -266,19 +288,24 @@ class Executor:
                 self.view.reanchor(head, keep_reads=True)
 
     # -- reads --
-    def call(self, sender: bytes, to: bytes, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str, int]:
-        """Execute without a transaction (eth_call): on the head state plus pending L1 writes,
-        then throw every change away."""
+    def call(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str, int]:
+        """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code): on the
+        head state plus pending L1 writes, then throw every change away."""
         with self.lock:
             self.refresh_anchor()
             state = self.chain.get_vm().state
             mark = self.view.journal.mark()
             try:
-                message = Message(gas=gas, to=to, sender=sender, value=value, data=data, code=state.get_code(to), code_address=to)
                 tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
                 state.mark_address_warm(sender)
-                state.mark_address_warm(to)
-                computation = state.computation_class.apply_message(state, message, tx_context)
+                if to is None:
+                    address = generate_contract_address(sender, state.get_nonce(sender))
+                    message = Message(gas=gas, to=constants.CREATE_CONTRACT_ADDRESS, sender=sender, value=value, data=b"", code=data, create_address=address)
+                    computation = state.computation_class.apply_create_message(state, message, tx_context)
+                else:
+                    state.mark_address_warm(to)
+                    message = Message(gas=gas, to=to, sender=sender, value=value, data=data, code=state.get_code(to), code_address=to)
+                    computation = state.computation_class.apply_message(state, message, tx_context)
             finally:
                 self.view.journal.rollback(mark)
             used = computation.get_gas_used()

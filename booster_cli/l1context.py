@@ -13,7 +13,11 @@ from typing import Iterator
 
 from eth.abc import AccountDatabaseAPI
 from eth.constants import BLANK_ROOT_HASH
-from eth.exceptions import Revert
+from eth.exceptions import Revert, VMError
+from eth.vm.forks.prague.computation import PragueComputation
+from eth.vm.forks.tangerine_whistle.constants import GAS_SELFDESTRUCT_EIP150
+from eth.vm.opcode import as_opcode
+from eth.vm.opcode_values import SELFDESTRUCT
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueState
 from eth.vm.message import Message
@@ -22,10 +26,6 @@ from eth_utils import keccak, to_checksum_address
 from .l1view import L1View
 
 EMPTY_CODE_HASH = keccak(b"")
-
-
-class ForbiddenL1Effect(Exception):
-    pass
 
 
 class L1AccountDB(AccountDatabaseAPI):
@@ -38,7 +38,9 @@ class L1AccountDB(AccountDatabaseAPI):
         self._warm_slots: dict = {}
         # value of each slot when this L1 context started: EIP-2200/3529 gas compares with it
         self._originals: dict[tuple[bytes, int], int] = {}
-        self.forbidden: dict[str, str] = {}
+        # not journaled: an attempt fails the whole L1 call even if the frame that made it reverted
+        self.violations: list[str] = []
+        self.written: set[bytes] = set()
 
     # -- roots: there is no local trie; the anchor's root stands in --
     @property
@@ -70,6 +72,7 @@ class L1AccountDB(AccountDatabaseAPI):
         key = (address, slot)
         if key not in self._originals:
             self._originals[key] = self._view.get_storage(address, slot)
+        self.written.add(address)
         self._journal.set(self._view.storage, key, value)
 
     def delete_storage(self, address: bytes) -> None:
@@ -152,7 +155,40 @@ class L1AccountDB(AccountDatabaseAPI):
         pass
 
     def _forbid(self, kind: str, address: bytes, what: str) -> None:
-        self._journal.set(self.forbidden, kind + address.hex(), f"{what} ({to_checksum_address(address)})")
+        self.violations.append(f"{what} ({to_checksum_address(address)})")
+
+
+class L1ContextViolation(VMError):
+    """Something a state delta cannot carry was attempted inside the L1 context."""
+
+
+def _violation(state: "L1State", what: str) -> L1ContextViolation:
+    state.violations.append(what)
+    return L1ContextViolation(what)
+
+
+def _selfdestruct(computation) -> None:
+    raise _violation(computation.state, f"SELFDESTRUCT in {to_checksum_address(computation.msg.storage_address)}")
+
+
+class L1Computation(PragueComputation):
+    """Prague as on L1 (no booster precompiles), minus what SSTOREs cannot settle: moving ETH,
+    CREATE/CREATE2, SELFDESTRUCT. An attempt fails the whole L1 call, even if caught inside."""
+
+    opcodes = {**PragueComputation.opcodes, SELFDESTRUCT: as_opcode(_selfdestruct, "SELFDESTRUCT", GAS_SELFDESTRUCT_EIP150)}
+
+    @classmethod
+    def apply_message(cls, state, message, transaction_context, parent_computation=None):  # type: ignore[override]
+        if message.should_transfer_value and message.value:
+            raise _violation(
+                state,
+                f"ETH transfer of {message.value} wei from {to_checksum_address(message.sender)} to {to_checksum_address(message.storage_address)}",
+            )
+        return super().apply_message(state, message, transaction_context, parent_computation)
+
+    @classmethod
+    def apply_create_message(cls, state, message, transaction_context, parent_computation=None):  # type: ignore[override]
+        raise _violation(state, f"contract creation (CREATE/CREATE2) by {to_checksum_address(message.sender)}")
 
 
 class _AncestorHashes:
@@ -168,10 +204,16 @@ class _AncestorHashes:
 class L1State(PragueState):
     """A Prague state over an ``L1AccountDB``; precompiles are plain Prague ones (no L1CALL on L1)."""
 
+    computation_class = L1Computation
+
     def __init__(self, account_db: L1AccountDB, execution_context: ExecutionContext) -> None:
         self._db = None
         self.execution_context = execution_context
         self._account_db = account_db
+
+    @property
+    def violations(self) -> list[str]:
+        return self._account_db.violations
 
     def set_system_contracts(self) -> None:
         pass  # L1 already has its system contracts; writing them here would land in the delta
@@ -185,6 +227,7 @@ class L1Result:
     logs: list[tuple[bytes, tuple[int, ...], bytes]]
     error: str = ""
     is_revert: bool = False
+    refusal: str = ""  # booster's own reason: something a state delta cannot carry
 
 
 def execution_context(view: L1View) -> ExecutionContext:
@@ -233,15 +276,31 @@ def run_l1_call(
     )
     tx_context = state.get_transaction_context_class()(gas_price=state.execution_context.base_fee_per_gas, origin=origin)
     computation = state.computation_class.apply_message(state, message, tx_context)
-    logs = [(addr, tuple(topics), data) for _, addr, topics, data in computation.get_raw_log_entries()]
+    used = computation.get_gas_used()
+    if db.violations:
+        view.journal.rollback(mark)
+        return L1Result(False, b"", used, [], refusal=f"{NOT_ALLOWED}: {db.violations[0]}")
     if computation.is_error:
         view.journal.rollback(mark)
         err = computation.error
-        return L1Result(False, computation.output, computation.get_gas_used(), [], str(err) or type(err).__name__, isinstance(err, Revert))
-    if db.forbidden:
-        reason = next(iter(db.forbidden.values()))
+        return L1Result(False, computation.output, used, [], str(err) or type(err).__name__, isinstance(err, Revert))
+    if keep_writes:
+        refused = [a for a in sorted(db.written) if not view.accepts_updates(a) and _has_pending_writes(view, a)]
+        if refused:
+            view.journal.rollback(mark)
+            return L1Result(
+                False, b"", used, [],
+                refusal=f"L1CALL wrote to {to_checksum_address(refused[0])}, which does not implement "
+                "applyStateUpdates((bytes32,bytes32)[]) for the settlement contract: the settlement would fail",
+            )
+    else:
         view.journal.rollback(mark)
-        return L1Result(False, b"", computation.get_gas_used(), [], f"not allowed inside the L1 context: {reason}")
-    if not keep_writes:
-        view.journal.rollback(mark)
-    return L1Result(True, computation.output, computation.get_gas_used(), logs)
+    logs = [(addr, tuple(topics), data) for _, addr, topics, data in computation.get_raw_log_entries()]
+    return L1Result(True, computation.output, used, logs)
+
+
+NOT_ALLOWED = "not allowed inside the L1 context"
+
+
+def _has_pending_writes(view: L1View, address: bytes) -> bool:
+    return any(a == address for a, _ in view.storage)

@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from .delta import DeltaEntry
+from .errors import RpcError
 from .rpc import RpcClient
 
 _MISSING = object()
+APPLY_STATE_UPDATES_SELECTOR = keccak(b"applyStateUpdates((bytes32,bytes32)[])")[:4]
+# selector, offset 0x20, length 0: an empty StateChange[]
+APPLY_EMPTY_CALLDATA = APPLY_STATE_UPDATES_SELECTOR + (32).to_bytes(32, "big") + (0).to_bytes(32, "big")
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,7 @@ class L1View:
     rpc: RpcClient
     anchor: Anchor
     chain_id: int
+    settlement: bytes | None = None  # the contract that will call applyStateUpdates
     reader: L1Reader = field(init=False)
     journal: Journal = field(default_factory=Journal)
     storage: dict[tuple[bytes, int], int] = field(default_factory=dict)  # pending writes, first-write order
@@ -177,6 +182,7 @@ class L1View:
     nonces: dict[bytes, int] = field(default_factory=dict)
     codes: dict[bytes, bytes] = field(default_factory=dict)
     _marks: dict[Any, int] = field(default_factory=dict)
+    _accepts: dict[bytes, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
@@ -197,6 +203,24 @@ class L1View:
     def get_code(self, address: bytes) -> bytes:
         value = self.codes.get(address)
         return self.reader.account(address).code if value is None else value
+
+    def accepts_updates(self, address: bytes) -> bool:
+        """Can the settlement apply a delta to ``address``? Its L1 code must dispatch
+        applyStateUpdates((bytes32,bytes32)[]) (a PUSH4 of the selector, as compilers emit) and an
+        empty update from the settlement contract must not revert at the anchor. A fallback that
+        accepts anything fails the first test; access control that excludes the settlement, the
+        second."""
+        known = self._accepts.get(address)
+        if known is None:
+            known = b"\x63" + APPLY_STATE_UPDATES_SELECTOR in self.get_code(address)
+            if known and self.settlement is not None:
+                call = {"from": "0x" + self.settlement.hex(), "to": "0x" + address.hex(), "data": "0x" + APPLY_EMPTY_CALLDATA.hex()}
+                try:
+                    self.rpc.call("eth_call", call, hex(self.anchor.number))
+                except RpcError:
+                    known = False
+            self._accepts[address] = known
+        return known
 
     # -- checkpoints shared with the L2 state, so an L2 revert also undoes its L1CALLs --
     def checkpoint(self, key: Any) -> None:
@@ -222,6 +246,7 @@ class L1View:
     def reanchor(self, anchor: Anchor, keep_reads: bool) -> None:
         """Move to a new anchor. ``keep_reads`` only when the read set is unchanged at the new anchor."""
         self.anchor = anchor
+        self._accepts.clear()
         if keep_reads:
             self.reader.block_number = anchor.number
         else:

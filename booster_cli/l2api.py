@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import to_checksum_address
 
 from . import __version__
+from eth.exceptions import InsufficientFunds
+
 from .abi import decode_revert
 from .errors import RpcError
 from .executor import L2_GAS_LIMIT
@@ -70,6 +72,15 @@ def methods(node: "Node") -> dict:
     def get_balance(address: str, block: str = "latest") -> str:
         return hex(ex.balance(_address(address)))
 
+    def get_storage_at(address: str, slot: str, block: str = "latest") -> str:
+        with ex.lock:
+            value = ex.chain.get_vm().state.get_storage(_address(address), _qty(slot))
+        return "0x" + value.to_bytes(32, "big").hex()
+
+    def get_code(address: str, block: str = "latest") -> str:
+        with ex.lock:
+            return "0x" + ex.chain.get_vm().state.get_code(_address(address)).hex()
+
     def send_raw_transaction(raw: str) -> str:
         return "0x" + ex.submit(_data(raw)).hex()
 
@@ -86,10 +97,12 @@ def methods(node: "Node") -> dict:
         if not isinstance(tx, dict):
             raise RpcError("call object must be a JSON object", -32602)
         sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
-        if not tx.get("to"):
-            raise RpcError("contract creation through eth_call is not supported", -32602)
+        to = _address(tx["to"]) if tx.get("to") else None
         data = _data(tx.get("data") or tx.get("input"))
-        ok, output, error, gas_used = ex.call(sender, _address(tx["to"]), data, _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT))
+        try:
+            ok, output, error, gas_used = ex.call(sender, to, data, _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT))
+        except InsufficientFunds as exc:
+            raise RpcError(f"insufficient L2 funds: {exc}", -32003) from None
         if not ok:
             raise ExecutionReverted(output, decode_revert(output) if output else error)
         return output, gas_used
@@ -98,9 +111,14 @@ def methods(node: "Node") -> dict:
         return "0x" + _run(tx)[0].hex()
 
     def estimate_gas(tx: dict, block: str = "latest") -> str:
+        """Intrinsic gas (EIP-7623 floor included) plus the gas the execution used."""
         data = _data(tx.get("data") or tx.get("input"))
-        intrinsic = 21_000 + sum(4 if b == 0 else 16 for b in data)
-        return hex(intrinsic + _run(tx)[1])
+        zeros = data.count(0)
+        tokens = zeros + 4 * (len(data) - zeros)
+        intrinsic = 21_000 + 4 * tokens
+        if not tx.get("to"):
+            intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
+        return hex(max(intrinsic + _run(tx)[1], 21_000 + 10 * tokens))
 
     def gas_price() -> str:
         return hex(ex.chain.header.base_fee_per_gas + 1_000_000)
@@ -135,6 +153,8 @@ def methods(node: "Node") -> dict:
         "eth_blockNumber": block_number,
         "eth_getTransactionCount": get_transaction_count,
         "eth_getBalance": get_balance,
+        "eth_getStorageAt": get_storage_at,
+        "eth_getCode": get_code,
         "eth_sendRawTransaction": send_raw_transaction,
         "eth_getTransactionReceipt": get_receipt,
         "eth_call": call,

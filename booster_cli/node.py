@@ -79,7 +79,7 @@ class Node:
             if receipt["status"] != "0x1":
                 raise BoosterError("deploying BoosterSettlement on L1 failed")
             self.settlement = to_checksum_address(receipt["contractAddress"])
-            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id)
+            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]))
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
             from .l2api import methods
 
@@ -152,7 +152,7 @@ class Node:
                 "l2": {**self.record["l2"], "block": ex.head().block_number},
                 "contracts": dict(self.record["contracts"]),
                 "anchor": ex.view.anchor.to_json(),
-                "pending": {"txs": len(ex.batch.tx_hashes) + len(ex.queue), "changes": len(delta)},
+                "pending": {"txs": len(ex.batch.tx_hashes) + len(ex.queue), "changes": len(delta), "queued": ex.queued_future},
                 "settled_batches": len(self.history),
             }
 

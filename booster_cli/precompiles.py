@@ -1,8 +1,11 @@
-"""The booster precompiles on L2. L1CALL runs L1 code against the L1 view and keeps its writes.
+"""The booster precompiles on L2: L1CALL (0x…1001), L1SANDBOXCALL (0x…1002), L1DELEGATECALL (0x…1003).
 
-Gas: a call costs ``L1CALL_BASE_GAS`` plus the gas the L1 computation used (refunds of the L1
-computation are not passed on). All remaining gas of the precompile call is offered to L1 code;
-callers bound it with the CALL's gas argument, as with any call.
+Input of each: ``abi.encode(address target, bytes data)``; output: the raw return data; a revert
+of the L1 code reverts the precompile with the same data. ``msg.value`` must be 0.
+
+Gas: a call costs ``L1CALL_BASE_GAS`` plus the gas the L1 code used (refunds of the L1
+computation are not passed on). All remaining gas of the precompile call is offered to the L1
+code; callers bound it with the CALL's gas argument, as with any call.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import TYPE_CHECKING
 from eth.exceptions import Revert, VMError
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+
+from eth.vm.message import Message
 
 from .l1context import run_l1_call
 
@@ -41,37 +46,89 @@ def decode_call_input(data: bytes) -> tuple[bytes, bytes]:
     return bytes.fromhex(target[2:]), calldata
 
 
-def l1call(computation: "ComputationAPI") -> "ComputationAPI":
-    msg = computation.msg
-    if msg.value:
-        _revert(computation, "booster: msg.value must be 0 for L1CALL (ETH cannot move on L1 through a state delta)")
+def _prepare(computation: "ComputationAPI", name: str) -> tuple[bytes, bytes]:
+    if computation.msg.value:
+        _revert(computation, f"booster: msg.value must be 0 for {name} (ETH cannot move on L1 through a state delta)")
     try:
-        target, calldata = decode_call_input(bytes(msg.data))
+        target, calldata = decode_call_input(bytes(computation.msg.data))
     except Exception:
-        _revert(computation, "booster: L1CALL input must be abi.encode(address target, bytes data)")
-    computation.consume_gas(L1CALL_BASE_GAS, reason="L1CALL base cost")
-    view = computation.state.l1_view
+        _revert(computation, f"booster: {name} input must be abi.encode(address target, bytes data)")
+    computation.consume_gas(L1CALL_BASE_GAS, reason=f"{name} base cost")
+    return target, calldata
+
+
+def _run_in_l1(computation: "ComputationAPI", name: str, keep_writes: bool) -> "ComputationAPI":
+    target, calldata = _prepare(computation, name)
+    msg = computation.msg
     result = run_l1_call(
-        view,
+        computation.state.l1_view,
         sender=msg.sender,
         origin=computation.transaction_context.origin,
         target=target,
         data=calldata,
         gas=computation.get_gas_remaining(),
         is_static=msg.is_static,
+        keep_writes=keep_writes,
     )
-    computation.consume_gas(result.gas_used, reason="L1CALL execution")
+    computation.consume_gas(result.gas_used, reason=f"{name} execution")
     for address, topics, data in result.logs:
         computation.add_log_entry(address, topics, data)
+    if result.refusal:
+        _revert(computation, "booster: " + result.refusal)
     if not result.success:
         if result.is_revert:
             computation.output = result.output
             raise Revert(result.output)
-        if result.error.startswith("not allowed"):
-            _revert(computation, "booster: " + result.error)
-        raise VMError(f"L1CALL to 0x{target.hex()} failed: {result.error}")
+        raise VMError(f"{name} to 0x{target.hex()} failed: {result.error}")
     computation.output = result.output
     return computation
 
 
-BOOSTER_PRECOMPILES = {L1CALL_ADDRESS: l1call}
+def l1call(computation: "ComputationAPI") -> "ComputationAPI":
+    """Run L1 code against L1 state; its writes stay (the delta)."""
+    return _run_in_l1(computation, "L1CALL", keep_writes=True)
+
+
+def l1sandboxcall(computation: "ComputationAPI") -> "ComputationAPI":
+    """Run L1 code against L1 state; its writes are thrown away when the call ends."""
+    return _run_in_l1(computation, "L1SANDBOXCALL", keep_writes=False)
+
+
+def l1delegatecall(computation: "ComputationAPI") -> "ComputationAPI":
+    """Run the code stored on L1 at ``target`` on the L2, with the caller's L2 storage (as if the
+    caller DELEGATECALLed it): ``address(this)`` and ``msg.sender`` are the caller, nothing
+    reaches the delta. The code may call the booster precompiles: it runs in the L2 context."""
+    target, calldata = _prepare(computation, "L1DELEGATECALL")
+    msg = computation.msg
+    code = computation.state.l1_view.get_code(target)
+    gas = computation.get_gas_remaining()
+    computation.consume_gas(gas, reason="L1DELEGATECALL gas for the L1 code")
+    child = Message(
+        gas=gas,
+        to=msg.sender,
+        sender=msg.sender,
+        value=0,
+        data=calldata,
+        code=code,
+        depth=msg.depth + 1,
+        code_address=target,
+        should_transfer_value=False,
+        is_static=msg.is_static,
+    )
+    result = computation.apply_child_computation(child)
+    if result.is_error:
+        if isinstance(result.error, Revert):
+            computation.return_gas(result.get_gas_remaining())
+            computation.output = result.output
+            raise Revert(result.output)
+        raise VMError(f"L1DELEGATECALL to 0x{target.hex()} failed: {result.error}")
+    computation.return_gas(result.get_gas_remaining())
+    computation.output = result.output
+    return computation
+
+
+BOOSTER_PRECOMPILES = {
+    L1CALL_ADDRESS: l1call,
+    L1SANDBOXCALL_ADDRESS: l1sandboxcall,
+    L1DELEGATECALL_ADDRESS: l1delegatecall,
+}

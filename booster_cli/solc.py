@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CompileError, ToolNotFound
-from .tools import find_solcjs
+from .tools import TOOLS_DIR, find_solcjs
 
 # Part of the shipped artifact too: changing these changes every bytecode booster deploys.
 SETTINGS: dict[str, Any] = {
@@ -176,6 +176,18 @@ def _pick(contracts: dict[str, dict], wanted: str | None, shown: str) -> str:
     raise CompileError(f"no contract {wanted} in {shown}; {hint}available: {', '.join(deployable) or 'none'}")
 
 
+PROJECT_MARKERS = ("booster.toml", "foundry.toml", "package.json", ".git")
+
+
+def _project_root(file: Path) -> Path:
+    """The nearest folder above ``file`` that looks like a project root, so ``../`` imports
+    inside the project resolve (solc drops ``../`` that climbs above the base path)."""
+    for folder in file.parents:
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return file.parent
+
+
 def compile_file(
     path: str | Path, contract: str | None = None, *, base_path: str | Path | None = None
 ) -> CompiledContract:
@@ -200,12 +212,13 @@ def compile_file(
     elif file.is_relative_to(Path.cwd()):
         base = Path.cwd()
     else:
-        base = file.parent
+        base = _project_root(file)
     if not file.is_relative_to(base):
         raise CompileError(f"{shown} is not inside the base path {base}")
     source = file.relative_to(base).as_posix()
-    # package-manager imports ("@openzeppelin/...") resolve from node_modules next to the base
-    includes = tuple(p for p in (base / "node_modules",) if p.is_dir())
+    # package-manager imports ("@openzeppelin/...") resolve from node_modules next to the base,
+    # then from booster's own tools folder
+    includes = tuple(p for p in (base / "node_modules", TOOLS_DIR / "node_modules") if p.is_dir())
 
     output = compile_standard_json(
         {

@@ -94,7 +94,7 @@ def send(
     args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Dev account index or address (default 0).")] = None,
     private_key: Annotated[Optional[str], typer.Option("--private-key", envvar="BOOSTER_PRIVATE_KEY", help="Sign with this key instead.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="l1call (through the L1CALL precompile) or l2 (plain L2 transaction).")] = "l1call",
+    mode: Annotated[str, typer.Option("--mode", help="l1call (L1 code, L1 state, writes kept), sandbox (writes dropped), delegate (L1 code, your L2 storage) or l2 (plain L2 transaction).")] = "l1call",
     gas: Annotated[Optional[int], typer.Option("--gas", help="Gas limit (default: estimated).")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
@@ -116,13 +116,14 @@ def call(
     to: Annotated[str, typer.Argument(help="L1 contract.")],
     sig: Annotated[str, typer.Argument(help="Signature with return types: 'votes(uint256)(uint256)'.")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="msg.sender of the call (default: dev account 0).")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
-    """Read an L1 contract through the L2 (L1 state plus the pending delta), decoded."""
+    """Read an L1 contract through L1SANDBOXCALL (L1 state plus the pending delta), decoded."""
     from ..client import call_l1
 
-    values = call_l1(to, sig, args or [], rpc_url)
+    values = call_l1(to, sig, args or [], rpc_url, from_)
     if json_out:
         output.emit_json({"result": values})
     else:
@@ -180,17 +181,18 @@ def deploy(
     source: Annotated[str, typer.Argument(help="Solidity file (compiled with solcjs).")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Constructor arguments; 'settlement' means the settlement contract.")] = None,
     contract: Annotated[Optional[str], typer.Option("--contract", help="Contract name when the file has several.")] = None,
+    l2: Annotated[bool, typer.Option("--l2", help="Deploy on the L2 instead (contracts that call the precompiles).")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
-    """Deploy a contract on L1 from dev account 0."""
+    """Deploy a contract on L1 (or with --l2 on the L2) from dev account 0."""
     from ..client import deploy as do_deploy
 
-    result = do_deploy(source, contract, args or [], rpc_url)
+    result = do_deploy(source, contract, args or [], rpc_url, on_l2=l2)
     if json_out:
         output.emit_json(result)
     else:
-        output.say(f"deployed {result['contract']} at {result['address']} (tx {result['tx_hash']})")
+        output.say(f"deployed {result['contract']} on {result['layer'].upper()} at {result['address']} (tx {result['tx_hash']})")
 
 
 def run() -> None:

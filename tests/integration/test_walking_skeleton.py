@@ -59,7 +59,7 @@ def test_thirty_votes_settle_on_l1(devnet):
         assert l1_votes(devnet, voting, candidate) == n
     assert devnet.ok("delta", "show", "--json").json()["changes"] == []
     status = devnet.ok("status", "--json").json()
-    assert status["pending"] == {"txs": 0, "changes": 0}
+    assert status["pending"] == {"txs": 0, "changes": 0, "queued": 0}
 
     nonces = devnet.ok("nonces", *DEV_ADDRESSES[:4], "--json").json()
     assert nonces == {DEV_ADDRESSES[0]: 10, DEV_ADDRESSES[1]: 10, DEV_ADDRESSES[2]: 10, DEV_ADDRESSES[3]: 0}
@@ -80,7 +80,7 @@ def test_status_json_shape(devnet):
         assert st[side]["rpc_url"].startswith("http://127.0.0.1:")
     assert st["l1"]["chain_id"] == 31337 and st["l2"]["chain_id"] == 167010
     assert st["contracts"]["settlement"] == to_checksum_address(st["contracts"]["settlement"])
-    assert st["pending"] == {"txs": 0, "changes": 0}
+    assert st["pending"] == {"txs": 0, "changes": 0, "queued": 0}
     code = devnet.l1.call("eth_getCode", st["contracts"]["settlement"], "latest")
     assert len(code) > 1000
 
