@@ -6,8 +6,9 @@ BOOSTER := $(VENV)/bin/booster
 TOOLS := .tools
 ANVIL_VERSION := 1.7.1
 SOLC_VERSION := 0.8.37
+OZ_VERSION := 5.7.0
 PY_STAMP := $(VENV)/.installed
-TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)
+TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)
 DEMO_DIR := .booster-demo
 
 .PHONY: install test test-unit demo artifacts completions clean
@@ -22,11 +23,12 @@ $(PY_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# anvil and solcjs come from npm into a git-ignored project-local folder.
+# anvil and solcjs come from npm into a git-ignored project-local folder; OpenZeppelin's
+# contracts are the third-party corpus of the fidelity tests.
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
-		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION)
+		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION) @openzeppelin/contracts@$(OZ_VERSION)
 	touch $@
 
 test: install

@@ -18,6 +18,7 @@ import difflib
 import json
 import re
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,10 +52,15 @@ class CompiledContract:
 def _run(
     args: list[str], stdin: str | None = None, cmd: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # stdout goes to a file, not a pipe: node writes to pipes asynchronously and solcjs exits
+    # without flushing, which cut large outputs at 64 KiB
     try:
-        return subprocess.run(
-            (cmd or find_solcjs()) + args, input=stdin, capture_output=True, text=True, timeout=TIMEOUT_S
-        )
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+            proc = subprocess.run(
+                (cmd or find_solcjs()) + args, input=stdin, stdout=out, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT_S
+            )
+            out.seek(0)
+            return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), proc.stderr)
     except FileNotFoundError:
         # BOOSTER_SOLCJS (or node) pointing at nothing is the same problem as no solcjs at all
         raise ToolNotFound("solcjs", "BOOSTER_SOLCJS") from None
