@@ -41,3 +41,22 @@ def group_by_contract(entries: list[DeltaEntry]) -> list[tuple[str, list[tuple[i
     for e in entries:
         groups.setdefault(e.contract, []).append((e.slot, e.after))
     return list(groups.items())
+
+
+UPDATES_TYPE = "(address,(bytes32,bytes32)[])[]"
+
+
+def encode_updates(entries: list[DeltaEntry]) -> list:
+    """The ``ContractUpdate[]`` argument of ``BoosterSettlement.settle``."""
+    return [
+        (contract, [(s.to_bytes(32, "big"), v.to_bytes(32, "big")) for s, v in changes])
+        for contract, changes in group_by_contract(entries)
+    ]
+
+
+def delta_hash(updates: list) -> bytes:
+    """keccak256(abi.encode(updates)), as the settlement contract computes it."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return keccak(encode([UPDATES_TYPE], [updates]))

@@ -77,9 +77,11 @@ class TxRecord:
 
 @dataclass
 class Batch:
-    """The L2 transactions not settled yet, with the L2 state root before them."""
+    """The L2 blocks not settled yet (from ``first_block`` to the head), their transactions, and
+    the L2 state root before them."""
 
     pre_state_root: bytes
+    first_block: int
     tx_hashes: list[bytes] = field(default_factory=list)
 
 
@@ -113,7 +115,7 @@ class Executor:
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
-        self.batch = Batch(self.chain.get_canonical_head().state_root)
+        self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
         self._decoder = vm_class.get_transaction_builder()
 
     # -- intake --
@@ -332,4 +334,5 @@ class Executor:
         return keccak(b"".join(self.batch.tx_hashes))
 
     def start_new_batch(self) -> None:
-        self.batch = Batch(self.head().state_root)
+        head = self.head()
+        self.batch = Batch(head.state_root, head.block_number + 1)

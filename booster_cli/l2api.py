@@ -166,4 +166,5 @@ def methods(node: "Node") -> dict:
         "booster_getDelta": node.delta,
         "booster_getNonces": node.nonces,
         "booster_settle": node.settle,
+        "booster_prove": node.prove,
     }

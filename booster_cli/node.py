@@ -179,13 +179,19 @@ class Node:
             out[to_checksum_address(a)] = self.executor.nonce(bytes.fromhex(a[2:]))
         return out
 
-    def settle(self) -> dict:
-        result = self.relayer.settle()
+    def settle(self, dry_run: bool = False) -> dict:
+        result = self.relayer.settle(dry_run=bool(dry_run))
         if result is None:
             return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
+        if isinstance(result, dict):
+            return result
         entry = result.to_json()
         self.history.append(entry)
         return entry
+
+    def prove(self) -> dict:
+        """Prove the pending batch without settling (what ``settle --dry-run`` shows)."""
+        return self.settle(dry_run=True)
 
 
 def _alive(pid: object) -> bool:

@@ -1,18 +1,38 @@
-"""The in-process mock prover: signs the batch's public inputs with the dev prover key.
+"""The in-process mock prover. It is a mock only in the seal (an ECDSA signature of the dev
+prover key instead of a SNARK); before signing it does what a real prover's witness generation
+does and trusts nothing the executor computed:
 
-It is a mock only in the seal (an ECDSA signature instead of a SNARK). Public inputs, in this
-order, ABI-encoded and hashed with keccak256 (the settlement contract recomputes the same hash):
-L1 chain id, batch id, anchor number, anchor hash, L2 chain id, L2 pre/post state roots, hash of
-the ordered L2 transaction hashes, hash of the delta.
+1. fetch ``eth_getProof`` at the anchor for every L1 account and slot the batch read or wrote and
+   verify each proof against the anchor's state root (the anchor header is re-hashed too);
+2. re-execute the batch's L2 blocks from the L2 pre-state with an L1 view that can read *only*
+   the verified witness (a read outside it is a prover error, never a silent RPC fetch);
+3. require the same delta and the same L2 post-state root as the executor; else report the
+   first difference and sign nothing.
+
+Public inputs, in this order, ABI-encoded and hashed with keccak256 (the settlement contract
+recomputes the same hash): L1 chain id, batch id, anchor number, anchor hash, L2 chain id, L2
+pre/post state roots, hash of the ordered L2 transaction hashes, hash of the delta.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from eth_abi import encode as abi_encode
 from eth_keys import keys
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
+
+from .delta import delta_hash, encode_updates, settleable
+from .errors import BoosterError
+from .l1view import APPLY_STATE_UPDATES_SELECTOR
+from .witness import Witness, WitnessReader, fetch_raw_witness, verify_witness
+
+if TYPE_CHECKING:
+    from .executor import Executor
+
+APPLY_PUSH = b"\x63" + APPLY_STATE_UPDATES_SELECTOR  # PUSH4 selector
 
 
 @dataclass(frozen=True)
@@ -73,3 +93,115 @@ class MockProver:
         """r ‖ s ‖ v (v = 27/28) over the raw public-inputs hash."""
         sig = self._key.sign_msg_hash(inputs.hash())
         return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
+
+
+class ProvingMismatch(BoosterError):
+    """Re-execution from the witness disagrees with the executor: nothing is signed."""
+
+
+@dataclass
+class Proof:
+    inputs: PublicInputs
+    seal: bytes
+    witness: dict
+    proving_seconds: float
+    reexecuted_txs: int
+
+    def to_json(self) -> dict:
+        return {
+            "public_inputs": self.inputs.to_json(),
+            "public_inputs_hash": "0x" + self.inputs.hash().hex(),
+            "seal": "0x" + self.seal.hex(),
+            "witness": self.witness,
+            "proving_seconds": round(self.proving_seconds, 4),
+            "reexecuted_txs": self.reexecuted_txs,
+        }
+
+
+def fetch_witness(executor: "Executor") -> Witness:
+    """eth_getProof at the anchor for every account and slot the batch read or wrote, verified."""
+    reader = executor.view.reader
+    slots: dict[bytes, set[int]] = {}
+    for address, slot in list(reader.slots) + list(executor.view.storage):
+        slots.setdefault(address, set()).add(slot)
+    accounts = set(reader.accounts)
+    raw = fetch_raw_witness(executor.l1, executor.view.anchor, slots, accounts, set(reader.block_hashes))
+    return verify_witness(executor.view.anchor, raw)
+
+
+def reexecute(executor: "Executor", witness: Witness) -> tuple[list, bytes, int]:
+    """Run the batch's L2 blocks again on the L2 pre-state with an L1 view that can read only the
+    witness. Returns (delta entries, L2 post-state root, transactions re-executed)."""
+    from eth.vm.chain_context import ChainContext
+    from eth.vm.forks.prague import PragueVM
+
+    from .executor import BoosterL2State
+    from .l1view import L1View
+
+    live = executor.view
+    view = L1View(live.rpc, witness.anchor, live.chain_id, live.settlement)
+    view.reader = WitnessReader(witness)  # type: ignore[assignment]
+    # which targets accept applyStateUpdates was decided by the executor; the prover checks the
+    # part it can prove (the dispatcher in the witnessed code) and takes the rest as given
+    for address, accepts in live._accepts.items():
+        if accepts and APPLY_PUSH not in view.reader.account(address).code:
+            raise ProvingMismatch(f"the executor accepted {to_checksum_address(address)} as a settlement target but its witnessed code has no applyStateUpdates dispatcher")
+        view._accepts[address] = accepts
+    state_class = BoosterL2State.configure(l1_view=view)
+    vm_class = PragueVM.configure(__name__="ProverVM", _state_class=state_class)
+    chain = executor.chain
+    context = ChainContext(chain.chain_id)
+    count = 0
+    root = executor.batch.pre_state_root
+    for number in range(executor.batch.first_block, chain.get_canonical_head().block_number + 1):
+        block = chain.get_canonical_block_by_number(number)
+        parent = chain.get_canonical_block_header_by_number(number - 1)
+        header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
+        vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
+        for tx in block.transactions:
+            try:
+                receipt, _ = vm.apply_transaction(header, tx)
+            finally:
+                view.journal.forget()
+            header = vm.add_receipt_to_header(header, receipt)
+            count += 1
+        root = vm.state.make_state_root()
+        if root != block.header.state_root:
+            raise ProvingMismatch(
+                f"L2 block {number}: re-execution from the witness gives state root 0x{root.hex()}, the executor sealed 0x{block.header.state_root.hex()}"
+            )
+    return view.delta(), root, count
+
+
+def first_difference(executor_delta: list, prover_delta: list) -> str | None:
+    for i, (a, b) in enumerate(zip(executor_delta, prover_delta)):
+        if a != b:
+            return f"entry {i}: executor {a.contract} slot {hex(a.slot)} {a.before}→{a.after}, prover {b.contract} slot {hex(b.slot)} {b.before}→{b.after}"
+    if len(executor_delta) != len(prover_delta):
+        return f"the executor's delta has {len(executor_delta)} entries, the prover's {len(prover_delta)}"
+    return None
+
+
+def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proof:
+    """What a real prover's witness generation does, then a signature instead of a SNARK."""
+    started = time.perf_counter()
+    witness = fetch_witness(executor)
+    delta, post_root, count = reexecute(executor, witness)
+    difference = first_difference(executor.view.delta(), delta)
+    if difference:
+        raise ProvingMismatch(f"re-execution from the witness disagrees with the executor's delta: {difference}")
+    if post_root != executor.head().state_root:
+        raise ProvingMismatch("re-execution from the witness ends on a different L2 state root than the executor")
+    anchor = executor.view.anchor
+    inputs = PublicInputs(
+        l1_chain_id=executor.view.chain_id,
+        batch_id=batch_id,
+        anchor_number=anchor.number,
+        anchor_hash=anchor.hash,
+        l2_chain_id=executor.l2_chain_id,
+        l2_pre_state_root=executor.batch.pre_state_root,
+        l2_post_state_root=post_root,
+        tx_list_hash=executor.tx_list_hash(),
+        delta_hash=delta_hash(encode_updates(settleable(delta))),
+    )
+    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count)

@@ -15,17 +15,17 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from .abi import decode_revert, error_table, parse_signature
-from .delta import DeltaEntry, group_by_contract, hex32, settleable
+from .delta import UPDATES_TYPE, DeltaEntry, delta_hash, encode_updates, hex32, settleable  # noqa: F401 (re-exported)
 from .errors import BoosterError, RpcError, SettlementConflict
 from .executor import Executor, fetch_head_anchor
-from .prover import MockProver, PublicInputs
+from .prover import MockProver, prove_batch
+from .txsign import address_of
 from .rpc import RpcClient
 from .txsend import send_transaction, wait_for_receipt
 
 SETTLE_SIG = parse_signature(
     "settle((uint256,uint256,bytes32,bytes32,bytes32,bytes32,bytes32),(address,(bytes32,bytes32)[])[],bytes)"
 )
-UPDATES_TYPE = "(address,(bytes32,bytes32)[])[]"
 MAX_ATTEMPTS = 3
 # intrinsic + verification + event, then per contract call and per slot written (cold SSTORE)
 GAS_BASE, GAS_PER_CONTRACT, GAS_PER_SLOT = 120_000, 40_000, 30_000
@@ -40,6 +40,8 @@ class Settlement:
     anchor: dict
     txs: int
     changes: list[DeltaEntry] = field(default_factory=list)
+    proof: dict = field(default_factory=dict)
+    gas: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -50,18 +52,37 @@ class Settlement:
             "anchor": self.anchor,
             "txs": self.txs,
             "changes": [c.to_json() for c in self.changes],
+            "proof": self.proof,
+            "gas": self.gas,
         }
 
 
-def encode_updates(entries: list[DeltaEntry]) -> list:
-    return [
-        (contract, [(s.to_bytes(32, "big"), v.to_bytes(32, "big")) for s, v in changes])
-        for contract, changes in group_by_contract(entries)
-    ]
+# EIP-2929 / EIP-2200 costs, for the gas breakdown (a model; "other" is what it does not explain)
+COLD_SLOAD, SSTORE_SET, SSTORE_RESET, COLD_ACCOUNT = 2_100, 20_000, 2_900, 2_600
+ECRECOVER = 3_000
 
 
-def delta_hash(updates: list) -> bytes:
-    return keccak(abi_encode([UPDATES_TYPE], [updates]))
+def gas_breakdown(total: int, calldata: bytes, entries: list[DeltaEntry]) -> dict:
+    """Where a settlement's gas goes: intrinsic, calldata, storage writes, proof verification,
+    per-contract calls, and the rest (ABI decoding, hashing, bookkeeping, event)."""
+    zeros = calldata.count(0)
+    calldata_gas = 4 * zeros + 16 * (len(calldata) - zeros)
+    storage = sum(COLD_SLOAD + (SSTORE_SET if e.before == 0 else SSTORE_RESET) for e in entries)
+    contracts = len({e.contract for e in entries})
+    parts = {
+        "intrinsic": 21_000,
+        "calldata": calldata_gas,
+        "storage_writes": storage,
+        "proof_verification": ECRECOVER,
+        "contract_calls": COLD_ACCOUNT * contracts,
+    }
+    return {"total": total, "calldata_bytes": len(calldata), "slots": len(entries), "contracts": contracts, **parts, "other": total - sum(parts.values())}
+
+
+def _failed_target(reason: str) -> str | None:
+    if reason.startswith("ApplyFailed("):
+        return reason[len("ApplyFailed("):].split(",")[0]
+    return None
 
 
 class Relayer:
@@ -77,8 +98,9 @@ class Relayer:
         out = self.l1.call("eth_call", {"to": self.settlement, "data": "0x" + keccak(b"nextBatchId()")[:4].hex()}, "latest")
         return int(out, 16)
 
-    def settle(self) -> Settlement | None:
-        """Settle the pending delta; ``None`` when nothing is there to settle."""
+    def settle(self, dry_run: bool = False) -> Settlement | dict | None:
+        """Prove and settle the pending delta; ``None`` when there is nothing to settle. With
+        ``dry_run``: prove, estimate, and report — nothing is sent, nothing changes."""
         ex = self.executor
         with ex.lock:
             while ex.mine_pending():
@@ -87,39 +109,54 @@ class Relayer:
             if not entries:
                 return None
             updates = encode_updates(entries)
-            d_hash = delta_hash(updates)
             last_error = ""
             for _ in range(MAX_ATTEMPTS):
                 self._anchor_on_head()
-                anchor = ex.view.anchor
-                inputs = PublicInputs(
-                    l1_chain_id=ex.view.chain_id,
-                    batch_id=self._next_batch_id(),
-                    anchor_number=anchor.number,
-                    anchor_hash=anchor.hash,
-                    l2_chain_id=ex.l2_chain_id,
-                    l2_pre_state_root=ex.batch.pre_state_root,
-                    l2_post_state_root=ex.head().state_root,
-                    tx_list_hash=ex.tx_list_hash(),
-                    delta_hash=d_hash,
-                )
-                data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), updates, self.prover.seal(inputs)])
+                proof = prove_batch(ex, self._next_batch_id(), self.prover)
+                inputs = proof.inputs
+                data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), updates, proof.seal])
+                if dry_run:
+                    return self._dry_run(proof, data, entries)
                 gas = GAS_BASE + GAS_PER_CONTRACT * len(updates) + GAS_PER_SLOT * len(entries)
                 tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
                 receipt = wait_for_receipt(self.l1, tx_hash)
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
-                    result = Settlement(inputs.batch_id, tx_hash, block, int(receipt["gasUsed"], 16), anchor.to_json(), len(ex.batch.tx_hashes), entries)
+                    gas_used = int(receipt["gasUsed"], 16)
+                    result = Settlement(inputs.batch_id, tx_hash, block, gas_used, ex.view.anchor.to_json(), len(ex.batch.tx_hashes), entries)
+                    result.proof = proof.to_json()
+                    result.gas = gas_breakdown(gas_used, data, entries)
                     ex.view.clear_pending()
                     ex.start_new_batch()
                     ex.refresh_anchor()
                     return result
                 last_error = self._revert_reason(tx_hash, receipt)
-                if block == anchor.number + 1:
-                    raise BoosterError(f"settlement reverted on L1: {last_error}")
-                # someone else's L1 transaction landed first: the anchor is stale, try again
-                time.sleep(0.05)
+                if block != inputs.anchor_number + 1:
+                    time.sleep(0.05)  # someone else's L1 transaction landed first: try again
+                    continue
+                target = _failed_target(last_error)
+                raise BoosterError(f"settlement reverted on L1: {last_error}" + (f" (target contract {target})" if target else ""))
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
+
+    def _dry_run(self, proof, data: bytes, entries: list[DeltaEntry]) -> dict:
+        anchor = self.executor.view.anchor
+        call = {"from": address_of(self.key), "to": self.settlement, "data": "0x" + data.hex()}
+        try:
+            estimate = int(self.l1.call("eth_estimateGas", call, hex(anchor.number), None, {"number": hex(anchor.number + 1)}), 16)
+            error = None
+        except RpcError as exc:
+            estimate, error = None, decode_revert(bytes.fromhex(exc.data[2:]), self.errors) if isinstance(exc.data, str) and len(exc.data) > 2 else str(exc)
+        return {
+            "dry_run": True,
+            "batch": proof.inputs.batch_id,
+            "anchor": anchor.to_json(),
+            "txs": len(self.executor.batch.tx_hashes),
+            "changes": [c.to_json() for c in entries],
+            "proof": proof.to_json(),
+            "estimated_gas": estimate,
+            "estimate_error": error,
+            "gas": gas_breakdown(estimate, data, entries) if estimate else None,
+        }
 
     def _anchor_on_head(self) -> None:
         ex = self.executor

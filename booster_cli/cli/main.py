@@ -161,19 +161,43 @@ def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addres
 
 
 @app.command()
-def settle(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
-    """Prove the pending batch and apply its delta on L1."""
+def settle(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """Prove the pending batch (witness check + re-execution) and apply its delta on L1."""
+    from ..client import RemoteError
     from ..client import settle as do_settle
 
-    result = do_settle(rpc_url)
+    try:
+        result = do_settle(rpc_url, dry_run)
+    except RemoteError as exc:
+        if exc.conflicts:
+            if json_out:
+                output.emit_json({"error": str(exc), "conflicts": exc.conflicts})
+            else:
+                output.console().print(output.conflict_table(exc.conflicts))
+        raise
     if json_out:
         output.emit_json(result)
         return
     if result.get("batch") is None:
         output.say(result.get("message", "nothing to settle"))
         return
-    output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']}, gas {result['gas_used']})")
-    output.console().print(output.delta_table({"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}, title=f"settled L1 diff of batch {result['batch']}"))
+    delta = {"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}
+    if result.get("dry_run"):
+        output.console().print(output.delta_table(delta, title=f"dry run of batch {result['batch']}"))
+        output.say(output.proof_summary(result["proof"]))
+        if result.get("estimated_gas"):
+            output.console().print(output.gas_table(result["gas"], "estimated settlement gas"))
+        else:
+            output.say(f"the settlement would revert: {result.get('estimate_error')}")
+        return
+    output.console().print(output.delta_table(delta, title=f"settled L1 diff of batch {result['batch']}"))
+    output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']})")
+    output.say(output.proof_summary(result["proof"]))
+    output.console().print(output.gas_table(result["gas"], "settlement gas"))
 
 
 @app.command()

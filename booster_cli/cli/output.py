@@ -52,3 +52,34 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
         change = "net zero (not settled)" if before == after else (f"{after - before:+d}" if max(before, after) < 10**30 else "")
         table.add_row(c["contract"], c["slot"], short(c["before"]), short(c["after"]), change)
     return table
+
+
+def conflict_table(conflicts: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="conflicts: L1 changed what the batch read", title_justify="left")
+    for col in ("contract", "slot", "L2 saw", "L1 now"):
+        table.add_column(col, no_wrap=True)
+    for c in conflicts:
+        table.add_row(c["contract"], str(c["slot"]), str(c["l2_saw"]), str(c["l1_now"]))
+    return table
+
+
+def proof_summary(proof: dict) -> str:
+    w = proof["witness"]
+    return (
+        f"proof: public inputs hash {proof['public_inputs_hash']}; witness {w['accounts']} account(s), "
+        f"{w['slots']} slot(s), {w['proof_bytes']} proof bytes; re-executed {proof['reexecuted_txs']} tx(s) "
+        f"in {proof['proving_seconds']:.3f}s"
+    )
+
+
+def gas_table(gas: dict, title: str):
+    from rich.table import Table
+
+    table = Table(title=f"{title}: {gas['total']:,} ({gas['calldata_bytes']:,} calldata bytes, {gas['slots']} slot(s), {gas['contracts']} contract(s))", title_justify="left")
+    table.add_column("part")
+    table.add_column("gas", justify="right")
+    for part in ("intrinsic", "calldata", "storage_writes", "proof_verification", "contract_calls", "other"):
+        table.add_row(part.replace("_", " "), f"{gas[part]:,}")
+    return table

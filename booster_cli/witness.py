@@ -1,0 +1,157 @@
+"""The prover's witness: Merkle proofs (``eth_getProof``) at the anchor for everything the batch
+read or wrote on L1, verified against the anchor's state root — itself checked to belong to the
+anchor hash by re-hashing the anchor header. After verification, the witness is the only L1 data
+the prover's re-execution may see (``WitnessReader``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import rlp
+from eth_utils import keccak, to_checksum_address
+from trie import HexaryTrie
+from trie.exceptions import BadTrieProof
+
+from .errors import BoosterError
+from .l1view import AccountInfo, Anchor
+from .rpc import RpcClient
+
+EMPTY_ROOT = keccak(rlp.encode(b""))
+EMPTY_CODE_HASH = keccak(b"")
+
+
+class WitnessError(BoosterError):
+    """The witness does not prove what it claims: proving stops, nothing is signed."""
+
+
+class WitnessMiss(BoosterError):
+    """Re-execution read L1 data the witness does not hold (never fetched silently)."""
+
+
+@dataclass
+class Witness:
+    anchor: Anchor
+    accounts: dict[bytes, AccountInfo] = field(default_factory=dict)
+    slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
+    block_hashes: dict[int, bytes] = field(default_factory=dict)
+    proof_bytes: int = 0
+
+    def summary(self) -> dict:
+        return {"accounts": len(self.accounts), "slots": len(self.slots), "block_hashes": len(self.block_hashes), "proof_bytes": self.proof_bytes}
+
+
+def _b(value: str | None) -> bytes:
+    return bytes.fromhex(value[2:]) if value else b""
+
+
+def _i(value: str | None) -> int:
+    return int(value, 16) if value else 0
+
+
+def header_hash(block: dict) -> bytes:
+    """keccak256 of the RLP of an L1 (Prague) header given as JSON-RPC returns it."""
+    fields = [
+        _b(block["parentHash"]), _b(block["sha3Uncles"]), _b(block["miner"]), _b(block["stateRoot"]),
+        _b(block["transactionsRoot"]), _b(block["receiptsRoot"]), _b(block["logsBloom"]), _i(block["difficulty"]),
+        _i(block["number"]), _i(block["gasLimit"]), _i(block["gasUsed"]), _i(block["timestamp"]),
+        _b(block["extraData"]), _b(block["mixHash"]), _b(block["nonce"]), _i(block.get("baseFeePerGas")),
+        _b(block.get("withdrawalsRoot")), _i(block.get("blobGasUsed")), _i(block.get("excessBlobGas")),
+        _b(block.get("parentBeaconBlockRoot")), _b(block.get("requestsHash")),
+    ]
+    return keccak(rlp.encode(fields))
+
+
+def fetch_raw_witness(rpc: RpcClient, anchor: Anchor, slots: dict[bytes, set[int]], accounts: set[bytes], block_numbers: set[int]) -> dict:
+    """Everything the prover needs from L1, unverified, as JSON-RPC returned it."""
+    tag = hex(anchor.number)
+    addresses = sorted(set(slots) | accounts)
+    calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [tag, False])]
+    for a in addresses:
+        keys = ["0x" + s.to_bytes(32, "big").hex() for s in sorted(slots.get(a, ()))]
+        calls.append(("eth_getProof", ["0x" + a.hex(), keys, tag]))
+        calls.append(("eth_getCode", ["0x" + a.hex(), tag]))
+    lowest = min(block_numbers, default=anchor.number)
+    calls += [("eth_getBlockByNumber", [hex(n), False]) for n in range(anchor.number - 1, lowest - 1, -1)]
+    answers = rpc.batch(calls)
+    n = len(addresses)
+    return {
+        "header": answers[0],
+        "proofs": answers[1 : 1 + 2 * n : 2],
+        "codes": answers[2 : 2 + 2 * n : 2],
+        "ancestors": answers[1 + 2 * n :],
+        "block_numbers": sorted(block_numbers),
+    }
+
+
+def _proven(root: bytes, key: bytes, proof: list[str], what: str) -> bytes:
+    try:
+        return HexaryTrie.get_from_proof(root, keccak(key), [rlp.decode(_b(node)) for node in proof])
+    except (BadTrieProof, rlp.DecodingError, ValueError, IndexError) as exc:
+        raise WitnessError(f"{what}: the Merkle proof does not verify against the anchor's state root ({exc})") from None
+
+
+def verify_witness(anchor: Anchor, raw: dict) -> Witness:
+    header = raw["header"]
+    if header_hash(header) != anchor.hash:
+        raise WitnessError(f"the header served for anchor block {anchor.number} does not hash to the anchor hash")
+    state_root = _b(header["stateRoot"])
+    witness = Witness(anchor)
+    for proof, code_hex in zip(raw["proofs"], raw["codes"]):
+        address = _b(proof["address"])
+        who = to_checksum_address(address)
+        encoded = _proven(state_root, address, proof["accountProof"], f"account {who}")
+        nonce, balance, storage_root, code_hash = rlp.decode(encoded) if encoded else (b"", b"", EMPTY_ROOT, EMPTY_CODE_HASH)
+        code = _b(code_hex)
+        if keccak(code) != code_hash:
+            raise WitnessError(f"the code served for {who} does not match its proven code hash")
+        witness.accounts[address] = AccountInfo(code, int.from_bytes(balance, "big"), int.from_bytes(nonce, "big"))
+        for item in proof["storageProof"]:
+            slot = _i(item["key"])
+            value = _proven(storage_root, slot.to_bytes(32, "big"), item["proof"], f"storage of {who} slot {hex(slot)}")
+            witness.slots[(address, slot)] = int.from_bytes(rlp.decode(value), "big") if value else 0
+        witness.proof_bytes += sum(len(n) // 2 - 1 for n in proof["accountProof"])
+        witness.proof_bytes += sum(len(n) // 2 - 1 for item in proof["storageProof"] for n in item["proof"])
+    # ancestors for BLOCKHASH: each header must hash to its child's parentHash, back from the anchor
+    expected_parent = _b(header["parentHash"])
+    for block in raw["ancestors"]:
+        number = _i(block["number"])
+        h = header_hash(block)
+        if h != expected_parent:
+            raise WitnessError(f"the header served for L1 block {number} is not the anchor's ancestor")
+        witness.block_hashes[number] = h
+        expected_parent = _b(block["parentHash"])
+    witness.block_hashes[anchor.number] = anchor.hash
+    return witness
+
+
+class WitnessReader:
+    """Answers L1 reads from a verified witness only; anything else is a prover error."""
+
+    def __init__(self, witness: Witness) -> None:
+        self.block_number = witness.anchor.number
+        self._witness = witness
+        self.slots: dict[tuple[bytes, int], int] = {}
+        self.accounts: dict[bytes, AccountInfo] = {}
+        self.block_hashes: dict[int, bytes] = {}
+
+    def storage(self, address: bytes, slot: int) -> int:
+        try:
+            value = self._witness.slots[(address, slot)]
+        except KeyError:
+            raise WitnessMiss(f"re-execution read {to_checksum_address(address)} slot {hex(slot)}, which is not in the witness") from None
+        self.slots[(address, slot)] = value
+        return value
+
+    def account(self, address: bytes) -> AccountInfo:
+        try:
+            info = self._witness.accounts[address]
+        except KeyError:
+            raise WitnessMiss(f"re-execution read account {to_checksum_address(address)}, which is not in the witness") from None
+        self.accounts[address] = info
+        return info
+
+    def block_hash(self, number: int) -> bytes:
+        try:
+            return self._witness.block_hashes[number]
+        except KeyError:
+            raise WitnessMiss(f"re-execution read the hash of L1 block {number}, which is not in the witness") from None
