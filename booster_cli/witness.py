@@ -11,6 +11,7 @@ import rlp
 from eth_utils import keccak, to_checksum_address
 from trie import HexaryTrie
 from trie.exceptions import BadTrieProof
+from trie.exceptions import ValidationError as TrieValidationError
 
 from .errors import BoosterError
 from .l1view import AccountInfo, Anchor
@@ -86,7 +87,7 @@ def fetch_raw_witness(rpc: RpcClient, anchor: Anchor, slots: dict[bytes, set[int
 def _proven(root: bytes, key: bytes, proof: list[str], what: str) -> bytes:
     try:
         return HexaryTrie.get_from_proof(root, keccak(key), [rlp.decode(_b(node)) for node in proof])
-    except (BadTrieProof, rlp.DecodingError, ValueError, IndexError) as exc:
+    except (BadTrieProof, TrieValidationError, rlp.DecodingError, ValueError, IndexError, TypeError) as exc:
         raise WitnessError(f"{what}: the Merkle proof does not verify against the anchor's state root ({exc})") from None
 
 

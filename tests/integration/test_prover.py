@@ -1,0 +1,108 @@
+"""The mock prover checks what a real prover's witness generation checks (in-process executor
+against a real anvil)."""
+
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from booster_cli.accounts import DEV_PRIVATE_KEYS, PROVER_KEY_LABEL, dev_key
+from booster_cli.anvil import AnvilProcess, free_port
+from booster_cli.executor import Executor
+from booster_cli.prover import MockProver, ProvingMismatch, fetch_witness, prove_batch, reexecute
+from booster_cli.solc import compile_file
+from booster_cli.txsend import transact
+from booster_cli.txsign import sign_eip1559
+from booster_cli.witness import WitnessError, WitnessMiss, fetch_raw_witness, verify_witness
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+L1CALL = "0x0000000000000000000000000000000000001001"
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """An anvil, an in-process executor, and a pending batch of votes on Voting."""
+    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
+    l1 = anvil.start()
+    try:
+        voting = compile_file(REPO / "templates" / "Voting.sol")
+        receipt = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=voting.bytecode + encode(["address"], ["0x" + "00" * 20]))
+        address = receipt["contractAddress"]
+        ex = Executor(l1, 31337, 167010)
+        for nonce, candidate in enumerate([1, 2, 2, 3]):
+            data = encode(["address", "bytes"], [address, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
+            raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[1], chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=300_000,
+                                  max_fee_per_gas=10**10, max_priority_fee_per_gas=1)
+            ex.submit(raw)
+        while ex.mine_pending():
+            pass
+        assert len(ex.view.delta()) == 3
+        yield ex, address
+    finally:
+        anvil.stop()
+
+
+def test_an_honest_batch_is_proven(batch):
+    ex, _ = batch
+    proof = prove_batch(ex, 1, MockProver(dev_key(PROVER_KEY_LABEL)))
+    assert proof.reexecuted_txs == 4
+    assert proof.witness["slots"] >= 3 and proof.witness["accounts"] >= 1 and proof.witness["proof_bytes"] > 0
+    assert proof.inputs.l2_post_state_root == ex.head().state_root
+    assert proof.inputs.anchor_hash == ex.view.anchor.hash
+    assert len(proof.seal) == 65
+
+
+def test_a_tampered_storage_proof_is_rejected(batch):
+    ex, address = batch
+    reader = ex.view.reader
+    slots = {}
+    for a, s in reader.slots:
+        slots.setdefault(a, set()).add(s)
+    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    verify_witness(ex.view.anchor, raw)  # the honest one verifies
+    proof = next(p for p in raw["proofs"] if p["storageProof"])
+    node = proof["storageProof"][0]["proof"][-1]
+    flipped = node[:-2] + ("00" if node[-2:] != "00" else "01")
+    proof["storageProof"][0]["proof"][-1] = flipped
+    with pytest.raises(WitnessError, match="does not verify"):
+        verify_witness(ex.view.anchor, raw)
+
+
+def test_a_value_not_backed_by_its_proof_is_rejected(batch):
+    ex, _ = batch
+    reader = ex.view.reader
+    slots = {}
+    for a, s in reader.slots:
+        slots.setdefault(a, set()).add(s)
+    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    raw["header"] = dict(raw["header"], stateRoot="0x" + "11" * 32)  # a forged header
+    with pytest.raises(WitnessError, match="anchor hash"):
+        verify_witness(ex.view.anchor, raw)
+    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    raw["codes"][0] = "0x60006000"  # code that does not match the proven code hash
+    with pytest.raises(WitnessError, match="code hash"):
+        verify_witness(ex.view.anchor, raw)
+
+
+def test_a_read_outside_the_witness_fails_proving(batch):
+    ex, _ = batch
+    witness = fetch_witness(ex)
+    dropped = next(iter(witness.slots))
+    del witness.slots[dropped]
+    with pytest.raises(WitnessMiss, match="not in the witness"):
+        reexecute(ex, witness)
+
+
+def test_an_executor_prover_mismatch_is_reported_not_signed(batch, monkeypatch):
+    ex, _ = batch
+    key = next(iter(ex.view.storage))
+    ex.view.storage[key] += 1  # inject: the executor now claims a different value
+    signed = []
+    monkeypatch.setattr(MockProver, "seal", lambda self, inputs: signed.append(inputs) or b"")
+    with pytest.raises(ProvingMismatch, match="disagrees with the executor's delta: entry"):
+        prove_batch(ex, 1, MockProver(dev_key(PROVER_KEY_LABEL)))
+    assert signed == []
