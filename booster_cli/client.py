@@ -69,8 +69,8 @@ def get_nonces(addresses: list[str], rpc_url: str | None = None) -> dict:
     return Client(rpc_url).call("booster_getNonces", [_address(a) for a in addresses] or None)
 
 
-def settle(rpc_url: str | None = None, dry_run: bool = False) -> dict:
-    return Client(rpc_url).call("booster_settle", dry_run)
+def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = False) -> dict:
+    return Client(rpc_url).call("booster_settle", dry_run, rebase)
 
 
 def _l1call_payload(to: str, calldata: bytes) -> bytes:

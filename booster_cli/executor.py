@@ -196,37 +196,79 @@ class Executor:
             if not self.queue:
                 return 0
             self.refresh_anchor()
-            chain = self.chain
-            base_header = chain.header
-            vm = chain.get_vm(base_header)
-            header = base_header
-            included, receipts = [], []
-            gas_left = header.gas_limit
-            for tx_hash in list(self.queue):
-                rec = self.txs[tx_hash]
-                if rec.tx.gas > gas_left:
-                    break  # the rest waits for the next block
-                self.queue.remove(tx_hash)
-                try:
-                    # py-evm validates before touching state, so a rejected tx leaves none behind
-                    receipt, computation = vm.apply_transaction(header, rec.tx)
-                except EvmValidationError as exc:
-                    rec.dropped = str(exc)
-                    continue
-                finally:
-                    self.view.journal.forget()
-                header = vm.add_receipt_to_header(header, receipt)
-                gas_left = header.gas_limit - header.gas_used
-                included.append((tx_hash, rec, computation))
-                receipts.append(receipt)
-            if not included:
-                return 0
-            block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
-            block = vm.mine_block(block).block
-            chain.persist_block(block)
-            chain.header = chain.create_header_from_parent(block.header)
-            self._record_receipts(block, included, receipts)
+            block, included = self._build_block(self.queue, self.chain.header)
             return len(included)
+
+    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list]:
+        """Apply transactions from the front of ``pending`` (removed as they are taken) on top of
+        ``base_header``'s parent state, seal and persist the block; the chain head follows only
+        if the block is canonical (a longer branch)."""
+        chain = self.chain
+        vm = chain.get_vm(base_header)
+        header = base_header
+        included, receipts = [], []
+        gas_left = header.gas_limit
+        while pending:
+            rec = self.txs[pending[0]]
+            if rec.tx.gas > gas_left:
+                break  # the rest waits for the next block
+            tx_hash = pending.pop(0)
+            try:
+                # py-evm validates before touching state, so a rejected tx leaves none behind
+                receipt, computation = vm.apply_transaction(header, rec.tx)
+            except EvmValidationError as exc:
+                rec.dropped = str(exc)
+                continue
+            finally:
+                self.view.journal.forget()
+            header = vm.add_receipt_to_header(header, receipt)
+            gas_left = header.gas_limit - header.gas_used
+            included.append((tx_hash, rec, computation))
+            receipts.append(receipt)
+        if not included and not allow_empty:
+            return None, []
+        block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
+        block = vm.mine_block(block).block
+        chain.persist_block(block)
+        chain.header = chain.create_header_from_parent(block.header)
+        self._record_receipts(block, included, receipts)
+        return block, included
+
+    def rebase(self, head: Anchor) -> list[dict]:
+        """Re-execute the pending batch on L1 block ``head``: the batch's L2 blocks are built
+        again, block for block, on the L2 state before the batch, with an L1 view anchored on
+        ``head``; one empty block more makes the new branch the longer, canonical one. Returns
+        every transaction whose outcome (status, gas, revert data, logs) changed."""
+        with self.lock:
+            while self.mine_pending():
+                pass
+            chain = self.chain
+            old_head = chain.get_canonical_head()
+            old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
+            before = {h: dict(self.txs[h].receipt or {}) for h in self.batch.tx_hashes}
+            self.view.clear_pending()
+            self.view.reanchor(head, keep_reads=False)
+            self.batch.tx_hashes = []
+            parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
+            for old in old_blocks:
+                block, _ = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
+                parent = block.header
+            marker, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
+            assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
+            changed = []
+            for tx_hash, old in before.items():
+                rec = self.txs[tx_hash]
+                new = rec.receipt or {}
+                keys = ("status", "gasUsed", "revertReason", "logs")
+                strip = lambda r: {k: r.get(k) for k in keys if k != "logs"} | {"logs": [(l["address"], l["topics"], l["data"]) for l in r.get("logs", [])]}  # noqa: E731
+                if rec.dropped or strip(old) != strip(new):
+                    changed.append({
+                        "tx_hash": "0x" + tx_hash.hex(),
+                        "from": to_checksum_address(rec.sender),
+                        "before": {"status": old.get("status"), "gas_used": old.get("gasUsed")},
+                        "after": {"dropped": rec.dropped} if rec.dropped else {"status": new.get("status"), "gas_used": new.get("gasUsed")},
+                    })
+            return changed
 
     def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
         cumulative_prev = 0

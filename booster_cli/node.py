@@ -179,8 +179,8 @@ class Node:
             out[to_checksum_address(a)] = self.executor.nonce(bytes.fromhex(a[2:]))
         return out
 
-    def settle(self, dry_run: bool = False) -> dict:
-        result = self.relayer.settle(dry_run=bool(dry_run))
+    def settle(self, dry_run: bool = False, rebase: bool = False) -> dict:
+        result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
         if result is None:
             return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
         if isinstance(result, dict):

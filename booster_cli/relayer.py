@@ -16,7 +16,7 @@ from eth_utils import keccak
 
 from .abi import decode_revert, error_table, parse_signature
 from .delta import UPDATES_TYPE, DeltaEntry, delta_hash, encode_updates, hex32, settleable  # noqa: F401 (re-exported)
-from .errors import BoosterError, RpcError, SettlementConflict
+from .errors import BoosterError, RpcError, SettlementConflict, UsageError
 from .executor import Executor, fetch_head_anchor
 from .prover import MockProver, prove_batch
 from .txsign import address_of
@@ -42,6 +42,7 @@ class Settlement:
     changes: list[DeltaEntry] = field(default_factory=list)
     proof: dict = field(default_factory=dict)
     gas: dict = field(default_factory=dict)
+    rebased: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -54,6 +55,7 @@ class Settlement:
             "changes": [c.to_json() for c in self.changes],
             "proof": self.proof,
             "gas": self.gas,
+            "rebased": self.rebased,
         }
 
 
@@ -79,6 +81,10 @@ def gas_breakdown(total: int, calldata: bytes, entries: list[DeltaEntry]) -> dic
     return {"total": total, "calldata_bytes": len(calldata), "slots": len(entries), "contracts": contracts, **parts, "other": total - sum(parts.values())}
 
 
+def _show(value: object) -> object:
+    return hex32(value) if isinstance(value, int) else value
+
+
 def _failed_target(reason: str) -> str | None:
     if reason.startswith("ApplyFailed("):
         return reason[len("ApplyFailed("):].split(",")[0]
@@ -98,20 +104,27 @@ class Relayer:
         out = self.l1.call("eth_call", {"to": self.settlement, "data": "0x" + keccak(b"nextBatchId()")[:4].hex()}, "latest")
         return int(out, 16)
 
-    def settle(self, dry_run: bool = False) -> Settlement | dict | None:
+    def settle(self, dry_run: bool = False, rebase: bool = False) -> Settlement | dict | None:
         """Prove and settle the pending delta; ``None`` when there is nothing to settle. With
-        ``dry_run``: prove, estimate, and report — nothing is sent, nothing changes."""
+        ``dry_run``: prove, estimate, and report — nothing is sent, nothing changes. With
+        ``rebase``: when L1 changed what the batch read, re-execute the batch on the L1 head
+        first (reported in ``rebased``) instead of refusing."""
+        if dry_run and rebase:
+            raise UsageError("--dry-run and --rebase exclude each other: a rebase re-executes the batch")
         ex = self.executor
+        rebased: list[dict] = []
         with ex.lock:
             while ex.mine_pending():
                 pass  # every acknowledged transaction belongs to this batch
-            entries = settleable(ex.view.delta())
-            if not entries:
+            if not settleable(ex.view.delta()):
                 return None
-            updates = encode_updates(entries)
             last_error = ""
             for _ in range(MAX_ATTEMPTS):
-                self._anchor_on_head()
+                rebased += self._anchor_on_head(rebase)
+                entries = settleable(ex.view.delta())
+                if not entries:
+                    return {"batch": None, "changes": [], "rebased": rebased, "message": "nothing to settle after the rebase: the delta is empty"}
+                updates = encode_updates(entries)
                 proof = prove_batch(ex, self._next_batch_id(), self.prover)
                 inputs = proof.inputs
                 data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), updates, proof.seal])
@@ -126,6 +139,7 @@ class Relayer:
                     result = Settlement(inputs.batch_id, tx_hash, block, gas_used, ex.view.anchor.to_json(), len(ex.batch.tx_hashes), entries)
                     result.proof = proof.to_json()
                     result.gas = gas_breakdown(gas_used, data, entries)
+                    result.rebased = rebased
                     ex.view.clear_pending()
                     ex.start_new_batch()
                     ex.refresh_anchor()
@@ -158,19 +172,24 @@ class Relayer:
             "gas": gas_breakdown(estimate, data, entries) if estimate else None,
         }
 
-    def _anchor_on_head(self) -> None:
+    def _anchor_on_head(self, rebase: bool) -> list[dict]:
+        """Anchor the batch on the L1 head; returns the outcomes a rebase changed."""
         ex = self.executor
         head = fetch_head_anchor(self.l1)
         if head.hash == ex.view.anchor.hash:
-            return
+            return []
         conflicts = ex.view.reader.changed_since(head.number)
-        if conflicts:
-            raise SettlementConflict(
-                f"L1 changed {len(conflicts)} value(s) this batch read since anchor block {ex.view.anchor.number}; "
-                "nothing was settled and the batch stays pending",
-                [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"])} for c in conflicts],
-            )
-        ex.view.reanchor(head, keep_reads=True)
+        if not conflicts:
+            ex.view.reanchor(head, keep_reads=True)
+            return []
+        if rebase:
+            return ex.rebase(head)
+        raise SettlementConflict(
+            f"L1 changed {len(conflicts)} value(s) this batch read since anchor block {ex.view.anchor.number}; "
+            "nothing was settled and the batch stays pending (settle --rebase re-executes it on the L1 head)",
+            [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"]),
+              "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"])} for c in conflicts],
+        )
 
     def _revert_reason(self, tx_hash: str, receipt: dict) -> str:
         """Replay the failed transaction on its parent block to read its revert data."""

@@ -163,6 +163,7 @@ def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addres
 @app.command()
 def settle(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -171,7 +172,7 @@ def settle(
     from ..client import settle as do_settle
 
     try:
-        result = do_settle(rpc_url, dry_run)
+        result = do_settle(rpc_url, dry_run, rebase)
     except RemoteError as exc:
         if exc.conflicts:
             if json_out:
@@ -182,6 +183,8 @@ def settle(
     if json_out:
         output.emit_json(result)
         return
+    if result.get("rebased"):
+        output.console().print(output.rebase_table(result["rebased"]))
     if result.get("batch") is None:
         output.say(result.get("message", "nothing to settle"))
         return

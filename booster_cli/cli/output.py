@@ -61,7 +61,8 @@ def conflict_table(conflicts: list[dict]):
     for col in ("contract", "slot", "L2 saw", "L1 now"):
         table.add_column(col, no_wrap=True)
     for c in conflicts:
-        table.add_row(c["contract"], str(c["slot"]), str(c["l2_saw"]), str(c["l1_now"]))
+        seen, now = (short(v) if isinstance(v, str) and v.startswith("0x") else str(v) for v in (c["l2_saw"], c["l1_now"]))
+        table.add_row(c["contract"], str(c["slot"]), seen, now)
     return table
 
 
@@ -82,4 +83,18 @@ def gas_table(gas: dict, title: str):
     table.add_column("gas", justify="right")
     for part in ("intrinsic", "calldata", "storage_writes", "proof_verification", "contract_calls", "other"):
         table.add_row(part.replace("_", " "), f"{gas[part]:,}")
+    return table
+
+
+def rebase_table(changed: list[dict]):
+    from rich.table import Table
+
+    table = Table(title=f"rebase: {len(changed)} transaction outcome(s) changed", title_justify="left")
+    for col in ("tx", "from", "before", "after"):
+        table.add_column(col, no_wrap=True)
+    for c in changed:
+        before = f"status {c['before']['status']}, gas {int(c['before']['gas_used'] or '0x0', 16)}"
+        after = c["after"]
+        after_text = f"dropped: {after['dropped']}" if "dropped" in after else f"status {after['status']}, gas {int(after['gas_used'] or '0x0', 16)}"
+        table.add_row(c["tx_hash"], c["from"], before, after_text)
     return table
