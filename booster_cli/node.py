@@ -71,7 +71,7 @@ class Node:
         try:
             l1 = self.anvil.start()
             relayer_key = dev_key(RELAYER_KEY_LABEL)
-            prover = MockProver(dev_key(PROVER_KEY_LABEL))
+            prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
             init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, cfg.l2_chain_id)

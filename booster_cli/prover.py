@@ -25,7 +25,7 @@ from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
 from .delta import delta_hash, encode_updates, settleable
-from .errors import BoosterError
+from .errors import BoosterError, UsageError
 from .l1view import APPLY_STATE_UPDATES_SELECTOR
 from .witness import Witness, WitnessReader, fetch_raw_witness, verify_witness
 
@@ -83,7 +83,10 @@ class PublicInputs:
 
 class MockProver:
     def __init__(self, private_key: str) -> None:
-        self._key = keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x")))
+        try:
+            self._key = keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x")))
+        except Exception:
+            raise UsageError("the prover key (BOOSTER_PROVER_KEY) must be a 32-byte hex private key") from None
 
     @property
     def address(self) -> str:

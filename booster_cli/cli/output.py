@@ -47,7 +47,11 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
     table.add_column("change", justify="right")
+    order: dict[str, int] = {}
     for c in delta["changes"]:
+        order.setdefault(c["contract"], len(order))
+    # grouped by contract (in first-write order of contracts), first-write order inside a group
+    for c in sorted(delta["changes"], key=lambda c: order[c["contract"]]):
         before, after = int(c["before"], 16), int(c["after"], 16)
         change = "net zero (not settled)" if before == after else (f"{after - before:+d}" if max(before, after) < 10**30 else "")
         table.add_row(c["contract"], c["slot"], short(c["before"]), short(c["after"]), change)
