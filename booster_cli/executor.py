@@ -8,6 +8,7 @@ block was being built. Before each block the L1 anchor follows the anchor policy
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .errors import RpcError
 from .l1view import Anchor, L1View
 from .precompiles import BOOSTER_PRECOMPILES
 from .rpc import RpcClient
+from .store import Store
 
 L2_GAS_LIMIT = 30_000_000
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
@@ -90,33 +92,75 @@ def fetch_head_anchor(rpc: RpcClient) -> Anchor:
 
 
 class Executor:
-    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None) -> None:
+    def __init__(
+        self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None
+    ) -> None:
         self.l1 = l1
         self.l2_chain_id = l2_chain_id
+        self.store = store
         self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = PragueVM.configure(__name__="BoosterVM", _state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
-        genesis_state = {
-            bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
-            for addr in DEV_ADDRESSES
-        }
-        genesis_params = {
-            "difficulty": 0,
-            "gas_limit": L2_GAS_LIMIT,
-            "timestamp": int(time.time()),
-            "base_fee_per_gas": L2_GENESIS_BASE_FEE,
-            "coinbase": constants.ZERO_ADDRESS,
-        }
-        self.chain = chain_class.from_genesis(AtomicDB(), genesis_params, genesis_state)
-        self.lock = threading.RLock()  # guards chain, view, queue and records
+        self._decoder = vm_class.get_transaction_builder()
+        self.lock = threading.RLock()  # guards chain, view, queue, records and the store's commits
         self._arrived = threading.Condition(self.lock)
         self.queue: list[bytes] = []
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
-        self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
-        self._decoder = vm_class.get_transaction_builder()
+        base_db = AtomicDB(store.kv) if store else AtomicDB()
+        saved = store.meta("executor") if store else None
+        if saved:
+            self.chain = chain_class(base_db)
+            self._restore(saved)
+        else:
+            genesis_state = {
+                bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
+                for addr in DEV_ADDRESSES
+            }
+            genesis_params = {
+                "difficulty": 0,
+                "gas_limit": L2_GAS_LIMIT,
+                "timestamp": int(time.time()),
+                "base_fee_per_gas": L2_GENESIS_BASE_FEE,
+                "coinbase": constants.ZERO_ADDRESS,
+            }
+            self.chain = chain_class.from_genesis(base_db, genesis_params, genesis_state)
+            self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
+            self.commit()
+
+    # -- persistence --
+    def record(self) -> dict:
+        b = self.batch
+        return {
+            "view": self.view.to_record(),
+            "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block, "tx_hashes": [h.hex() for h in b.tx_hashes]},
+        }
+
+    def commit(self, tx_updates: list | None = None, history: list | None = None) -> None:
+        """Make the state so far durable (a no-op without a store)."""
+        if self.store:
+            self.store.commit({"executor": self.record()}, tx_updates or [], history or [])
+
+    def _restore(self, saved: dict) -> None:
+        self.view.load_record(saved["view"])
+        b = saved["batch"]
+        self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"], [bytes.fromhex(h) for h in b["tx_hashes"]])
+        for tx_hash, _, raw, status, receipt, dropped in self.store.txs():
+            if status == "mined":
+                r = json.loads(receipt)
+                self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16), r)
+            elif status == "dropped":
+                self.txs[tx_hash] = TxRecord(None, b"", dropped=dropped)
+            else:
+                # accepted but not in a block when the node stopped: queue it again, in order
+                tx = self._decoder.decode(raw)
+                self.txs[tx_hash] = TxRecord(tx, tx.sender)
+                self._enqueue(tx_hash, tx, tx.sender, self._next_nonce(tx.sender))
+
+    def _next_nonce(self, sender: bytes) -> int:
+        return self.chain.get_vm().state.get_nonce(sender) + sum(1 for h in self.queue if self.txs[h].sender == sender)
 
     # -- intake --
     def submit(self, raw: bytes) -> bytes:
@@ -137,20 +181,26 @@ class Executor:
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
             expected = self._validate(tx, sender)
+            if self.store:
+                self.store.add_tx(tx_hash, self.store.next_seq(), raw, "queued")
             self.txs[tx_hash] = TxRecord(tx, sender)
-            if tx.nonce > expected:
-                self.future.setdefault(sender, {})[tx.nonce] = tx_hash
-                return tx_hash
-            self.queue.append(tx_hash)
-            waiting = self.future.get(sender, {})
-            nonce = tx.nonce + 1
-            while nonce in waiting:
-                self.queue.append(waiting.pop(nonce))
-                nonce += 1
-            if not waiting:
-                self.future.pop(sender, None)
+            self._enqueue(tx_hash, tx, sender, expected)
             self._arrived.notify_all()
         return tx_hash
+
+    def _enqueue(self, tx_hash: bytes, tx: Any, sender: bytes, expected: int) -> None:
+        """Queue for the next block, or wait for the gap before a future nonce to fill."""
+        if tx.nonce > expected:
+            self.future.setdefault(sender, {})[tx.nonce] = tx_hash
+            return
+        self.queue.append(tx_hash)
+        waiting = self.future.get(sender, {})
+        nonce = tx.nonce + 1
+        while nonce in waiting:
+            self.queue.append(waiting.pop(nonce))
+            nonce += 1
+        if not waiting:
+            self.future.pop(sender, None)
 
     @property
     def queued_future(self) -> int:
@@ -163,7 +213,7 @@ class Executor:
         except EvmValidationError as exc:
             raise TxRejected(f"invalid transaction: {exc}") from exc
         state = self.chain.get_vm().state
-        expected = state.get_nonce(sender) + sum(1 for h in self.queue if self.txs[h].sender == sender)
+        expected = self._next_nonce(sender)
         who = to_checksum_address(sender)
         if tx.nonce < expected:
             raise TxRejected(f"nonce too low: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
@@ -196,17 +246,19 @@ class Executor:
             if not self.queue:
                 return 0
             self.refresh_anchor()
-            block, included = self._build_block(self.queue, self.chain.header)
-            return len(included)
+            block, rows = self._build_block(self.queue, self.chain.header)
+            self.commit(rows)
+            return sum(1 for r in rows if r[1] == "mined")
 
     def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list]:
         """Apply transactions from the front of ``pending`` (removed as they are taken) on top of
         ``base_header``'s parent state, seal and persist the block; the chain head follows only
-        if the block is canonical (a longer branch)."""
+        if the block is canonical (a longer branch). Returns the block and the transaction rows
+        for the store; the caller commits."""
         chain = self.chain
         vm = chain.get_vm(base_header)
         header = base_header
-        included, receipts = [], []
+        included, receipts, dropped = [], [], []
         gas_left = header.gas_limit
         while pending:
             rec = self.txs[pending[0]]
@@ -218,6 +270,7 @@ class Executor:
                 receipt, computation = vm.apply_transaction(header, rec.tx)
             except EvmValidationError as exc:
                 rec.dropped = str(exc)
+                dropped.append((tx_hash, rec))
                 continue
             finally:
                 self.view.journal.forget()
@@ -226,13 +279,14 @@ class Executor:
             included.append((tx_hash, rec, computation))
             receipts.append(receipt)
         if not included and not allow_empty:
-            return None, []
+            return None, [(h, "dropped", None, r.dropped) for h, r in dropped]
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
         block = vm.mine_block(block).block
         chain.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
         self._record_receipts(block, included, receipts)
-        return block, included
+        rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
+        return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped]
 
     def rebase(self, head: Anchor) -> list[dict]:
         """Re-execute the pending batch on L1 block ``head``: the batch's L2 blocks are built
@@ -250,11 +304,15 @@ class Executor:
             self.view.reanchor(head, keep_reads=False)
             self.batch.tx_hashes = []
             parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
+            rows = []
             for old in old_blocks:
-                block, _ = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
-                parent = block.header
+                for tx in old.transactions:
+                    self.txs[tx.hash].tx = tx
+                block, block_rows = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
+                parent, rows = block.header, rows + block_rows
             marker, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
             assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
+            self.commit(rows)  # the whole rebase or nothing
             changed = []
             for tx_hash, old in before.items():
                 rec = self.txs[tx_hash]
@@ -339,6 +397,7 @@ class Executor:
             self.refresh_anchor()
             state = self.chain.get_vm().state
             mark = self.view.journal.mark()
+            reads = self.view.reader.snapshot_reads()
             try:
                 tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
                 state.mark_address_warm(sender)
@@ -352,6 +411,8 @@ class Executor:
                     computation = state.computation_class.apply_message(state, message, tx_context)
             finally:
                 self.view.journal.rollback(mark)
+                # what a call looked at is not part of the batch: it must not pin the anchor
+                self.view.reader.forget_reads_since(reads)
             used = computation.get_gas_used()
             if computation.is_error:
                 return False, bytes(computation.output), str(computation.error) or type(computation.error).__name__, used

@@ -17,7 +17,8 @@ from eth.exceptions import Revert, VMError
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.tangerine_whistle.constants import GAS_SELFDESTRUCT_EIP150
 from eth.vm.opcode import as_opcode
-from eth.vm.opcode_values import SELFDESTRUCT
+from eth.constants import GAS_CREATE
+from eth.vm.opcode_values import CALL, CALLCODE, CREATE, CREATE2, SELFDESTRUCT
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueState
 from eth.vm.message import Message
@@ -159,7 +160,10 @@ class L1AccountDB(AccountDatabaseAPI):
 
 
 class L1ContextViolation(VMError):
-    """Something a state delta cannot carry was attempted inside the L1 context."""
+    """Something a state delta cannot carry was attempted inside the L1 context. It does not burn
+    the remaining gas: the refusal is booster's, not an exceptional halt of the L1 code."""
+
+    burns_gas = False
 
 
 def _violation(state: "L1State", what: str) -> L1ContextViolation:
@@ -167,28 +171,45 @@ def _violation(state: "L1State", what: str) -> L1ContextViolation:
     return L1ContextViolation(what)
 
 
-def _selfdestruct(computation) -> None:
-    raise _violation(computation.state, f"SELFDESTRUCT in {to_checksum_address(computation.msg.storage_address)}")
+def _refuse(what: str):
+    def refuse(computation) -> None:
+        where = to_checksum_address(computation.msg.storage_address)
+        raise _violation(computation.state, f"{what} by {where}")
+
+    return refuse
+
+
+def _without_value(opcode):
+    """CALL / CALLCODE that refuse any value, funded or not (py-evm skips an unfunded child
+    call before a message exists, so the check sits on the opcode)."""
+
+    class NoValueCall(type(opcode)):  # type: ignore[misc, valid-type]
+        def get_call_params(self, computation):  # type: ignore[no-untyped-def]
+            params = super().get_call_params(computation)
+            value, to, should_transfer_value = params[1], params[2], params[9]
+            if should_transfer_value and value:
+                sender = to_checksum_address(computation.msg.storage_address)
+                raise _violation(computation.state, f"ETH transfer of {value} wei from {sender} to {to_checksum_address(to)}")
+            return params
+
+    return NoValueCall()
+
+
+_PRAGUE = PragueComputation.opcodes
 
 
 class L1Computation(PragueComputation):
     """Prague as on L1 (no booster precompiles), minus what SSTOREs cannot settle: moving ETH,
     CREATE/CREATE2, SELFDESTRUCT. An attempt fails the whole L1 call, even if caught inside."""
 
-    opcodes = {**PragueComputation.opcodes, SELFDESTRUCT: as_opcode(_selfdestruct, "SELFDESTRUCT", GAS_SELFDESTRUCT_EIP150)}
-
-    @classmethod
-    def apply_message(cls, state, message, transaction_context, parent_computation=None):  # type: ignore[override]
-        if message.should_transfer_value and message.value:
-            raise _violation(
-                state,
-                f"ETH transfer of {message.value} wei from {to_checksum_address(message.sender)} to {to_checksum_address(message.storage_address)}",
-            )
-        return super().apply_message(state, message, transaction_context, parent_computation)
-
-    @classmethod
-    def apply_create_message(cls, state, message, transaction_context, parent_computation=None):  # type: ignore[override]
-        raise _violation(state, f"contract creation (CREATE/CREATE2) by {to_checksum_address(message.sender)}")
+    opcodes = {
+        **_PRAGUE,
+        CALL: _without_value(_PRAGUE[CALL]),
+        CALLCODE: _without_value(_PRAGUE[CALLCODE]),
+        CREATE: as_opcode(_refuse("contract creation (CREATE/CREATE2)"), "CREATE", GAS_CREATE),
+        CREATE2: as_opcode(_refuse("contract creation (CREATE/CREATE2)"), "CREATE2", GAS_CREATE),
+        SELFDESTRUCT: as_opcode(_refuse("SELFDESTRUCT"), "SELFDESTRUCT", GAS_SELFDESTRUCT_EIP150),
+    }
 
 
 class _AncestorHashes:
@@ -294,7 +315,9 @@ def run_l1_call(
                 "applyStateUpdates((bytes32,bytes32)[]) for the settlement contract: the settlement would fail",
             )
     else:
+        # a simulation leaves no trace: neither its writes nor its logs
         view.journal.rollback(mark)
+        return L1Result(True, computation.output, used, [])
     logs = [(addr, tuple(topics), data) for _, addr, topics, data in computation.get_raw_log_entries()]
     return L1Result(True, computation.output, used, logs)
 

@@ -65,6 +65,13 @@ class Anchor:
     def to_json(self) -> dict:
         return {"number": self.number, "hash": "0x" + self.hash.hex()}
 
+    def to_record(self) -> dict:
+        return {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Anchor":
+        return cls(**{k: (bytes.fromhex(v[2:]) if isinstance(v, str) else v) for k, v in record.items()})
+
 
 class Journal:
     """An undo log shared by several dicts: ``mark`` / ``rollback`` nest like EVM call frames."""
@@ -109,6 +116,11 @@ class L1Reader:
         self.slots: dict[tuple[bytes, int], int] = {}
         self.accounts: dict[bytes, AccountInfo] = {}
         self.block_hashes: dict[int, bytes] = {}
+        # an account is fetched whole (code, balance, nonce); only what L1 code looked at is in
+        # the read set: code always, balance and nonce when observed
+        self.observed_balances: set[bytes] = set()
+        self.observed_nonces: set[bytes] = set()
+        self._fresh_accounts: dict[bytes, AccountInfo] = {}
 
     @property
     def _tag(self) -> str:
@@ -158,13 +170,41 @@ class L1Reader:
             now = int(raw, 16)
             if now != self.slots[(address, slot)]:
                 conflicts.append({"contract": to_checksum_address(address), "slot": slot, "l2_saw": self.slots[(address, slot)], "l1_now": now})
+        fresh = {}
         for address in acct_keys:
             seen = self.accounts[address]
             code, balance, nonce = next(results), next(results), next(results)
-            if bytes.fromhex(code[2:]) != seen.code:
-                conflicts.append({"contract": to_checksum_address(address), "slot": "code", "l2_saw": len(seen.code), "l1_now": (len(code) - 2) // 2})
-            # balances and nonces move with every L1 transaction; only code changes the L1 context's view
+            now = AccountInfo(bytes.fromhex(code[2:]), int(balance, 16), int(nonce, 16))
+            who = to_checksum_address(address)
+            if now.code != seen.code:
+                conflicts.append({"contract": who, "slot": "code", "l2_saw": f"{len(seen.code)} bytes", "l1_now": f"{len(now.code)} bytes"})
+            if address in self.observed_balances and now.balance != seen.balance:
+                conflicts.append({"contract": who, "slot": "balance", "l2_saw": seen.balance, "l1_now": now.balance})
+            if address in self.observed_nonces and now.nonce != seen.nonce:
+                conflicts.append({"contract": who, "slot": "nonce", "l2_saw": seen.nonce, "l1_now": now.nonce})
+            fresh[address] = now
+        if not conflicts:
+            # what nobody looked at may have moved (balances change with every L1 transaction):
+            # take the new block's values, so a later look sees that block
+            self._fresh_accounts = fresh
         return conflicts
+
+    def snapshot_reads(self) -> tuple:
+        return (set(self.slots), set(self.accounts), set(self.block_hashes), set(self.observed_balances), set(self.observed_nonces))
+
+    def forget_reads_since(self, snapshot: tuple) -> None:
+        """Drop from the read set what was read after ``snapshot`` (an eth_call's reads)."""
+        for current, before in zip((self.slots, self.accounts, self.block_hashes), snapshot[:3]):
+            for key in set(current) - before:
+                del current[key]
+        self.observed_balances &= snapshot[3]
+        self.observed_nonces &= snapshot[4]
+
+    def move_to(self, block_number: int) -> None:
+        """Re-pin on a later block whose values of the read set are unchanged (see changed_since)."""
+        self.block_number = block_number
+        self.accounts.update(self._fresh_accounts)
+        self._fresh_accounts = {}
 
 
 @dataclass
@@ -194,11 +234,17 @@ class L1View:
 
     def get_balance(self, address: bytes) -> int:
         value = self.balances.get(address)
-        return self.reader.account(address).balance if value is None else value
+        if value is None:
+            self.reader.observed_balances.add(address)
+            return self.reader.account(address).balance
+        return value
 
     def get_nonce(self, address: bytes) -> int:
         value = self.nonces.get(address)
-        return self.reader.account(address).nonce if value is None else value
+        if value is None:
+            self.reader.observed_nonces.add(address)
+            return self.reader.account(address).nonce
+        return value
 
     def get_code(self, address: bytes) -> bytes:
         value = self.codes.get(address)
@@ -248,7 +294,7 @@ class L1View:
         self.anchor = anchor
         self._accepts.clear()
         if keep_reads:
-            self.reader.block_number = anchor.number
+            self.reader.move_to(anchor.number)
         else:
             self.reader = L1Reader(self.rpc, anchor.number)
 
@@ -258,6 +304,36 @@ class L1View:
             d.clear()
         self.journal.forget()
         self._marks.clear()
+
+    # -- persistence (between L2 transactions: the journal is empty then) --
+    def to_record(self) -> dict:
+        r = self.reader
+        return {
+            "anchor": self.anchor.to_record(),
+            "storage": [[a.hex(), hex(s), hex(v)] for (a, s), v in self.storage.items()],
+            "reads": {
+                "block": r.block_number,
+                "slots": [[a.hex(), hex(s), hex(v)] for (a, s), v in r.slots.items()],
+                "accounts": [[a.hex(), i.code.hex(), hex(i.balance), hex(i.nonce)] for a, i in r.accounts.items()],
+                "block_hashes": [[n, h.hex()] for n, h in r.block_hashes.items()],
+                "observed_balances": [a.hex() for a in r.observed_balances],
+                "observed_nonces": [a.hex() for a in r.observed_nonces],
+            },
+            "accepts": [[a.hex(), ok] for a, ok in self._accepts.items()],
+        }
+
+    def load_record(self, record: dict) -> None:
+        self.anchor = Anchor.from_record(record["anchor"])
+        reads = record["reads"]
+        self.reader = L1Reader(self.rpc, reads["block"])
+        self.reader.slots = {(bytes.fromhex(a), int(s, 16)): int(v, 16) for a, s, v in reads["slots"]}
+        self.reader.accounts = {bytes.fromhex(a): AccountInfo(bytes.fromhex(c), int(b, 16), int(n, 16)) for a, c, b, n in reads["accounts"]}
+        self.reader.block_hashes = {int(n): bytes.fromhex(h) for n, h in reads["block_hashes"]}
+        self.reader.observed_balances = {bytes.fromhex(a) for a in reads.get("observed_balances", [])}
+        self.reader.observed_nonces = {bytes.fromhex(a) for a in reads.get("observed_nonces", [])}
+        self.storage = {(bytes.fromhex(a), int(s, 16)): int(v, 16) for a, s, v in record["storage"]}
+        self._accepts = {bytes.fromhex(a): ok for a, ok in record["accepts"]}
+        self.journal.forget()
 
     def ancestor_hashes(self) -> Iterator[bytes]:
         """BLOCKHASH source for the L1 context (block anchor+1): anchor, anchor-1, ... fetched lazily."""

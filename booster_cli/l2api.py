@@ -111,14 +111,34 @@ def methods(node: "Node") -> dict:
         return "0x" + _run(tx)[0].hex()
 
     def estimate_gas(tx: dict, block: str = "latest") -> str:
-        """Intrinsic gas (EIP-7623 floor included) plus the gas the execution used."""
+        """The lowest gas limit with which the transaction does not fail: intrinsic gas (EIP-7623
+        floor included) plus the execution's gas, checked, then searched upwards if the 63/64
+        rule or a stipend needs more than was used."""
         data = _data(tx.get("data") or tx.get("input"))
         zeros = data.count(0)
         tokens = zeros + 4 * (len(data) - zeros)
         intrinsic = 21_000 + 4 * tokens
         if not tx.get("to"):
             intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
-        return hex(max(intrinsic + _run(tx)[1], 21_000 + 10 * tokens))
+        floor = 21_000 + 10 * tokens
+        cap = min(_qty(tx.get("gas"), L2_GAS_LIMIT), L2_GAS_LIMIT)
+        used = _run({**tx, "gas": hex(cap - intrinsic)})[1]  # raises if it fails even with all the gas
+
+        def fits(limit: int) -> bool:
+            try:
+                _run({**tx, "gas": hex(limit - intrinsic)})
+                return True
+            except ExecutionReverted:
+                return False
+
+        low = intrinsic + used
+        if not fits(low):
+            high = cap
+            while high - low > 1_000:
+                mid = (low + high) // 2
+                low, high = (low, mid) if fits(mid) else (mid, high)
+            low = high
+        return hex(max(low, floor))
 
     def gas_price() -> str:
         return hex(ex.chain.header.base_fee_per_gas + 1_000_000)

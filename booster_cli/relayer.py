@@ -131,6 +131,9 @@ class Relayer:
                 if dry_run:
                     return self._dry_run(proof, data, entries)
                 gas = GAS_BASE + GAS_PER_CONTRACT * len(updates) + GAS_PER_SLOT * len(entries)
+                if ex.store:
+                    # a crash from here until the commit above is reconciled on restart
+                    ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
                 tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
                 receipt = wait_for_receipt(self.l1, tx_hash)
                 block = int(receipt["blockNumber"], 16)
@@ -143,6 +146,9 @@ class Relayer:
                     ex.view.clear_pending()
                     ex.start_new_batch()
                     ex.refresh_anchor()
+                    ex.commit(history=[(result.batch, result.to_json())])
+                    if ex.store:
+                        ex.store.set_meta("settling", None)
                     return result
                 last_error = self._revert_reason(tx_hash, receipt)
                 if block != inputs.anchor_number + 1:

@@ -134,6 +134,8 @@ class WitnessReader:
         self.slots: dict[tuple[bytes, int], int] = {}
         self.accounts: dict[bytes, AccountInfo] = {}
         self.block_hashes: dict[int, bytes] = {}
+        self.observed_balances: set[bytes] = set()
+        self.observed_nonces: set[bytes] = set()
 
     def storage(self, address: bytes, slot: int) -> int:
         try:

@@ -1,0 +1,173 @@
+"""The L2 node's durable store: one SQLite database (WAL) in the state directory.
+
+It holds py-evm's key-value data (chain, blocks, state trie) through ``SqliteKV``, every accepted
+transaction from the moment its hash is returned, the node's metadata (L1 view: anchor, read set,
+pending writes; the current batch; the settlement address) and the settlement history. A block's
+key-value writes, its transactions' receipts and the metadata after it are committed in one SQLite
+transaction, so a crash leaves the store at a block boundary; accepted transactions not yet in a
+block are in the store too and are queued again on restart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from eth.db.backends.base import BaseDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (
+    hash BLOB PRIMARY KEY, seq INTEGER NOT NULL, raw BLOB NOT NULL, status TEXT NOT NULL,
+    receipt TEXT, dropped TEXT
+);
+CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
+CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT NULL);
+"""
+
+_DELETED = None
+
+
+class SqliteKV(BaseDB):
+    """py-evm's key-value interface over the ``kv`` table. Writes wait in memory until the
+    executor commits them with the block they belong to."""
+
+    def __init__(self, store: "Store") -> None:
+        self._store = store
+        self._pending: dict[bytes, bytes | None] = {}
+
+    def __getitem__(self, key: bytes) -> bytes:
+        if key in self._pending:
+            value = self._pending[key]
+            if value is _DELETED:
+                raise KeyError(key)
+            return value
+        row = self._store.query_one("SELECT value FROM kv WHERE key = ?", (key,))
+        if row is None:
+            raise KeyError(key)
+        return row[0]
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._pending[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        if not self._exists(key):
+            raise KeyError(key)
+        self._pending[key] = _DELETED
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    def take_pending(self) -> dict[bytes, bytes | None]:
+        pending, self._pending = self._pending, {}
+        return pending
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a committed transaction survives a crash of this process (kill -9); only a
+            # power loss may drop the last ones
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA)
+        self.kv = SqliteKV(self)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def query_one(self, sql: str, args: tuple = ()) -> tuple | None:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # -- metadata --
+    def meta(self, name: str, default: Any = None) -> Any:
+        row = self.query_one("SELECT value FROM meta WHERE name = ?", (name,))
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, name: str, value: Any) -> None:
+        """Durable at once (its own transaction)."""
+        with self._transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, json.dumps(value)))
+
+    # -- transactions --
+    def next_seq(self) -> int:
+        row = self.query_one("SELECT COALESCE(MAX(seq), 0) FROM txs")
+        return int(row[0]) + 1
+
+    def add_tx(self, tx_hash: bytes, seq: int, raw: bytes, status: str) -> None:
+        """Durable at once: the caller returns the hash only after this."""
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)", (tx_hash, seq, raw, status))
+
+    def txs(self, statuses: Iterable[str] | None = None) -> list[tuple]:
+        if statuses is None:
+            return self.query("SELECT hash, seq, raw, status, receipt, dropped FROM txs ORDER BY seq")
+        marks = ",".join("?" for _ in statuses)
+        return self.query(f"SELECT hash, seq, raw, status, receipt, dropped FROM txs WHERE status IN ({marks}) ORDER BY seq", tuple(statuses))
+
+    # -- the commit of a block (or a settlement, or a rebase) --
+    def commit(self, meta: dict[str, Any], tx_updates: Iterable[tuple[bytes, str, str | None, str | None]] = (), history: Iterable[tuple[int, dict]] = ()) -> None:
+        """Key-value writes so far, metadata, transaction rows (hash, status, receipt json,
+        dropped reason) and history entries, all or nothing."""
+        with self._lock:
+            pending = self.kv.take_pending()
+            try:
+                with self._transaction() as cur:
+                    cur.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [(k, v) for k, v in pending.items() if v is not _DELETED])
+                    cur.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in pending.items() if v is _DELETED])
+                    cur.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+                    cur.executemany("UPDATE txs SET status = ?, receipt = ?, dropped = ? WHERE hash = ?", [(s, r, d, h) for h, s, r, d in tx_updates])
+                    cur.executemany("INSERT OR REPLACE INTO history (batch, record) VALUES (?, ?)", [(b, json.dumps(r)) for b, r in history])
+            except BaseException:
+                self.kv._pending = {**pending, **self.kv._pending}  # nothing was written: keep it for the next try
+                raise
+
+    def history(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self.query("SELECT record FROM history ORDER BY batch")]
+
+    def backup_to(self, target: Path) -> None:
+        with self._lock:
+            dest = sqlite3.connect(str(target))
+            try:
+                self._conn.backup(dest)
+            finally:
+                dest.close()
+
+    def _transaction(self) -> "_Tx":
+        return _Tx(self._conn, self._lock)
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._conn, self._lock = conn, lock
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self._lock.acquire()
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn.cursor()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()
+
+
