@@ -15,6 +15,7 @@ from .rpc import RpcClient, RpcError
 from .tools import find_anvil
 
 HARDFORK = "prague"
+STATE_INTERVAL_S = 1
 
 
 def free_port() -> int:
@@ -44,8 +45,9 @@ def _die_with_parent() -> None:
 
 
 class AnvilProcess:
-    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None) -> None:
         self.port = port
+        self.state_file = state_file
         self.host = host
         self.chain_id = chain_id
         self.log_path = log_path
@@ -60,6 +62,10 @@ class AnvilProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id)]
+        if self.state_file is not None:
+            # L1 survives down/up: loaded at start, written every second and on exit, with the
+            # historical states the L1 view reads at its anchor
+            args += ["--state", str(self.state_file), "--state-interval", str(STATE_INTERVAL_S), "--preserve-historical-states"]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         rpc = RpcClient(self.rpc_url, timeout=10)

@@ -15,11 +15,12 @@ from .statedir import current
 READY_TIMEOUT_S = 60.0
 
 
-def _node_args(l1_port: int, l2_port: int, l2_chain_id: int) -> list[str]:
-    return ["--state-dir", str(current().path), "--l1-port", str(l1_port), "--l2-port", str(l2_port), "--l2-chain-id", str(l2_chain_id)]
+def _node_args(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool, rebase: bool) -> list[str]:
+    args = ["--state-dir", str(current().path), "--l1-port", str(l1_port), "--l2-port", str(l2_port), "--l2-chain-id", str(l2_chain_id)]
+    return args + (["--fresh"] if fresh else []) + (["--rebase"] if rebase else [])
 
 
-def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready) -> None:
+def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready, fresh: bool = False, rebase: bool = False) -> None:
     import logging
 
     from .node import NodeConfig, run_foreground
@@ -31,18 +32,18 @@ def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready) -> 
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[logging.FileHandler(state.logs / "l2.log")],
     )
-    reason = run_foreground(NodeConfig(state, l1_port, l2_port, l2_chain_id), on_ready)
+    reason = run_foreground(NodeConfig(state, l1_port, l2_port, l2_chain_id, fresh=fresh, rebase=rebase), on_ready)
     if reason:
         raise BoosterError(reason)
 
 
-def start_detached(l1_port: int, l2_port: int, l2_chain_id: int) -> dict:
+def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = False, rebase: bool = False) -> dict:
     state = current()
     state.logs.mkdir(parents=True, exist_ok=True)
     log_path = state.logs / "l2.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id)],
+            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

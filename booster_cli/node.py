@@ -8,6 +8,7 @@ detached and waits until ``devnet.json`` says it is ready.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,8 @@ from .errors import BoosterError, UsageError
 from .executor import Executor
 from .prover import MockProver
 from .relayer import Relayer
+from .resume import check_anchor, known_settlement, reconcile_settlement
+from .store import Store
 from .rpc_server import RpcServer
 from .statedir import StateDir
 from .txsend import transact
@@ -46,6 +49,8 @@ class NodeConfig:
     l2_port: int = DEFAULT_L2_PORT
     l2_chain_id: int = DEFAULT_L2_CHAIN_ID
     host: str = "127.0.0.1"
+    fresh: bool = False
+    rebase: bool = False
 
 
 class Node:
@@ -53,6 +58,9 @@ class Node:
         self.config = config
         self.anvil: AnvilProcess | None = None
         self.server: RpcServer | None = None
+        self.store: Store | None = None
+        self.executor: Executor | None = None
+        self.resume_report: dict = {}
         self.stopping = threading.Event()
         self.stop_reason = ""
         self.history: list[dict] = []
@@ -67,19 +75,31 @@ class Node:
         l2_port = claim_port("L2", cfg.l2_port, cfg.host)
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
-        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host)
+        if cfg.fresh:
+            cfg.state.wipe()
+        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
         try:
             l1 = self.anvil.start()
+            self.store = Store(cfg.state.l2_store)
             relayer_key = dev_key(RELAYER_KEY_LABEL)
             prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
-            init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, cfg.l2_chain_id)
-            receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000)
-            if receipt["status"] != "0x1":
-                raise BoosterError("deploying BoosterSettlement on L1 failed")
-            self.settlement = to_checksum_address(receipt["contractAddress"])
-            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]))
+            self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
+            resuming = self.store.meta("executor") is not None
+            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
+            self.resume_report = {
+                "recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement),
+                "rebased": check_anchor(self.executor, cfg.rebase),
+            }
+            if resuming:
+                # anvil rebuilds the states of blocks before a reload without reproducing their
+                # Merkle proofs (anvil 1.7.1): one new L1 block gives the batch an anchor whose
+                # proofs verify, taken when nothing the batch read has changed
+                l1.call("evm_mine")
+                self.executor.refresh_anchor()
+                self.executor.commit()
+            self.history = self.store.history()
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
             from .l2api import methods
 
@@ -97,10 +117,20 @@ class Node:
             "prover": prover.address,
             "relayer": address_of(relayer_key),
             "started_at": time.time(),
+            "resumed": {k: v for k, v in self.resume_report.items() if v},
         }
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
+
+    def _deploy_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict) -> str:
+        init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, self.config.l2_chain_id)
+        receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000)
+        if receipt["status"] != "0x1":
+            raise BoosterError("deploying BoosterSettlement on L1 failed")
+        address = to_checksum_address(receipt["contractAddress"])
+        self.store.set_meta("settlement", address)
+        return address
 
     def wait(self) -> str:
         """Block until asked to stop (signal, anvil exit); returns why."""
@@ -119,6 +149,10 @@ class Node:
             self.server = None
         if self.anvil:
             self.anvil.stop()
+        if self.store:
+            with self.executor.lock if self.executor else _nothing():
+                self.store.close()
+            self.store = None
         record = self.config.state.read_devnet()
         if record and record.get("l2", {}).get("pid") == os.getpid():
             self.config.state.clear_devnet()
@@ -194,6 +228,11 @@ class Node:
         return self.settle(dry_run=True)
 
 
+@contextlib.contextmanager
+def _nothing():
+    yield
+
+
 def _alive(pid: object) -> bool:
     from .anvil import pid_alive
 
@@ -233,10 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l1-port", type=int, default=DEFAULT_L1_PORT)
     parser.add_argument("--l2-port", type=int, default=DEFAULT_L2_PORT)
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--rebase", action="store_true")
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id)
+    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         reason = run_foreground(config)

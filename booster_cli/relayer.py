@@ -8,6 +8,8 @@ public inputs; send ``BoosterSettlement.settle`` so it lands in block anchor+1; 
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 
@@ -136,6 +138,8 @@ class Relayer:
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
                 tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
                 receipt = wait_for_receipt(self.l1, tx_hash)
+                if os.environ.get("BOOSTER_FAULT") == "crash-after-settlement-sent":
+                    os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the crash tests
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
                     gas_used = int(receipt["gasUsed"], 16)

@@ -29,6 +29,19 @@ class StateDir:
     def logs(self) -> Path:
         return self.path / "logs"
 
+    @property
+    def l2_store(self) -> Path:
+        return self.path / "l2.sqlite"
+
+    @property
+    def anvil_state(self) -> Path:
+        return self.path / "anvil-state.json"
+
+    def wipe(self) -> None:
+        """Forget the devnet's chains (``up --fresh``); logs stay."""
+        for name in ("l2.sqlite", "l2.sqlite-wal", "l2.sqlite-shm", "anvil-state.json"):
+            (self.path / name).unlink(missing_ok=True)
+
     def read_devnet(self) -> dict | None:
         try:
             return json.loads(self.devnet_file.read_text())

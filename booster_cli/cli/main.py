@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..errors import BoosterError, ExitCode, TransactionReverted
+from ..errors import BoosterError, ExitCode, TransactionReverted, UsageError
 from . import output
 
 app = typer.Typer(
@@ -36,10 +36,19 @@ def up(
     l1_port: Annotated[int, typer.Option("--l1-port", envvar="BOOSTER_L1_PORT", help="anvil port (0: any free port).")] = 8545,
     l2_port: Annotated[int, typer.Option("--l2-port", envvar="BOOSTER_L2_PORT", help="L2 JSON-RPC port (0: any free port).")] = 8546,
     l2_chain_id: Annotated[int, typer.Option("--l2-chain-id", envvar="BOOSTER_L2_CHAIN_ID", help="L2 chain id.")] = 167010,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --fresh deletes state (for scripts).")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
     json_out: Json = False,
 ) -> None:
-    """Start the devnet: anvil (L1), the settlement contract, the L2 node."""
+    """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node."""
     from ..devnet import start_detached, start_foreground
+
+    if fresh and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("--fresh deletes the devnet's L1 and L2 chains; add --yes to confirm when not interactive")
+        if not typer.confirm("--fresh deletes the devnet's L1 and L2 chains in the state directory. Continue?"):
+            raise typer.Exit(1)
 
     def ready(record: dict) -> None:
         if json_out:
@@ -53,9 +62,9 @@ def up(
         sys.stdout.flush()
 
     if detach:
-        ready(start_detached(l1_port, l2_port, l2_chain_id))
+        ready(start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase))
     else:
-        start_foreground(l1_port, l2_port, l2_chain_id, ready)
+        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase)
 
 
 @app.command()
