@@ -171,3 +171,31 @@ def _checksum(address: str) -> str:
 
 
 __all__ = ["status", "get_delta", "get_nonces", "settle", "send_tx", "call_l1", "deploy", "current"]
+
+
+def dump_state(path: str, rpc_url: str | None = None) -> dict:
+    """Dump through the running node, or from the state directory's files when none runs."""
+    from pathlib import Path
+
+    from .snapshot import dump_stopped
+
+    target = Path(path).absolute()
+    try:
+        return Client(rpc_url).call("booster_dumpState", str(target))
+    except DevnetNotRunning:
+        if rpc_url:
+            raise
+        return dump_stopped(current(), target)
+
+
+def load_state(path: str) -> dict:
+    from pathlib import Path
+
+    from .anvil import pid_alive
+    from .snapshot import load
+
+    state = current()
+    record = state.read_devnet()
+    if record and pid_alive(record["l2"]["pid"]):
+        raise UsageError("stop the devnet first ('booster down'): state load replaces its chains")
+    return load(state, Path(path))

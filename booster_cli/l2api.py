@@ -187,4 +187,5 @@ def methods(node: "Node") -> dict:
         "booster_getNonces": node.nonces,
         "booster_settle": node.settle,
         "booster_prove": node.prove,
+        "booster_dumpState": node.dump_state,
     }

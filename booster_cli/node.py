@@ -223,6 +223,16 @@ class Node:
         self.history.append(entry)
         return entry
 
+    def dump_state(self, path: str) -> dict:
+        """Write L1 and L2 state to ``path`` (see snapshot.py); no L2 block is built meanwhile."""
+        from pathlib import Path
+
+        from .snapshot import anvil_state_from_dump, write_archive
+
+        with self.executor.lock:
+            anvil_state = anvil_state_from_dump(self.executor.l1.call("anvil_dumpState"))
+            return write_archive(Path(path), anvil_state, self.store.backup_to, {"settlement": self.settlement})
+
     def prove(self) -> dict:
         """Prove the pending batch without settling (what ``settle --dry-run`` shows)."""
         return self.settle(dry_run=True)

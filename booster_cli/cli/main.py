@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 delta_app = typer.Typer(help="The pending L1 state delta.", no_args_is_help=True)
 app.add_typer(delta_app, name="delta")
+state_app = typer.Typer(help="Save and restore the whole devnet (L1 + L2) in one file.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 RpcUrl = Annotated[Optional[str], typer.Option("--rpc-url", envvar="BOOSTER_RPC_URL", help="L2 JSON-RPC endpoint (default: the devnet in the state directory).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -229,6 +231,30 @@ def deploy(
         output.emit_json(result)
     else:
         output.say(f"deployed {result['contract']} on {result['layer'].upper()} at {result['address']} (tx {result['tx_hash']})")
+
+
+@state_app.command("dump")
+def state_dump(file: Annotated[str, typer.Argument(help="File to write (a gzipped tar).")], rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+    """Write L1, L2, the pending delta and the history to FILE (running or stopped devnet)."""
+    from ..client import dump_state
+
+    result = dump_state(file, rpc_url)
+    if json_out:
+        output.emit_json(result)
+    else:
+        output.say(f"wrote {result['file']} ({result['bytes']:,} bytes)")
+
+
+@state_app.command("load")
+def state_load(file: Annotated[str, typer.Argument(help="A file written by 'booster state dump'.")], json_out: Json = False) -> None:
+    """Replace the stopped devnet's state with FILE's; 'booster up' then resumes from it."""
+    from ..client import load_state
+
+    result = load_state(file)
+    if json_out:
+        output.emit_json(result)
+    else:
+        output.say(f"loaded {result['file']} into {result['state_dir']}; start it with 'booster up'")
 
 
 def run() -> None:

@@ -167,3 +167,78 @@ def test_crash_between_settlement_send_and_record(devnet):
     devnet.ok("send", voting, "vote(uint256)", "1")
     assert devnet.ok("settle", "--json").json()["batch"] == 2
     assert votes_on_l1(devnet, voting, 1) == 3
+
+
+def test_state_dump_and_load_round_trip(devnet, tmp_path):
+    voting = devnet.deploy_voting()
+    for sender, candidate in [(0, 1), (1, 2)]:
+        devnet.ok("send", voting, "vote(uint256)", str(candidate), "--from", str(sender))
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    devnet.ok("send", voting, "vote(uint256)", "2", "--from", "2")
+    saved = snapshot(devnet, voting)
+    archive = tmp_path / "known-point.tgz"
+    dumped = devnet.ok("state", "dump", str(archive), "--json").json()
+    assert dumped["bytes"] == archive.stat().st_size > 0
+    # move on from the known point, then go back to it
+    devnet.ok("send", voting, "vote(uint256)", "3")
+    assert devnet.ok("settle", "--json").json()["batch"] == 2
+    refused = devnet.booster("state", "load", str(archive))
+    assert refused.code == 2 and "stop the devnet first" in refused.err
+    devnet.ok("down")
+    devnet.ok("state", "load", str(archive))
+    restart(devnet)
+    assert snapshot(devnet, voting) == saved
+    # a dump of a stopped devnet works too, and loads into another state directory
+    devnet.ok("down")
+    stopped = tmp_path / "stopped.tgz"
+    devnet.ok("state", "dump", str(stopped))
+    other = Devnet(tmp_path / "elsewhere", {**devnet.env, "BOOSTER_STATE_DIR": str(tmp_path / "elsewhere" / ".booster")}, {})
+    other.cwd.mkdir()
+    other.ok("state", "load", str(stopped))
+    restart(other)
+    try:
+        assert snapshot(other, voting) == saved
+        assert other.ok("settle", "--json").json()["batch"] == 2
+    finally:
+        other.booster("down")
+    bad = tmp_path / "bad.tgz"
+    bad.write_bytes(b"not a tar")
+    res = devnet.booster("state", "load", str(bad))
+    assert res.code == 2 and "not a booster state file" in res.err
+
+
+def test_settle_while_transactions_arrive_settles_a_prefix(devnet):
+    voting = devnet.deploy_voting()
+    l2_url = devnet.record["l2"]["rpc_url"]
+    sent: dict[int, list[str]] = {i: [] for i in range(3)}
+    stop = threading.Event()
+
+    def stream(sender: int) -> None:
+        rpc = RpcClient(l2_url, timeout=30)
+        nonce = 0
+        while not stop.is_set() and nonce < 150:
+            sent[sender].append(rpc.call("eth_sendRawTransaction", "0x" + vote_tx(DEV_PRIVATE_KEYS[sender], nonce, voting, sender).hex()))
+            nonce += 1
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    while sum(len(v) for v in sent.values()) < 40:
+        time.sleep(0.01)
+    settled = devnet.ok("settle", "--json").json()
+    stop.set()
+    for t in threads:
+        t.join(60)
+    l2 = RpcClient(l2_url)
+    for hashes in sent.values():
+        for h in hashes:
+            assert wait_for_receipt(l2, h)["status"] == "0x1"
+    # the settled batch is a prefix: its votes plus the pending ones are every vote, once
+    settled_votes = {int(c["slot"], 16): int(c["after"], 16) for c in settled["changes"]}
+    assert settled["txs"] == sum(settled_votes.values())
+    second = devnet.ok("settle", "--json").json()
+    for sender, hashes in sent.items():
+        assert votes_on_l1(devnet, voting, sender) == len(hashes)
+    assert settled["txs"] + (second["txs"] if second["batch"] else 0) == sum(len(h) for h in sent.values())
+    nonces = devnet.ok("nonces", *DEV_ADDRESSES[:3], "--json").json()
+    assert [nonces[DEV_ADDRESSES[i]] for i in range(3)] == [len(sent[i]) for i in range(3)]
