@@ -7,8 +7,9 @@ TOOLS := .tools
 ANVIL_VERSION := 1.7.1
 SOLC_VERSION := 0.8.37
 OZ_VERSION := 5.7.0
+CAST_VERSION := 1.7.1
 PY_STAMP := $(VENV)/.installed
-TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)
+TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)
 DEMO_DIR := .booster-demo
 
 .PHONY: install test test-unit demo artifacts completions clean
@@ -24,11 +25,13 @@ $(PY_STAMP): pyproject.toml | $(PY)
 	touch $@
 
 # anvil and solcjs come from npm into a git-ignored project-local folder; OpenZeppelin's
-# contracts are the third-party corpus of the fidelity tests.
+# contracts are the third-party corpus of the fidelity tests; cast is one of the real clients the
+# L2 is tested with.
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
-		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION) @openzeppelin/contracts@$(OZ_VERSION)
+		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION) @openzeppelin/contracts@$(OZ_VERSION) \
+		@foundry-rs/cast@$(CAST_VERSION)
 	touch $@
 
 test: install

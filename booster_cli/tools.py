@@ -48,3 +48,15 @@ def find_solcjs() -> list[str]:
     if script.is_file() and node:
         return [node, str(script)]
     raise ToolNotFound("solcjs", "BOOSTER_SOLCJS")
+
+
+def find_cast() -> str:
+    """Foundry's cast (tests drive the L2 with it as a real client)."""
+    found = (
+        os.environ.get("BOOSTER_CAST")
+        or shutil.which("cast")
+        or _local("node_modules/@foundry-rs/cast-*/bin/cast", "node_modules/.bin/cast")
+    )
+    if not found:
+        raise ToolNotFound("cast", "BOOSTER_CAST")
+    return found
