@@ -137,16 +137,54 @@ def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, send
     return [format_value(v) for v in decode_output(signature.outputs, data)]
 
 
-def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None, on_l2: bool = False) -> dict:
+def load_artifact(path: str, contract: str | None):
+    """A Foundry / solc / Hardhat JSON artifact → CompiledContract (abi, bytecode, storage layout)."""
+    import json
+    from pathlib import Path
+
+    from .solc import CompiledContract
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UsageError(f"no such artifact: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not a JSON artifact: {exc}") from None
+    if isinstance(data, dict) and "contracts" in data:  # solc standard-JSON output: pick one
+        found = {name: c for unit in data["contracts"].values() for name, c in unit.items()}
+        if contract not in found and len(found) != 1:
+            raise UsageError(f"{path} holds several contracts ({', '.join(found)}); pick one with --contract")
+        contract = contract or next(iter(found))
+        data = found[contract]
+    bytecode = data.get("bytecode")
+    if isinstance(bytecode, dict):  # Foundry: {"object": "0x..."}
+        bytecode = bytecode.get("object")
+    bytecode = bytecode or data.get("evm", {}).get("bytecode", {}).get("object")
+    if not isinstance(bytecode, str) or not bytecode.removeprefix("0x"):
+        raise UsageError(f"{path} has no deployable bytecode (abstract contract, interface, or not an artifact)")
+    try:
+        code = bytes.fromhex(bytecode.removeprefix("0x"))
+    except ValueError:
+        raise UsageError(f"{path}: the bytecode is not hex (unlinked libraries?)") from None
+    name = contract or data.get("contractName") or Path(path).stem
+    return CompiledContract(name, str(path), data.get("abi", []), code, b"", data.get("storageLayout") or {})
+
+
+def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None, on_l2: bool = False, artifact: bool = False) -> dict:
     from eth_abi import encode
 
     from .abi import _abi_type, parse_value
     from .accounts import DEV_PRIVATE_KEYS
-    from .solc import compile_file
     from .txsend import transact
 
-    compiled = compile_file(source, contract)
-    st = Client(rpc_url).call("booster_status")
+    if artifact:
+        compiled = load_artifact(source, contract)
+    else:
+        from .solc import compile_file
+
+        compiled = compile_file(source, contract)
+    client = Client(rpc_url)
+    st = client.call("booster_status")
     ctor = next((i for i in compiled.abi if i.get("type") == "constructor"), {"inputs": []})
     types = [_abi_type(p) for p in ctor["inputs"]]
     if len(args) != len(types):
@@ -154,14 +192,17 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
     settlement = st["contracts"]["settlement"]
     values = [parse_value(t, settlement if a == "settlement" and t == "address" else a) for t, a in zip(types, args)]
     layer = "L2" if on_l2 else "L1"
-    rpc = Client(rpc_url).rpc if on_l2 else RpcClient(st["l1"]["rpc_url"], timeout=60)
+    rpc = client.rpc if on_l2 else RpcClient(st["l1"]["rpc_url"], timeout=60)
     try:
         receipt = transact(rpc, DEV_PRIVATE_KEYS[0], to=None, data=compiled.bytecode + encode(types, values))
     except RpcError as exc:
         raise TransactionReverted(f"deploying {compiled.name} on {layer} failed: {exc}") from None
     if receipt["status"] != "0x1":
         raise TransactionReverted(f"deploying {compiled.name} reverted on {layer} (tx {receipt['transactionHash']})")
-    return {"contract": compiled.name, "address": _checksum(receipt["contractAddress"]), "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
+    address = _checksum(receipt["contractAddress"])
+    if not on_l2:
+        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None)
+    return {"contract": compiled.name, "address": address, "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
 
 
 def _checksum(address: str) -> str:

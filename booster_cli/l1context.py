@@ -17,8 +17,8 @@ from eth.exceptions import Revert, VMError
 from eth.vm.forks.prague.computation import PragueComputation
 from eth.vm.forks.tangerine_whistle.constants import GAS_SELFDESTRUCT_EIP150
 from eth.vm.opcode import as_opcode
-from eth.constants import GAS_CREATE
-from eth.vm.opcode_values import CALL, CALLCODE, CREATE, CREATE2, SELFDESTRUCT
+from eth.constants import GAS_CREATE, GAS_SHA3, GAS_SHA3WORD
+from eth.vm.opcode_values import CALL, CALLCODE, CREATE, CREATE2, SELFDESTRUCT, SHA3
 from eth.vm.execution_context import ExecutionContext
 from eth.vm.forks.prague import PragueState
 from eth.vm.message import Message
@@ -195,6 +195,19 @@ def _without_value(opcode):
     return NoValueCall()
 
 
+def _keccak256(computation) -> None:
+    """KECCAK256 as on L1, remembering 32- and 64-byte inputs: they are the keys behind mapping
+    and dynamic-array slots, which ``booster delta show`` turns back into ``name[key]``."""
+    start, size = computation.stack_pop_ints(2)
+    computation.extend_memory(start, size)
+    data = computation.memory_read_bytes(start, size)
+    computation.consume_gas(GAS_SHA3WORD * ((size + 31) // 32), reason="SHA3: word gas cost")
+    digest = keccak(data)
+    if size in (32, 64):
+        computation.state.preimages[int.from_bytes(digest, "big")] = bytes(data)
+    computation.stack_push_bytes(digest)
+
+
 _PRAGUE = PragueComputation.opcodes
 
 
@@ -209,6 +222,7 @@ class L1Computation(PragueComputation):
         CREATE: as_opcode(_refuse("contract creation (CREATE/CREATE2)"), "CREATE", GAS_CREATE),
         CREATE2: as_opcode(_refuse("contract creation (CREATE/CREATE2)"), "CREATE2", GAS_CREATE),
         SELFDESTRUCT: as_opcode(_refuse("SELFDESTRUCT"), "SELFDESTRUCT", GAS_SELFDESTRUCT_EIP150),
+        SHA3: as_opcode(_keccak256, "SHA3", GAS_SHA3),
     }
 
 
@@ -235,6 +249,10 @@ class L1State(PragueState):
     @property
     def violations(self) -> list[str]:
         return self._account_db.violations
+
+    @property
+    def preimages(self) -> dict[int, bytes]:
+        return self._account_db._view.preimages
 
     def set_system_contracts(self) -> None:
         pass  # L1 already has its system contracts; writing them here would land in the delta

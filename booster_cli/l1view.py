@@ -223,6 +223,7 @@ class L1View:
     codes: dict[bytes, bytes] = field(default_factory=dict)
     _marks: dict[Any, int] = field(default_factory=dict)
     _accepts: dict[bytes, bool] = field(default_factory=dict)
+    preimages: dict[int, bytes] = field(default_factory=dict)  # keccak → input, for slot labels
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
@@ -300,7 +301,7 @@ class L1View:
 
     def clear_pending(self) -> None:
         """After settlement: the writes are on L1 now."""
-        for d in (self.storage, self.balances, self.nonces, self.codes):
+        for d in (self.storage, self.balances, self.nonces, self.codes, self.preimages):
             d.clear()
         self.journal.forget()
         self._marks.clear()
@@ -320,6 +321,7 @@ class L1View:
                 "observed_nonces": [a.hex() for a in r.observed_nonces],
             },
             "accepts": [[a.hex(), ok] for a, ok in self._accepts.items()],
+            "preimages": [[hex(h), p.hex()] for h, p in self.preimages.items()],
         }
 
     def load_record(self, record: dict) -> None:
@@ -333,6 +335,7 @@ class L1View:
         self.reader.observed_nonces = {bytes.fromhex(a) for a in reads.get("observed_nonces", [])}
         self.storage = {(bytes.fromhex(a), int(s, 16)): int(v, 16) for a, s, v in record["storage"]}
         self._accepts = {bytes.fromhex(a): ok for a, ok in record["accepts"]}
+        self.preimages = {int(h, 16): bytes.fromhex(p) for h, p in record.get("preimages", [])}
         self.journal.forget()
 
     def ancestor_hashes(self) -> Iterator[bytes]:

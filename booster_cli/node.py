@@ -199,8 +199,27 @@ class Node:
             return {
                 "anchor": ex.view.anchor.to_json(),
                 "txs": len(ex.batch.tx_hashes),
-                "changes": [{**e.to_json(), "net_zero": e.net_zero} for e in entries],
+                "changes": self.labelled([{**e.to_json(), "net_zero": e.net_zero} for e in entries]),
             }
+
+    def labelled(self, changes: list[dict]) -> list[dict]:
+        """Each change with its ``label`` (and decoded values) from the registered layouts."""
+        from .labels import Labeler, describe
+
+        labeler = Labeler(self.store.meta("contracts", {}), self.executor.view.preimages)
+        return [{**c, **describe(labeler, c["contract"], int(c["slot"], 16), int(c["before"], 16), int(c["after"], 16))} for c in changes]
+
+    def register_contract(self, address: str, name: str, storage_layout: dict | None) -> dict:
+        """Remember a deployed contract's name and storage layout, for labelled diffs."""
+        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+            raise UsageError(f"invalid address {address!r}")
+        if storage_layout is not None and not isinstance(storage_layout, dict):
+            raise UsageError("storageLayout must be solc's storageLayout object")
+        with self.executor.lock:
+            contracts = self.store.meta("contracts", {})
+            contracts[to_checksum_address(address)] = {"name": str(name), "storageLayout": storage_layout}
+            self.store.set_meta("contracts", contracts)
+        return {"address": to_checksum_address(address), "name": name, "labels": storage_layout is not None}
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES
@@ -214,12 +233,20 @@ class Node:
         return out
 
     def settle(self, dry_run: bool = False, rebase: bool = False) -> dict:
-        result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
-        if result is None:
-            return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
+        with self.executor.lock:
+            # labels need the batch's preimages, which a settlement clears
+            labeler_preimages = dict(self.executor.view.preimages)
+            result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
+            saved, self.executor.view.preimages = self.executor.view.preimages, labeler_preimages
+            try:
+                if result is None:
+                    return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
+                entry = result if isinstance(result, dict) else result.to_json()
+                entry["changes"] = self.labelled(entry["changes"])
+            finally:
+                self.executor.view.preimages = saved
         if isinstance(result, dict):
-            return result
-        entry = result.to_json()
+            return entry
         self.history.append(entry)
         return entry
 

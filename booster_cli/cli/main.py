@@ -220,13 +220,15 @@ def deploy(
     args: Annotated[Optional[List[str]], typer.Argument(help="Constructor arguments; 'settlement' means the settlement contract.")] = None,
     contract: Annotated[Optional[str], typer.Option("--contract", help="Contract name when the file has several.")] = None,
     l2: Annotated[bool, typer.Option("--l2", help="Deploy on the L2 instead (contracts that call the precompiles).")] = False,
+    artifact: Annotated[bool, typer.Option("--artifact", help="SOURCE is a Foundry/solc/Hardhat JSON artifact, not a .sol file.")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
-    """Deploy a contract on L1 (or with --l2 on the L2) from dev account 0."""
+    """Deploy a contract on L1 (or with --l2 on the L2) from dev account 0; its storage layout
+    is registered so diffs show variable names."""
     from ..client import deploy as do_deploy
 
-    result = do_deploy(source, contract, args or [], rpc_url, on_l2=l2)
+    result = do_deploy(source, contract, args or [], rpc_url, on_l2=l2, artifact=artifact)
     if json_out:
         output.emit_json(result)
     else:

@@ -38,6 +38,8 @@ def short(value: str) -> str:
 
 
 def delta_table(delta: dict, title: str = "pending L1 delta"):
+    """The delta grouped by contract (first-write order), slots named from storage layouts when
+    known (``votes[3]``), values decoded by type, integer changes as +n/-n."""
     from rich.table import Table
 
     anchor = delta["anchor"]
@@ -50,11 +52,20 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
     order: dict[str, int] = {}
     for c in delta["changes"]:
         order.setdefault(c["contract"], len(order))
-    # grouped by contract (in first-write order of contracts), first-write order inside a group
     for c in sorted(delta["changes"], key=lambda c: order[c["contract"]]):
         before, after = int(c["before"], 16), int(c["after"], 16)
-        change = "net zero (not settled)" if before == after else (f"{after - before:+d}" if max(before, after) < 10**30 else "")
-        table.add_row(c["contract"], c["slot"], short(c["before"]), short(c["after"]), change)
+        contract = f"{c['contract_name']} {c['contract']}" if c.get("contract_name") else c["contract"]
+        slot = c.get("label") or c["slot"]
+        shown = (c["before_decoded"], c["after_decoded"]) if c.get("label") else (short(c["before"]), short(c["after"]))
+        if before == after:
+            change = "net zero (not settled)"
+        elif "change" in c:
+            change = f"{c['change']:+d}"
+        elif not c.get("label") and max(before, after) < 10**30:
+            change = f"{after - before:+d}"
+        else:
+            change = ""
+        table.add_row(contract, slot, shown[0], shown[1], change)
     return table
 
 

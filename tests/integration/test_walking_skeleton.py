@@ -47,6 +47,10 @@ def test_thirty_votes_settle_on_l1(devnet):
         assert int(change["before"], 16) == 0
         assert int(change["after"], 16) == counts[candidate]
         assert len(change["after"]) == 66
+        # named from Voting's storage layout (registered by `booster deploy`)
+        assert (change["label"], change["contract_name"], change["change"]) == (f"votes[{candidate}]", "Voting", counts[candidate])
+    table = devnet.ok("delta", "show").out
+    assert "votes[1]" in table and "Voting" in table
 
     # reads through L1CALL see the pending writes; L1 itself does not yet
     assert devnet.ok("call", voting, "votes(uint256)(uint256)", "1").out.strip() == str(counts[1])
@@ -54,7 +58,7 @@ def test_thirty_votes_settle_on_l1(devnet):
 
     settled = devnet.ok("settle", "--json").json()
     assert settled["batch"] == 1 and settled["gas_used"] > 0
-    assert len(settled["changes"]) == 3
+    assert sorted(c["label"] for c in settled["changes"]) == ["votes[1]", "votes[2]", "votes[3]"]
     for candidate, n in counts.items():
         assert l1_votes(devnet, voting, candidate) == n
     assert devnet.ok("delta", "show", "--json").json()["changes"] == []
