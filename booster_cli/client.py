@@ -240,3 +240,63 @@ def load_state(path: str) -> dict:
     if record and pid_alive(record["l2"]["pid"]):
         raise UsageError("stop the devnet first ('booster down'): state load replaces its chains")
     return load(state, Path(path))
+
+
+def accounts(rpc_url: str | None = None) -> list[dict]:
+    """Dev accounts with their L1 and L2 balances and L2 nonces (one batch request per chain)."""
+    from .accounts import DEV_ADDRESSES
+
+    client = Client(rpc_url)
+    st = client.call("booster_status")
+    l1 = RpcClient(st["l1"]["rpc_url"])
+    l1_balances = l1.batch([("eth_getBalance", [a, "latest"]) for a in DEV_ADDRESSES])
+    l2_answers = client.rpc.batch([("eth_getBalance", [a, "latest"]) for a in DEV_ADDRESSES] + [("eth_getTransactionCount", [a, "latest"]) for a in DEV_ADDRESSES])
+    n = len(DEV_ADDRESSES)
+    return [
+        {"index": i, "address": a, "l1_balance": str(int(l1_balances[i], 16)), "l2_balance": str(int(l2_answers[i], 16)), "l2_nonce": int(l2_answers[n + i], 16)}
+        for i, a in enumerate(DEV_ADDRESSES)
+    ]
+
+
+def log_files(which: str | None) -> list:
+    names = {"l1": "anvil.log", "l2": "l2.log"}
+    if which is not None and which not in names:
+        raise UsageError(f"logs {which!r}: expected l1 or l2")
+    logs_dir = current().logs
+    files = [logs_dir / names[w] for w in ([which] if which else ["l1", "l2"])]
+    if not any(f.exists() for f in files):
+        raise DevnetNotRunning(f"no logs in {logs_dir}")
+    return files
+
+
+def tail(files: list, lines: int, follow: bool, out) -> None:
+    """Print the last ``lines`` lines of each file; with ``follow``, keep printing new ones."""
+    import time
+
+    positions = {}
+    for f in files:
+        if not f.exists():
+            continue
+        text = f.read_text(errors="replace").splitlines()
+        header = f"==> {f.name} <==" if len(files) > 1 else None
+        if header:
+            out.write(header + "\n")
+        for line in text[-lines:] if lines > 0 else []:
+            out.write(line + "\n")
+        positions[f] = f.stat().st_size
+    out.flush()
+    try:
+        while follow:
+            time.sleep(0.2)
+            for f in files:
+                if f.exists() and f.stat().st_size > positions.get(f, 0):
+                    with open(f, errors="replace") as handle:
+                        handle.seek(positions.get(f, 0))
+                        chunk = handle.read()
+                    positions[f] = f.stat().st_size
+                    prefix = f"[{f.stem}] " if len(files) > 1 else ""
+                    for line in chunk.splitlines():
+                        out.write(prefix + line + "\n")
+                    out.flush()
+    except KeyboardInterrupt:
+        pass

@@ -24,23 +24,32 @@ state_app = typer.Typer(help="Save and restore the whole devnet (L1 + L2) in one
 app.add_typer(state_app, name="state")
 
 RpcUrl = Annotated[Optional[str], typer.Option("--rpc-url", envvar="BOOSTER_RPC_URL", help="L2 JSON-RPC endpoint (default: the devnet in the state directory).")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Json = Annotated[bool, typer.Option("--json", envvar="BOOSTER_JSON", help="Print one JSON object on stdout.")]
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
-    """booster — a local devnet for booster rollups used as a ZK coprocessor."""
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", envvar="BOOSTER_DEBUG", help="Show tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", envvar="BOOSTER_QUIET", help="Print only results and errors (for scripts).")] = False,
+) -> None:
+    """booster — a local devnet for booster rollups used as a ZK coprocessor.
+
+    Settings come from flags, then BOOSTER_* variables, then ./booster.toml, then defaults."""
+    from ..config import apply
+
+    output.QUIET = quiet
+    apply()
 
 
 @app.command()
 def up(
-    detach: Annotated[bool, typer.Option("-d", "--detach", help="Return once L1 and L2 answer.")] = False,
+    detach: Annotated[bool, typer.Option("-d", "--detach", envvar="BOOSTER_DETACH", help="Return once L1 and L2 answer.")] = False,
     l1_port: Annotated[int, typer.Option("--l1-port", envvar="BOOSTER_L1_PORT", help="anvil port (0: any free port).")] = 8545,
     l2_port: Annotated[int, typer.Option("--l2-port", envvar="BOOSTER_L2_PORT", help="L2 JSON-RPC port (0: any free port).")] = 8546,
     l2_chain_id: Annotated[int, typer.Option("--l2-chain-id", envvar="BOOSTER_L2_CHAIN_ID", help="L2 chain id.")] = 167010,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --fresh deletes state (for scripts).")] = False,
-    rebase: Annotated[bool, typer.Option("--rebase", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", envvar="BOOSTER_FRESH", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
     json_out: Json = False,
 ) -> None:
     """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node."""
@@ -64,7 +73,9 @@ def up(
         sys.stdout.flush()
 
     if detach:
-        ready(start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase))
+        with output.status("starting anvil, the settlement contract and the L2 node…"):
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase)
+        ready(record)
     else:
         start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase)
 
@@ -74,7 +85,7 @@ def down() -> None:
     """Stop the devnet (exit 0 also when none is running)."""
     from ..devnet import stop
 
-    output.say(stop())
+    output.note(stop())
 
 
 @app.command()
@@ -103,10 +114,10 @@ def send(
     to: Annotated[str, typer.Argument(help="Target contract (on L1 for l1call).")],
     sig: Annotated[str, typer.Argument(help="Function signature, cast notation: 'vote(uint256)'.")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
-    from_: Annotated[Optional[str], typer.Option("--from", help="Dev account index or address (default 0).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", envvar="BOOSTER_FROM", help="Dev account index or address (default 0).")] = None,
     private_key: Annotated[Optional[str], typer.Option("--private-key", envvar="BOOSTER_PRIVATE_KEY", help="Sign with this key instead.")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="l1call (L1 code, L1 state, writes kept), sandbox (writes dropped), delegate (L1 code, your L2 storage) or l2 (plain L2 transaction).")] = "l1call",
-    gas: Annotated[Optional[int], typer.Option("--gas", help="Gas limit (default: estimated).")] = None,
+    mode: Annotated[str, typer.Option("--mode", envvar="BOOSTER_MODE", help="l1call (L1 code, L1 state, writes kept), sandbox (writes dropped), delegate (L1 code, your L2 storage) or l2 (plain L2 transaction).")] = "l1call",
+    gas: Annotated[Optional[int], typer.Option("--gas", envvar="BOOSTER_GAS", help="Gas limit (default: estimated).")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -127,7 +138,7 @@ def call(
     to: Annotated[str, typer.Argument(help="L1 contract.")],
     sig: Annotated[str, typer.Argument(help="Signature with return types: 'votes(uint256)(uint256)'.")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
-    from_: Annotated[Optional[str], typer.Option("--from", help="msg.sender of the call (default: dev account 0).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", envvar="BOOSTER_FROM", help="msg.sender of the call (default: dev account 0).")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -144,7 +155,7 @@ def call(
 
 @delta_app.command("show")
 def delta_show(
-    contract: Annotated[Optional[str], typer.Option("--contract", help="Only this contract.")] = None,
+    contract: Annotated[Optional[str], typer.Option("--contract", envvar="BOOSTER_CONTRACT", help="Only this contract.")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -173,8 +184,8 @@ def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addres
 
 @app.command()
 def settle(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
-    rebase: Annotated[bool, typer.Option("--rebase", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", envvar="BOOSTER_DRY_RUN", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -183,7 +194,8 @@ def settle(
     from ..client import settle as do_settle
 
     try:
-        result = do_settle(rpc_url, dry_run, rebase)
+        with output.status("proving (witness + re-execution) and settling on L1…"):
+            result = do_settle(rpc_url, dry_run, rebase)
     except RemoteError as exc:
         if exc.conflicts:
             if json_out:
@@ -197,7 +209,7 @@ def settle(
     if result.get("rebased"):
         output.console().print(output.rebase_table(result["rebased"]))
     if result.get("batch") is None:
-        output.say(result.get("message", "nothing to settle"))
+        output.note(result.get("message", "nothing to settle"))
         return
     delta = {"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}
     if result.get("dry_run"):
@@ -218,9 +230,9 @@ def settle(
 def deploy(
     source: Annotated[str, typer.Argument(help="Solidity file (compiled with solcjs).")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Constructor arguments; 'settlement' means the settlement contract.")] = None,
-    contract: Annotated[Optional[str], typer.Option("--contract", help="Contract name when the file has several.")] = None,
-    l2: Annotated[bool, typer.Option("--l2", help="Deploy on the L2 instead (contracts that call the precompiles).")] = False,
-    artifact: Annotated[bool, typer.Option("--artifact", help="SOURCE is a Foundry/solc/Hardhat JSON artifact, not a .sol file.")] = False,
+    contract: Annotated[Optional[str], typer.Option("--contract", envvar="BOOSTER_CONTRACT", help="Contract name when the file has several.")] = None,
+    l2: Annotated[bool, typer.Option("--l2", envvar="BOOSTER_DEPLOY_L2", help="Deploy on the L2 instead (contracts that call the precompiles).")] = False,
+    artifact: Annotated[bool, typer.Option("--artifact", envvar="BOOSTER_ARTIFACT", help="SOURCE is a Foundry/solc/Hardhat JSON artifact, not a .sol file.")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -233,6 +245,37 @@ def deploy(
         output.emit_json(result)
     else:
         output.say(f"deployed {result['contract']} on {result['layer'].upper()} at {result['address']} (tx {result['tx_hash']})")
+
+
+@app.command()
+def accounts(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+    """The dev accounts (anvil's mnemonic): address, L1 balance, L2 balance, L2 nonce."""
+    from ..client import accounts as get_accounts
+
+    rows = get_accounts(rpc_url)
+    if json_out:
+        output.emit_json({"accounts": rows})
+        return
+    from rich.table import Table
+
+    table = Table(title="dev accounts (mnemonic: test test test test test test test test test test test junk)", title_justify="left")
+    for col, justify in (("#", "right"), ("address", "left"), ("L1 balance (ETH)", "right"), ("L2 balance (ETH)", "right"), ("L2 nonce", "right")):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for r in rows:
+        table.add_row(str(r["index"]), r["address"], f"{int(r['l1_balance']) / 1e18:,.4f}", f"{int(r['l2_balance']) / 1e18:,.4f}", str(r["l2_nonce"]))
+    output.console().print(table)
+
+
+@app.command()
+def logs(
+    which: Annotated[Optional[str], typer.Argument(help="l1 (anvil) or l2 (the booster node); both by default.")] = None,
+    follow: Annotated[bool, typer.Option("-f", "--follow", envvar="BOOSTER_FOLLOW", help="Keep printing new lines (Ctrl-C stops).")] = False,
+    lines: Annotated[int, typer.Option("-n", "--lines", envvar="BOOSTER_LINES", help="How many last lines to show.")] = 50,
+) -> None:
+    """Show the devnet's logs from the state directory."""
+    from ..client import log_files, tail
+
+    tail(log_files(which), lines, follow, sys.stdout)
 
 
 @state_app.command("dump")
@@ -256,7 +299,7 @@ def state_load(file: Annotated[str, typer.Argument(help="A file written by 'boos
     if json_out:
         output.emit_json(result)
     else:
-        output.say(f"loaded {result['file']} into {result['state_dir']}; start it with 'booster up'")
+        output.note(f"loaded {result['file']} into {result['state_dir']}; start it with 'booster up'")
 
 
 def run() -> None:

@@ -23,8 +23,27 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, no_color=no_color, highlight=False, width=width, soft_wrap=width is not None)
 
 
+QUIET = False  # --quiet / BOOSTER_QUIET: only results (JSON, tables asked for) and errors
+
+
 def say(message: str) -> None:
+    """A result for people (the JSON form is --json)."""
     console().print(message)
+
+
+def note(message: str) -> None:
+    """Chatter around a result (skipped with --quiet)."""
+    if not QUIET:
+        console().print(message)
+
+
+def status(message: str):
+    """A spinner on stderr while something slow runs — only on a terminal, never with --quiet."""
+    import contextlib
+
+    if QUIET or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return console(stderr=True).status(message)
 
 
 def error_line(message: str) -> None:

@@ -1,0 +1,102 @@
+"""``booster.toml``: settings for a project folder, validated, applied below flags and BOOSTER_*
+variables (precedence: flags > environment > booster.toml > defaults).
+
+The file is looked up in the current folder (or at ``BOOSTER_CONFIG``). Each setting maps to its
+environment variable; a setting only fills a variable that is not set, and every flag reads its
+variable, so the precedence holds everywhere — also in the detached node process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import UsageError
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+def _port(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 65535:
+        raise ValueError("an integer port 0-65535 (0: any free port)")
+    return str(v)
+
+
+def _chain_id(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 2**64:
+        raise ValueError("a positive integer chain id")
+    return str(v)
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError("a string")
+    return v
+
+
+def _sender(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise ValueError("a dev account index (0-9) or an address")
+    return str(v)
+
+
+# section → key → (environment variable, validator)
+SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
+    "devnet": {
+        "l1_port": ("BOOSTER_L1_PORT", _port),
+        "l2_port": ("BOOSTER_L2_PORT", _port),
+        "l2_chain_id": ("BOOSTER_L2_CHAIN_ID", _chain_id),
+        "state_dir": ("BOOSTER_STATE_DIR", _text),
+    },
+    "prover": {"key": ("BOOSTER_PROVER_KEY", _text)},
+    "client": {"rpc_url": ("BOOSTER_RPC_URL", _text), "from": ("BOOSTER_FROM", _sender)},
+}
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("BOOSTER_CONFIG") or "booster.toml")
+
+
+def read(path: Path) -> dict[str, str]:
+    """The file's settings as {ENV_VAR: value}; empty strings mean "use the default"."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if "BOOSTER_CONFIG" in os.environ:
+            raise UsageError(f"{path}: no such file (BOOSTER_CONFIG)") from None
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    out: dict[str, str] = {}
+    for section, values in data.items():
+        known = SETTINGS.get(section)
+        if known is None or not isinstance(values, dict):
+            raise UsageError(f"{path}: unknown section [{section}]{_hint(section, SETTINGS)}")
+        for key, value in values.items():
+            if key not in known:
+                raise UsageError(f"{path}: unknown key {section}.{key}{_hint(key, known)}")
+            env, check = known[key]
+            try:
+                text = check(value)
+            except ValueError as exc:
+                raise UsageError(f"{path}: {section}.{key} must be {exc}, got {value!r}") from None
+            if text != "":
+                out[env] = text
+    return out
+
+
+def apply(path: Path | None = None) -> dict[str, str]:
+    """Fill unset BOOSTER_* variables from booster.toml; returns what was applied."""
+    applied = {k: v for k, v in read(path or config_path()).items() if k not in os.environ}
+    os.environ.update(applied)
+    return applied
+
+
+def _hint(word: str, choices: dict) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]}?)" if close else f" (expected one of: {', '.join(choices)})"
