@@ -256,6 +256,8 @@ class Executor:
         if the block is canonical (a longer branch). Returns the block and the transaction rows
         for the store; the caller commits."""
         chain = self.chain
+        # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
+        base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
         vm = chain.get_vm(base_header)
         header = base_header
         included, receipts, dropped = [], [], []
@@ -392,7 +394,9 @@ class Executor:
     # -- reads --
     def call(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str, int]:
         """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code): on the
-        head state plus pending L1 writes, then throw every change away."""
+        head state plus pending L1 writes, then throw every change away. Gas is capped at the
+        L2 block gas limit, as a transaction's would be."""
+        gas = min(gas, L2_GAS_LIMIT)
         with self.lock:
             self.refresh_anchor()
             state = self.chain.get_vm().state

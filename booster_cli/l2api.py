@@ -1,18 +1,26 @@
-"""The L2 node's JSON-RPC methods: an ``eth_*`` subset that wallets and scripts expect, and the
-``booster_*`` namespace the CLI uses."""
+"""The L2 node's JSON-RPC methods: the ``eth_*`` methods that wallets, web3.py and Foundry's cast
+use (answered as geth and anvil answer them), and the ``booster_*`` namespace the CLI uses.
+
+Blocks are the canonical L2 chain; ``pending``, ``safe`` and ``finalized`` mean the head (there is
+no pending block: transactions wait in the queue, and the L2 has no finality of its own). Every
+bad parameter is a JSON-RPC error -32602 with a readable message."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import to_checksum_address
+from eth.exceptions import HeaderNotFound, InsufficientFunds
 
 from . import __version__
-from eth.exceptions import InsufficientFunds
-
 from .abi import decode_revert
 from .errors import RpcError
 from .executor import L2_GAS_LIMIT
+from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
+
+MAX_FEE_HISTORY = 1024  # blocks per eth_feeHistory, as geth
+MAX_LOG_RANGE = 100_000  # blocks per eth_getLogs query
+LOG_CHUNK = 1_000  # blocks scanned per hold of the executor lock (~50 ms)
+TAGS = ("latest", "pending", "safe", "finalized", "earliest")
 
 if TYPE_CHECKING:
     from .node import Node
@@ -34,6 +42,13 @@ def _address(value: Any) -> bytes:
     return raw
 
 
+def _hash(value: Any, what: str = "hash") -> bytes:
+    raw = _hex(value, what)
+    if len(raw) != 32:
+        raise RpcError(f"invalid {what} {value!r}: expected 0x followed by 64 hex digits", -32602)
+    return raw
+
+
 def _data(value: Any) -> bytes:
     return b"" if value in (None, "") else _hex(value, "data")
 
@@ -41,14 +56,38 @@ def _data(value: Any) -> bytes:
 def _qty(value: Any, default: int = 0) -> int:
     if value is None:
         return default
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**256:
         return value
     try:
-        if isinstance(value, str) and value.startswith("0x"):
-            return int(value, 16)
+        if isinstance(value, str) and value.startswith("0x") and value[2:].strip() == value[2:]:
+            number = int(value, 16)
+            if number < 2**256:
+                return number
     except ValueError:
         pass
-    raise RpcError(f"invalid quantity {value!r}: expected 0x-prefixed hex", -32602)
+    raise RpcError(f"invalid quantity {value!r}: expected 0x-prefixed hex below 2**256", -32602)
+
+
+def _bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise RpcError(f"invalid {what} {value!r}: expected true or false", -32602)
+    return value
+
+
+def _block_param(value: Any) -> str | int | bytes:
+    """A block parameter: a tag, a 0x block number, or an EIP-1898 object ``{"blockHash"}`` /
+    ``{"blockNumber"}``; a tag stays a string, a hash is bytes."""
+    if value is None:
+        return "latest"
+    if isinstance(value, str) and value in TAGS:
+        return value
+    if isinstance(value, dict) and "blockHash" in value:
+        return _hash(value["blockHash"], "block hash")
+    if isinstance(value, dict) and isinstance(value.get("blockNumber"), str):
+        return _block_param(value["blockNumber"])
+    if isinstance(value, str) and value.startswith("0x"):
+        return _qty(value)
+    raise RpcError(f"invalid block {value!r}: expected {', '.join(TAGS)}, a 0x block number or {{\"blockHash\": …}}", -32602)
 
 
 class ExecutionReverted(RpcError):
@@ -65,24 +104,93 @@ def methods(node: "Node") -> dict:
     def block_number() -> str:
         return hex(ex.head().block_number)
 
-    def get_transaction_count(address: str, block: str = "latest") -> str:
+    # -- blocks: call these under ex.lock --
+    def number_of(param: Any) -> int | None:
+        """The canonical block number a block parameter names; None if there is no such block."""
+        ref = _block_param(param)
+        head = ex.head().block_number
+        if ref == "earliest":
+            return 0
+        if isinstance(ref, str):
+            return head
+        if isinstance(ref, bytes):
+            try:
+                number = ex.chain.get_block_header_by_hash(ref).block_number
+                return number if ex.chain.get_canonical_block_hash(number) == ref else None
+            except HeaderNotFound:
+                return None
+        return ref if ref <= head else None
+
+    def state_at(param: Any):
+        number = number_of(param)
+        if number is None:
+            raise RpcError(f"header not found: no L2 block {param!r} (the head is {hex(ex.head().block_number)})", -32000)
+        if number == ex.head().block_number:
+            return ex.chain.get_vm().state
+        return ex.chain.get_vm(ex.chain.get_canonical_block_header_by_number(number)).state
+
+    def sender_of(tx: Any) -> bytes:
+        rec = ex.txs.get(tx.hash)
+        return rec.sender if rec is not None and rec.sender else tx.sender
+
+    def block_json(number: int | None, full: bool) -> dict | None:
+        return None if number is None else format_block(ex.chain.get_canonical_block_by_number(number), full, sender_of)
+
+    def block_receipts(number: int) -> list[dict]:
+        return [ex.txs[tx.hash].receipt for tx in ex.chain.get_canonical_block_by_number(number).transactions]
+
+    # -- state --
+    def get_transaction_count(address: str, block: Any = "latest") -> str:
         addr = _address(address)
-        return hex(ex.pending_nonce(addr) if block == "pending" else ex.nonce(addr))
-
-    def get_balance(address: str, block: str = "latest") -> str:
-        return hex(ex.balance(_address(address)))
-
-    def get_storage_at(address: str, slot: str, block: str = "latest") -> str:
+        if block == "pending":
+            return hex(ex.pending_nonce(addr))
         with ex.lock:
-            value = ex.chain.get_vm().state.get_storage(_address(address), _qty(slot))
+            return hex(state_at(block).get_nonce(addr))
+
+    def get_balance(address: str, block: Any = "latest") -> str:
+        addr = _address(address)
+        with ex.lock:
+            return hex(state_at(block).get_balance(addr))
+
+    def get_storage_at(address: str, slot: str, block: Any = "latest") -> str:
+        addr, key = _address(address), _qty(slot)  # _qty: below 2**256
+        with ex.lock:
+            value = state_at(block).get_storage(addr, key)
         return "0x" + value.to_bytes(32, "big").hex()
 
-    def get_code(address: str, block: str = "latest") -> str:
+    def get_code(address: str, block: Any = "latest") -> str:
+        addr = _address(address)
         with ex.lock:
-            return "0x" + ex.chain.get_vm().state.get_code(_address(address)).hex()
+            return hx(state_at(block).get_code(addr))
 
     def send_raw_transaction(raw: str) -> str:
         return "0x" + ex.submit(_data(raw)).hex()
+
+    # -- transactions --
+    def get_transaction(tx_hash: str) -> dict | None:
+        """A mined transaction with its block, or a pending one (accepted, not in a block yet)."""
+        key = _hash(tx_hash, "transaction hash")
+        with ex.lock:
+            rec = ex.txs.get(key)
+            if rec is None or rec.dropped:
+                return None
+            if rec.block_number < 0:
+                return format_tx(rec.tx, rec.sender)
+            return tx_in_block(rec.block_number, rec.index)
+
+    def tx_in_block(number: int | None, position: int) -> dict | None:
+        if number is None:
+            return None
+        block = ex.chain.get_canonical_block_by_number(number)
+        if position >= len(block.transactions):
+            return None
+        tx = block.transactions[position]
+        return format_tx(tx, sender_of(tx), block.header, position)
+
+    def tx_by_block_and_index(block: Any, index: Any) -> dict | None:
+        position = _qty(index)
+        with ex.lock:
+            return tx_in_block(number_of(block), position)
 
     def get_receipt(tx_hash: str) -> dict | None:
         with ex.lock:
@@ -114,6 +222,8 @@ def methods(node: "Node") -> dict:
         """The lowest gas limit with which the transaction does not fail: intrinsic gas (EIP-7623
         floor included) plus the execution's gas, checked, then searched upwards if the 63/64
         rule or a stipend needs more than was used."""
+        if not isinstance(tx, dict):
+            raise RpcError("call object must be a JSON object", -32602)
         data = _data(tx.get("data") or tx.get("input"))
         zeros = data.count(0)
         tokens = zeros + 4 * (len(data) - zeros)
@@ -146,25 +256,86 @@ def methods(node: "Node") -> dict:
     def max_priority_fee() -> str:
         return hex(1_000_000)
 
-    def get_block_by_number(tag: str, full: bool = False) -> dict | None:
+    # -- blocks --
+    def get_block_by_number(tag: Any, full: bool = False) -> dict | None:
+        if not isinstance(tag, str):
+            raise RpcError(f"invalid block {tag!r}: expected {', '.join(TAGS)} or a 0x block number", -32602)
+        _bool(full, "full transactions flag")
         with ex.lock:
-            head = ex.head()
-            number = head.block_number if tag in ("latest", "pending", "safe", "finalized") else (0 if tag == "earliest" else _qty(tag))
-            if number > head.block_number:
-                return None
-            header = ex.chain.get_canonical_block_header_by_number(number)
-        return {
-            "number": hex(header.block_number),
-            "hash": "0x" + header.hash.hex(),
-            "parentHash": "0x" + header.parent_hash.hex(),
-            "stateRoot": "0x" + header.state_root.hex(),
-            "timestamp": hex(header.timestamp),
-            "gasLimit": hex(header.gas_limit),
-            "gasUsed": hex(header.gas_used),
-            "baseFeePerGas": hex(header.base_fee_per_gas),
-            "miner": to_checksum_address(header.coinbase),
-            "transactions": [],
-        }
+            return block_json(number_of(tag), full)
+
+    def get_block_by_hash(block_hash: str, full: bool = False) -> dict | None:
+        _bool(full, "full transactions flag")
+        with ex.lock:
+            return block_json(number_of({"blockHash": block_hash}), full)
+
+    def tx_count(param: Any) -> str | None:
+        with ex.lock:
+            number = number_of(param)
+            return None if number is None else hex(len(ex.chain.get_canonical_block_by_number(number).transactions))
+
+    def get_block_receipts(param: Any) -> list | None:
+        with ex.lock:
+            number = number_of(param)
+            return None if number is None else block_receipts(number)
+
+    def get_fee_history(count_param: Any, newest: Any, reward_percentiles: Any = None) -> dict:
+        count = min(block_count(count_param), MAX_FEE_HISTORY)
+        pcts = percentiles(reward_percentiles)
+        with ex.lock:
+            head = ex.head().block_number
+            last = number_of(newest)
+            if last is None:
+                raise RpcError(f"newest block {newest!r} is beyond the head block {hex(head)}", -32602)
+            numbers = range(max(0, last - count + 1), last + 1 if count else 0)
+            headers = [ex.chain.get_canonical_block_header_by_number(n) for n in numbers]
+            following = ex.chain.header if last == head else ex.chain.get_canonical_block_header_by_number(last + 1)
+            return fee_history(headers, following, [block_receipts(n) for n in numbers] if pcts else None, pcts)
+
+    def log_range(criteria: dict) -> tuple[int, int]:
+        """The blocks a log filter covers (``last < first``: none); under ex.lock."""
+        head = ex.head().block_number
+        if criteria.get("blockHash") is not None:
+            if criteria.get("fromBlock") is not None or criteria.get("toBlock") is not None:
+                raise RpcError("a log filter takes either blockHash or fromBlock/toBlock, not both", -32602)
+            number = number_of({"blockHash": criteria["blockHash"]})
+            if number is None:
+                raise RpcError(f"unknown block {criteria['blockHash']}", -32000)
+            return number, number
+        ends = []
+        for key in ("fromBlock", "toBlock"):
+            ref = _block_param(criteria.get(key))
+            if isinstance(ref, bytes):
+                raise RpcError(f"invalid {key}: a block number or tag, not a block hash (use blockHash)", -32602)
+            ends.append(0 if ref == "earliest" else min(ref, head + 1) if isinstance(ref, int) else head)
+        first, last = ends
+        if first > last and first <= head:
+            raise RpcError(f"invalid block range: fromBlock {hex(first)} is after toBlock {hex(last)}", -32602)
+        if min(last, head) - first >= MAX_LOG_RANGE:
+            raise RpcError(f"block range too large: at most {MAX_LOG_RANGE} blocks per eth_getLogs query", -32005)
+        return first, min(last, head)
+
+    def get_logs(criteria: Any) -> list[dict]:
+        """Logs exactly as the receipts hold them, in chain order. Blocks whose bloom rules out
+        every match are skipped unread; the lock is taken per chunk of blocks, so a long range
+        does not stall block production (the last block's hash shows whether a rebase
+        replaced blocks meanwhile)."""
+        if not isinstance(criteria, dict):
+            raise RpcError("the log filter must be a JSON object", -32602)
+        wanted = LogFilter.parse(criteria)
+        with ex.lock:
+            first, last = log_range(criteria)
+            tip = ex.chain.get_canonical_block_hash(last) if last >= first else None
+        logs: list[dict] = []
+        for start in range(first, last + 1, LOG_CHUNK):
+            with ex.lock:
+                for number in range(start, min(start + LOG_CHUNK, last + 1)):
+                    if wanted.may_match(ex.chain.get_canonical_block_header_by_number(number).bloom):
+                        logs += [dict(log) for r in block_receipts(number) for log in r["logs"] if wanted.matches(log)]
+        with ex.lock:
+            if tip is not None and ex.chain.get_canonical_block_hash(last) != tip:
+                raise RpcError("the L2 blocks in this range were replaced (rebase) during the query: ask again", -32000)
+        return logs
 
     return {
         "eth_chainId": chain_id,
@@ -182,10 +353,23 @@ def methods(node: "Node") -> dict:
         "eth_gasPrice": gas_price,
         "eth_maxPriorityFeePerGas": max_priority_fee,
         "eth_getBlockByNumber": get_block_by_number,
+        "eth_getBlockByHash": get_block_by_hash,
+        "eth_getBlockTransactionCountByNumber": tx_count,
+        "eth_getBlockTransactionCountByHash": lambda block_hash: tx_count({"blockHash": block_hash}),
+        "eth_getBlockReceipts": get_block_receipts,
+        "eth_getTransactionByHash": get_transaction,
+        "eth_getTransactionByBlockNumberAndIndex": tx_by_block_and_index,
+        "eth_getTransactionByBlockHashAndIndex": lambda block_hash, index: tx_by_block_and_index({"blockHash": block_hash}, index),
+        "eth_feeHistory": get_fee_history,
+        "eth_getLogs": get_logs,
+        "eth_syncing": lambda: False,
+        "eth_accounts": lambda: [],
+        "net_listening": lambda: True,
         "booster_status": node.status,
         "booster_getDelta": node.delta,
         "booster_getNonces": node.nonces,
         "booster_settle": node.settle,
         "booster_prove": node.prove,
+        "booster_registerContract": node.register_contract,
         "booster_dumpState": node.dump_state,
     }

@@ -191,6 +191,8 @@ class Node:
             }
 
     def delta(self, contract: str | None = None) -> dict:
+        if contract is not None and not (isinstance(contract, str) and contract.startswith("0x") and len(contract) == 42):
+            raise UsageError(f"invalid contract address {contract!r}")
         ex = self.executor
         with ex.lock:
             entries = ex.view.delta()
@@ -224,12 +226,18 @@ class Node:
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES
 
+        if addresses is not None and not isinstance(addresses, list):
+            raise UsageError("booster_getNonces takes a list of addresses")
         wanted = addresses or list(DEV_ADDRESSES)
         out = {}
         for a in wanted:
-            if not isinstance(a, str) or not a.startswith("0x") or len(a) != 42:
+            try:
+                raw = bytes.fromhex(a[2:]) if isinstance(a, str) and a.startswith("0x") and len(a) == 42 else None
+            except ValueError:
+                raw = None
+            if raw is None:
                 raise UsageError(f"invalid address {a!r}")
-            out[to_checksum_address(a)] = self.executor.nonce(bytes.fromhex(a[2:]))
+            out[to_checksum_address(a)] = self.executor.nonce(raw)
         return out
 
     def settle(self, dry_run: bool = False, rebase: bool = False) -> dict:

@@ -8,18 +8,21 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import re
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from .errors import BoosterError, RpcError
+from .errors import BoosterError, RpcError, UsageError
 
 log = logging.getLogger("booster.rpc")
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_DEPTH = 64  # JSON nesting; py-evm raises the recursion limit, so deep input could crash the C stack
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL = -32700, -32600, -32601, -32602, -32603
 
 Method = Callable[..., Any]
@@ -37,10 +40,15 @@ class Dispatcher:
         self.methods = methods
 
     def handle_body(self, body: bytes) -> Any:
-        if _too_deep(body):
+        try:
+            # JSON-RPC bodies are UTF-8 (RFC 8259); lone surrogates pass, as json.loads lets them
+            text = body.decode("utf-8", "surrogatepass").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            return _error(None, PARSE_ERROR, "parse error: body is not UTF-8 JSON")
+        if _too_deep(text):
             return _error(None, INVALID_REQUEST, f"invalid request: JSON nested deeper than {MAX_DEPTH} levels")
         try:
-            request = json.loads(body)
+            request = json.loads(text, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             return _error(None, PARSE_ERROR, "parse error: body is not valid JSON")
         if isinstance(request, list):
@@ -53,6 +61,8 @@ class Dispatcher:
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             return _error(None, INVALID_REQUEST, "invalid request: expected an object with a 'method' string")
         id_ = request.get("id")
+        if isinstance(id_, (list, dict)) or (isinstance(id_, float) and not math.isfinite(id_)):
+            return _error(None, INVALID_REQUEST, "invalid request: the id must be a string, a number or null")
         name = request["method"]
         params = request.get("params", [])
         if not isinstance(params, list):
@@ -71,26 +81,31 @@ class Dispatcher:
         except RpcError as exc:
             return _error(id_, exc.code, str(exc), exc.data)
         except BoosterError as exc:
-            return _error(id_, -32000, str(exc), {"exit_code": int(exc.exit_code), **_extra(exc)})
+            code = INVALID_PARAMS if isinstance(exc, UsageError) else -32000
+            return _error(id_, code, str(exc), {"exit_code": int(exc.exit_code), **_extra(exc)})
         except Exception as exc:  # the node must keep serving; the log keeps the traceback
             log.exception("internal error in %s", name)
             return _error(id_, INTERNAL, f"{name}: internal error: {exc}")
         return {"jsonrpc": "2.0", "id": id_, "result": result}
 
 
-def _too_deep(body: bytes) -> bool:
+def _too_deep(text: str) -> bool:
     """Nesting depth above MAX_DEPTH, checked without recursion (strings do not count)."""
-    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
         return False
     depth = 0
-    for ch in _STRINGS.sub(b'""', body):
-        if ch in (0x5B, 0x7B):  # [ {
+    for ch in _STRINGS.sub('""', text):
+        if ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
                 return True
-        elif ch in (0x5D, 0x7D):  # ] }
+        elif ch in "]}":
             depth -= 1
     return False
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _extra(exc: BoosterError) -> dict:
@@ -103,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
     disable_nagle_algorithm = True
+    timeout = 60  # an idle keep-alive connection or a body that never arrives frees its thread
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         try:
@@ -111,6 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0 or length > MAX_BODY:
             self._reply(_error(None, INVALID_REQUEST, f"request body must be 0..{MAX_BODY} bytes"), close=True)
+            self._drain()
             return
         answer = self.dispatcher.handle_body(self.rfile.read(length))
         self._reply(answer)
@@ -118,8 +135,24 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._reply(_error(None, INVALID_REQUEST, "use HTTP POST with a JSON-RPC body"))
 
+    def _drain(self) -> None:
+        """After refusing a body: half-close, then read and drop what the client still sends
+        (briefly), so it can read the answer instead of hitting a reset (RFC 9112 §9.6)."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline and self.connection.recv(65536):
+                pass
+        except OSError:
+            pass
+
     def _reply(self, answer: Any, close: bool = False) -> None:
-        data = json.dumps(answer).encode()
+        try:
+            data = json.dumps(answer, allow_nan=False).encode()
+        except ValueError:
+            data = json.dumps(_error(None, INTERNAL, "internal error: the answer is not representable as JSON")).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
