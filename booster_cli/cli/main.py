@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -39,6 +40,24 @@ def _main(
 
     output.QUIET = quiet
     apply()
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder (created if missing).")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", envvar="BOOSTER_FORCE", help="Overwrite existing files.")] = False,
+    json_out: Json = False,
+) -> None:
+    """Scaffold a project: booster.toml, contracts/ from the templates, a Makefile, .gitignore."""
+    from ..scaffold import init_project
+
+    written = init_project(directory, force)
+    if json_out:
+        output.emit_json({"directory": str(directory), "files": [str(p) for p in written]})
+        return
+    for p in written:
+        output.note(f"  wrote {p}")
+    output.say(f"project ready in {directory}: cd {directory} && make demo")
 
 
 @app.command()
