@@ -21,8 +21,10 @@ contract Pool is BoosterTarget {
     address public immutable tokenA;
     address public immutable tokenB;
 
-    uint256 public reserveA;
-    uint256 public reserveB;
+    // packed into one slot, as Uniswap V2 does: a swap rewrites one storage word, not two
+    uint112 public reserveA;
+    uint112 public reserveB;
+    uint32 public lastUpdate;
     uint256 public totalShares;
     mapping(address => uint256) public sharesOf;
 
@@ -37,6 +39,7 @@ contract Pool is BoosterTarget {
     error InsufficientShares(uint256 shares, uint256 needed);
     error InsufficientOutput(uint256 amountOut, uint256 minOut);
     error TransferFailed(address token);
+    error ReserveOverflow();
 
     constructor(address settlement, address tokenA_, address tokenB_) BoosterTarget(settlement) {
         if (tokenA_ == tokenB_ || tokenA_ == address(0) || tokenB_ == address(0)) {
@@ -60,8 +63,7 @@ contract Pool is BoosterTarget {
             shares = byA < byB ? byA : byB;
         }
         if (shares == 0) revert ZeroAmount();
-        reserveA += amountA;
-        reserveB += amountB;
+        _setReserves(uint256(reserveA) + amountA, uint256(reserveB) + amountB);
         totalShares = total + shares;
         sharesOf[msg.sender] += shares;
         _pull(tokenA, amountA);
@@ -79,8 +81,7 @@ contract Pool is BoosterTarget {
         amountB = (reserveB * shares) / total;
         sharesOf[msg.sender] = owned - shares;
         totalShares = total - shares;
-        reserveA -= amountA;
-        reserveB -= amountB;
+        _setReserves(reserveA - amountA, reserveB - amountB);
         _send(tokenA, amountA);
         _send(tokenB, amountB);
         emit LiquidityRemoved(msg.sender, amountA, amountB, shares);
@@ -94,12 +95,10 @@ contract Pool is BoosterTarget {
         if (amountOut == 0 || amountOut < minOut) revert InsufficientOutput(amountOut, minOut);
         address tokenOut;
         if (aToB) {
-            reserveA += amountIn;
-            reserveB -= amountOut;
+            _setReserves(uint256(reserveA) + amountIn, reserveB - amountOut);
             tokenOut = tokenB;
         } else {
-            reserveB += amountIn;
-            reserveA -= amountOut;
+            _setReserves(reserveA - amountOut, uint256(reserveB) + amountIn);
             tokenOut = tokenA;
         }
         _pull(tokenIn, amountIn);
@@ -115,6 +114,13 @@ contract Pool is BoosterTarget {
         if (reserveIn == 0 || reserveOut == 0) revert NoLiquidity();
         uint256 amountInWithFee = amountIn * 997;
         return (amountInWithFee * reserveOut) / (reserveIn * 1000 + amountInWithFee);
+    }
+
+    function _setReserves(uint256 a, uint256 b) private {
+        if (a > type(uint112).max || b > type(uint112).max) revert ReserveOverflow();
+        reserveA = uint112(a);
+        reserveB = uint112(b);
+        lastUpdate = uint32(block.timestamp);
     }
 
     function _isTokenA(address token) private view returns (bool) {
