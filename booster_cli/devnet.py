@@ -9,7 +9,7 @@ import sys
 import time
 
 from .anvil import pid_alive
-from .errors import BoosterError
+from .errors import BoosterError, ExitCode
 from .statedir import current
 
 READY_TIMEOUT_S = 60.0
@@ -53,7 +53,10 @@ def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = F
     while time.monotonic() < deadline:
         code = proc.poll()
         if code is not None:
-            raise BoosterError(_last_error(log_path) or f"the devnet exited with code {code} (log: {log_path})")
+            error = BoosterError(_last_error(log_path) or f"the devnet exited with code {code} (log: {log_path})")
+            if code in {int(c) for c in ExitCode}:
+                error.exit_code = ExitCode(code)  # the node's own verdict (e.g. 4: L1 diverged)
+            raise error
         record = state.read_devnet()
         if record and record.get("l2", {}).get("pid") == proc.pid:
             return record

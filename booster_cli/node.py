@@ -88,15 +88,16 @@ class Node:
             self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
             resuming = self.store.meta("executor") is not None
             self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
+            if resuming:
+                # anvil serves the states of blocks from before a reload imperfectly (their Merkle
+                # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
+                # that works, taken below when nothing the batch read has changed
+                l1.call("evm_mine")
             self.resume_report = {
                 "recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement),
                 "rebased": check_anchor(self.executor, cfg.rebase),
             }
             if resuming:
-                # anvil rebuilds the states of blocks before a reload without reproducing their
-                # Merkle proofs (anvil 1.7.1): one new L1 block gives the batch an anchor whose
-                # proofs verify, taken when nothing the batch read has changed
-                l1.call("evm_mine")
                 self.executor.refresh_anchor()
                 self.executor.commit()
             self.history = self.store.history()

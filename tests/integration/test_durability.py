@@ -242,3 +242,32 @@ def test_settle_while_transactions_arrive_settles_a_prefix(devnet):
     assert settled["txs"] + (second["txs"] if second["batch"] else 0) == sum(len(h) for h in sent.values())
     nonces = devnet.ok("nonces", *DEV_ADDRESSES[:3], "--json").json()
     assert [nonces[DEV_ADDRESSES[i]] for i in range(3)] == [len(sent[i]) for i in range(3)]
+
+
+def test_l1_that_lost_blocks_is_reported_then_rebased(devnet):
+    voting = devnet.deploy_voting()
+    time.sleep(1.5)  # anvil's state file now has Voting
+    saved = (devnet.cwd / ".booster" / "anvil-state.json").read_bytes()
+    vote_l1 = keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1])
+    from booster_cli.txsend import transact
+
+    assert transact(devnet.l1, DEV_PRIVATE_KEYS[6], to=voting, data=vote_l1)["status"] == "0x1"  # L1 moves on
+    # the batch anchors on that newer block (gas to spare: on the older L1 the write costs more)
+    devnet.ok("send", voting, "vote(uint256)", "1", "--gas", "200000")
+    anchor = devnet.ok("status", "--json").json()["anchor"]["number"]
+    devnet.ok("down")
+    # anvil "lost" its last blocks: its state file is the older one
+    (devnet.cwd / ".booster" / "anvil-state.json").write_bytes(saved)
+    res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0")
+    assert res.code == 4, res.err
+    assert f"L1 lost block {anchor}" in res.err and "1 L2 tx(s)" in res.err and "--rebase" in res.err
+    assert not (devnet.cwd / ".booster" / "devnet.json").exists()
+    restart(devnet, "--rebase")
+    rebased = devnet.record["resumed"]["rebased"]  # the vote now writes votes[1] 0 → 1: more gas
+    assert len(rebased) == 1 and rebased[0]["after"]["status"] == "0x1"
+    assert int(rebased[0]["after"]["gas_used"], 16) > int(rebased[0]["before"]["gas_used"], 16)
+    shown = devnet.ok("delta", "show", "--json").json()
+    change = shown["changes"][0]
+    assert (int(change["before"], 16), int(change["after"], 16)) == (0, 1)
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    assert votes_on_l1(devnet, voting, 1) == 1
