@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -72,16 +74,24 @@ def clean_env(tmp_path: Path) -> dict:
     return env
 
 
-@pytest.fixture
-def devnet(tmp_path: Path):
-    env = clean_env(tmp_path)
-    res = run_booster(tmp_path, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
+@contextmanager
+def started_devnet(folder: Path) -> Iterator[Devnet]:
+    """A devnet on free ports with its state in ``folder``; always stopped (and its processes
+    killed if ``down`` could not)."""
+    env = clean_env(folder)
+    res = run_booster(folder, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
     assert res.code == 0, res.err
-    record = res.json()
+    devnet = Devnet(folder, env, res.json())
     try:
-        yield Devnet(tmp_path, env, record)
+        yield devnet
     finally:
-        run_booster(tmp_path, env, "down", timeout=60)
-        for pid in (record["l2"]["pid"], record["l1"]["pid"]):
+        run_booster(folder, env, "down", timeout=60)
+        for pid in (devnet.record["l2"]["pid"], devnet.record["l1"]["pid"]):
             _kill(pid)
         time.sleep(0.05)
+
+
+@pytest.fixture
+def devnet(tmp_path: Path):
+    with started_devnet(tmp_path) as dn:
+        yield dn

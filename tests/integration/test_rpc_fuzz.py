@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from booster_cli.accounts import DEV_ADDRESSES
 from booster_cli.rpc_server import MAX_BODY, MAX_DEPTH
 
-from .conftest import Devnet, _kill, clean_env, run_booster
+from .conftest import Devnet, started_devnet
 
 pytestmark = pytest.mark.integration
 
@@ -531,22 +531,13 @@ def test_fuzzed_requests_get_json_rpc_answers_and_change_nothing(devnet):
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     """One devnet with a pending delta for the hand-written cases (none of them changes state)."""
-    tmp = tmp_path_factory.mktemp("rpcfuzz")
-    env = clean_env(tmp)
-    res = run_booster(tmp, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
-    assert res.code == 0, res.err
-    record = res.json()
-    wire = Wire(record["l2"]["rpc_url"])
-    try:
-        devnet = Devnet(tmp, env, record)
-        devnet.ok("send", devnet.deploy_voting(), "vote(uint256)", "1")  # a pending delta
-        yield wire
-    finally:
-        wire.close()
-        run_booster(tmp, env, "down", timeout=60)
-        for pid in (record["l2"]["pid"], record["l1"]["pid"]):
-            _kill(pid)
-        time.sleep(0.05)
+    with started_devnet(tmp_path_factory.mktemp("rpcfuzz")) as devnet:
+        wire = Wire(devnet.record["l2"]["rpc_url"])
+        try:
+            devnet.ok("send", devnet.deploy_voting(), "vote(uint256)", "1")  # a pending delta
+            yield wire
+        finally:
+            wire.close()
 
 
 def post_json(wire: Wire, body: bytes | str, fresh: bool = False):

@@ -25,7 +25,7 @@ from booster_cli.errors import RpcError
 from booster_cli.rpc import RpcClient
 from booster_cli.txsend import transact, wait_for_receipt
 
-from .conftest import Devnet, _kill, clean_env, run_booster
+from .conftest import Devnet, started_devnet
 
 pytestmark = pytest.mark.integration
 
@@ -188,13 +188,7 @@ class Lab:
 def lab(tmp_path_factory):
     """One devnet (the same start/stop as conftest's ``devnet``) shared by the restriction tests,
     with a pending write so that "the delta is unchanged" is not trivially an empty list."""
-    tmp = tmp_path_factory.mktemp("semantics-lab")
-    env = clean_env(tmp)
-    res = run_booster(tmp, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
-    assert res.code == 0, res.err
-    record = res.json()
-    try:
-        dn = Devnet(tmp, env, record)
+    with started_devnet(tmp_path_factory.mktemp("semantics-lab")) as dn:
         burn_l1_nonces(dn)
         probe = deploy(dn, PROBE_SOL, "settlement", contract="Probe")
         dn.l1.call("anvil_setBalance", probe, hex(10**18))  # mined into the next deploy's block
@@ -209,11 +203,6 @@ def lab(tmp_path_factory):
         baseline = delta(dn)
         assert [(c["contract"], c["slot"], c["before"], c["after"]) for c in baseline["changes"]] == [(probe, word(1), ZERO_WORD, word(7))]
         yield Lab(dn, probe, poor_probe, plain, fallback, foreign_counter, caller, baseline)
-    finally:
-        run_booster(tmp, env, "down", timeout=60)
-        for pid in (record["l2"]["pid"], record["l1"]["pid"]):
-            _kill(pid)
-        time.sleep(0.05)
 
 
 def assert_refused(lab: Lab, to: str, sig: str, *args: str, mode: str = "l1call", sender: int = 1) -> str:

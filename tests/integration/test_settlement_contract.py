@@ -10,7 +10,6 @@ custom error it reverted with.
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from booster_cli.relayer import SETTLE_SIG, delta_hash, encode_updates
 from booster_cli.rpc import RpcClient
 from booster_cli.txsend import send_transaction, wait_for_receipt
 
-from .conftest import REPO, VOTING, Devnet, _kill, clean_env, run_booster
+from .conftest import REPO, VOTING, Devnet, started_devnet
 
 pytestmark = pytest.mark.integration
 
@@ -74,18 +73,8 @@ def h(b: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("settlement")
-    env = clean_env(tmp)
-    res = run_booster(tmp, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
-    assert res.code == 0, res.err
-    record = res.json()
-    try:
-        yield Devnet(tmp, env, record)
-    finally:
-        run_booster(tmp, env, "down", timeout=60)
-        for pid in (record["l2"]["pid"], record["l1"]["pid"]):
-            _kill(pid)
-        time.sleep(0.05)
+    with started_devnet(tmp_path_factory.mktemp("settlement")) as dn:
+        yield dn
 
 
 @dataclass
