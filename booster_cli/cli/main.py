@@ -143,7 +143,8 @@ def send(
     """Sign and send an L2 transaction; wait for its receipt."""
     from ..client import send_tx
 
-    result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url)
+    with output.status("sending and waiting for the L2 receipt…"):
+        result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url)
     if json_out:
         output.emit_json(result)
     else:
