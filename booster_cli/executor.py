@@ -28,6 +28,7 @@ from eth_utils import keccak, to_checksum_address
 from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
 from .errors import RpcError
 from .l1view import Anchor, L1View
+from .ordered_trie import ordered_trie_root
 from .precompiles import BOOSTER_PRECOMPILES
 from .rpc import RpcClient
 from .store import Store
@@ -60,6 +61,26 @@ class BoosterL2State(PragueState):
     def commit(self, snapshot) -> None:  # type: ignore[override]
         super().commit(snapshot)
         self.l1_view.commit(snapshot[1])
+
+
+class BoosterVM(PragueVM):
+    """Prague, with the block's transaction and receipt tries built in one pass."""
+
+    def set_block_transactions_and_withdrawals(self, base_block, new_header, transactions, receipts, withdrawals=None):  # type: ignore[override]
+        if withdrawals:
+            return super().set_block_transactions_and_withdrawals(base_block, new_header, transactions, receipts, withdrawals)
+        tx_root, tx_nodes = ordered_trie_root([tx.encode() for tx in transactions])
+        receipt_root, receipt_nodes = ordered_trie_root([r.encode() for r in receipts])
+        self.chaindb.persist_trie_data_dict(tx_nodes)
+        self.chaindb.persist_trie_data_dict(receipt_nodes)
+        header = new_header.copy(transaction_root=tx_root, receipt_root=receipt_root)
+        return base_block.copy(transactions=transactions, header=header)
+
+    def validate_block(self, block) -> None:  # type: ignore[override]
+        """Blocks are only ever built here, never imported: check the transaction root (the
+        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly."""
+        if ordered_trie_root([tx.encode() for tx in block.transactions])[0] != block.header.transaction_root:
+            raise EvmValidationError("the block's transaction root does not match its transactions")
 
 
 class TxRejected(RpcError):
@@ -100,12 +121,14 @@ class Executor:
         self.store = store
         self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
-        vm_class = PragueVM.configure(__name__="BoosterVM", _state_class=state_class)
+        vm_class = BoosterVM.configure(_state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = vm_class.get_transaction_builder()
         self.lock = threading.RLock()  # guards chain, view, queue, records and the store's commits
         self._arrived = threading.Condition(self.lock)
         self.queue: list[bytes] = []
+        self._queued_by: dict[bytes, int] = {}  # sender → transactions of theirs in the queue
+        self._head_state: Any = None
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
@@ -160,7 +183,13 @@ class Executor:
                 self._enqueue(tx_hash, tx, tx.sender, self._next_nonce(tx.sender))
 
     def _next_nonce(self, sender: bytes) -> int:
-        return self.chain.get_vm().state.get_nonce(sender) + sum(1 for h in self.queue if self.txs[h].sender == sender)
+        return self.head_state().get_nonce(sender) + self._queued_by.get(sender, 0)
+
+    def head_state(self) -> Any:
+        """The head block's state for reads (nonces, balances), built once per block."""
+        if self._head_state is None:
+            self._head_state = self.chain.get_vm().state
+        return self._head_state
 
     # -- intake --
     def submit(self, raw: bytes) -> bytes:
@@ -194,10 +223,12 @@ class Executor:
             self.future.setdefault(sender, {})[tx.nonce] = tx_hash
             return
         self.queue.append(tx_hash)
+        self._queued_by[sender] = self._queued_by.get(sender, 0) + 1
         waiting = self.future.get(sender, {})
         nonce = tx.nonce + 1
         while nonce in waiting:
             self.queue.append(waiting.pop(nonce))
+            self._queued_by[sender] += 1
             nonce += 1
         if not waiting:
             self.future.pop(sender, None)
@@ -212,7 +243,7 @@ class Executor:
             tx.validate()
         except EvmValidationError as exc:
             raise TxRejected(f"invalid transaction: {exc}") from exc
-        state = self.chain.get_vm().state
+        state = self.head_state()
         expected = self._next_nonce(sender)
         who = to_checksum_address(sender)
         if tx.nonce < expected:
@@ -267,6 +298,12 @@ class Executor:
             if rec.tx.gas > gas_left:
                 break  # the rest waits for the next block
             tx_hash = pending.pop(0)
+            if pending is self.queue:
+                left = self._queued_by[rec.sender] - 1
+                if left:
+                    self._queued_by[rec.sender] = left
+                else:
+                    del self._queued_by[rec.sender]
             try:
                 # py-evm validates before touching state, so a rejected tx leaves none behind
                 receipt, computation = vm.apply_transaction(header, rec.tx)
@@ -286,6 +323,7 @@ class Executor:
         block = vm.mine_block(block).block
         chain.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
+        self._head_state = None
         self._record_receipts(block, included, receipts)
         rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
         return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped]
@@ -427,11 +465,11 @@ class Executor:
 
     def nonce(self, address: bytes) -> int:
         with self.lock:
-            return self.chain.get_vm().state.get_nonce(address)
+            return self.head_state().get_nonce(address)
 
     def balance(self, address: bytes) -> int:
         with self.lock:
-            return self.chain.get_vm().state.get_balance(address)
+            return self.head_state().get_balance(address)
 
     def pending_nonce(self, address: bytes) -> int:
         with self.lock:

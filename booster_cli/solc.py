@@ -110,10 +110,21 @@ def compile_standard_json(
     args = ["--standard-json", "--base-path", str(Path(base_path).resolve())]
     for extra in include_paths:
         args += ["--include-path", str(Path(extra).resolve())]
-    proc = _run(args, stdin=json.dumps(input))
-    if proc.returncode != 0:
-        raise CompileError(f"solcjs failed: {_last_line(proc.stderr or proc.stdout)}")
-    return _parse_output(proc.stdout)
+    for attempt in (1, 2):
+        proc = _run(args, stdin=json.dumps(input))
+        if proc.returncode == 0:
+            return _parse_output(proc.stdout)
+        # node itself died (seen once under heavy load, a WebAssembly/V8 crash): try once more
+    raise CompileError(f"solcjs failed: {_crash_line(proc.stderr or proc.stdout)}")
+
+
+def _crash_line(text: str) -> str:
+    """The most telling line of a node crash (its last line is only the Node.js version)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in lines:
+        if "Error" in line or "error:" in line:
+            return line
+    return lines[-1] if lines else "no output"
 
 
 def _one_line(text: str) -> str:
