@@ -17,70 +17,23 @@ from typing import Any
 from eth import constants
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
-from eth_utils import ValidationError as EvmValidationError
-from eth.vm.forks.prague import PragueState, PragueVM
-from eth.vm.forks.prague.computation import PragueComputation
 from eth._utils.address import generate_contract_address
 from eth.vm.message import Message
+from eth_utils import ValidationError as EvmValidationError
 
 from eth_utils import keccak, to_checksum_address
 
 from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
 from .errors import RpcError
 from .l1view import Anchor, L1View
-from .ordered_trie import ordered_trie_root
-from .precompiles import BOOSTER_PRECOMPILES
+from .l2format import format_receipts
+from .l2vm import BoosterL2State, BoosterVM
 from .rpc import RpcClient
 from .store import Store
 
 L2_GAS_LIMIT = 30_000_000
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
 MAX_NONCE_GAP = 1024
-
-
-class BoosterComputation(PragueComputation):
-    _precompiles = {**PragueComputation._precompiles, **BOOSTER_PRECOMPILES}
-
-
-class BoosterL2State(PragueState):
-    """L2 state whose snapshots also checkpoint the L1 view: reverting an L2 frame undoes the
-    L1CALLs made inside it, and only those."""
-
-    computation_class = BoosterComputation
-    l1_view: L1View = None  # set per executor with configure()
-
-    def snapshot(self):  # type: ignore[override]
-        snap = super().snapshot()
-        self.l1_view.checkpoint(snap[1])
-        return snap
-
-    def revert(self, snapshot) -> None:  # type: ignore[override]
-        super().revert(snapshot)
-        self.l1_view.discard(snapshot[1])
-
-    def commit(self, snapshot) -> None:  # type: ignore[override]
-        super().commit(snapshot)
-        self.l1_view.commit(snapshot[1])
-
-
-class BoosterVM(PragueVM):
-    """Prague, with the block's transaction and receipt tries built in one pass."""
-
-    def set_block_transactions_and_withdrawals(self, base_block, new_header, transactions, receipts, withdrawals=None):  # type: ignore[override]
-        if withdrawals:
-            return super().set_block_transactions_and_withdrawals(base_block, new_header, transactions, receipts, withdrawals)
-        tx_root, tx_nodes = ordered_trie_root([tx.encode() for tx in transactions])
-        receipt_root, receipt_nodes = ordered_trie_root([r.encode() for r in receipts])
-        self.chaindb.persist_trie_data_dict(tx_nodes)
-        self.chaindb.persist_trie_data_dict(receipt_nodes)
-        header = new_header.copy(transaction_root=tx_root, receipt_root=receipt_root)
-        return base_block.copy(transactions=transactions, header=header)
-
-    def validate_block(self, block) -> None:  # type: ignore[override]
-        """Blocks are only ever built here, never imported: check the transaction root (the
-        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly."""
-        if ordered_trie_root([tx.encode() for tx in block.transactions])[0] != block.header.transaction_root:
-            raise EvmValidationError("the block's transaction root does not match its transactions")
 
 
 class TxRejected(RpcError):
@@ -369,51 +322,9 @@ class Executor:
             return changed
 
     def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
-        cumulative_prev = 0
-        log_index = 0
-        base_fee = block.header.base_fee_per_gas
-        for index, ((tx_hash, rec, computation), receipt) in enumerate(zip(included, receipts)):
-            tx = rec.tx
-            rec.block_number, rec.index = block.number, index
-            logs = []
-            for log in receipt.logs:
-                logs.append(
-                    {
-                        "address": to_checksum_address(log.address),
-                        "topics": ["0x" + t.to_bytes(32, "big").hex() for t in log.topics],
-                        "data": "0x" + log.data.hex(),
-                        "blockNumber": hex(block.number),
-                        "blockHash": "0x" + block.hash.hex(),
-                        "transactionHash": "0x" + tx_hash.hex(),
-                        "transactionIndex": hex(index),
-                        "logIndex": hex(log_index),
-                        "removed": False,
-                    }
-                )
-                log_index += 1
-            tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
-            rec.receipt = {
-                "transactionHash": "0x" + tx_hash.hex(),
-                "transactionIndex": hex(index),
-                "blockHash": "0x" + block.hash.hex(),
-                "blockNumber": hex(block.number),
-                "from": to_checksum_address(rec.sender),
-                "to": to_checksum_address(tx.to) if tx.to else None,
-                "cumulativeGasUsed": hex(receipt.gas_used),
-                "gasUsed": hex(receipt.gas_used - cumulative_prev),
-                "effectiveGasPrice": hex(base_fee + tip),
-                "contractAddress": None,
-                "logs": logs,
-                "logsBloom": "0x" + receipt.bloom.to_bytes(256, "big").hex(),
-                "status": "0x0" if computation.is_error else "0x1",
-                "type": hex(getattr(tx, "type_id", None) or 0),
-            }
-            if computation.is_error:
-                rec.receipt["revertReason"] = "0x" + bytes(computation.output).hex()
-                rec.receipt["error"] = str(computation.error) or type(computation.error).__name__
-            if tx.to == b"" or tx.to is None:
-                rec.receipt["contractAddress"] = to_checksum_address(computation.msg.storage_address)
-            cumulative_prev = receipt.gas_used
+        formatted = format_receipts(block, [(h, rec.sender, rec.tx, c) for h, rec, c in included], receipts)
+        for index, ((tx_hash, rec, _), receipt) in enumerate(zip(included, formatted)):
+            rec.block_number, rec.index, rec.receipt = block.number, index, receipt
             self.batch.tx_hashes.append(tx_hash)
 
     # -- the anchor policy --

@@ -232,3 +232,54 @@ def _fixed(value: Any, size: int, what: str) -> bytes:
     except ValueError:
         pass
     raise invalid(f"invalid {what} {value!r}: expected 0x followed by {2 * size} hex digits")
+
+
+def format_receipts(block: Any, txs: list[tuple[bytes, bytes, Any, Any]], receipts: list) -> list[dict]:
+    """JSON-RPC receipts of a sealed block, from (hash, sender, tx, computation) and py-evm's
+    receipts; failed ones also carry ``revertReason`` (the revert data) and ``error``."""
+    out = []
+    cumulative_prev = 0
+    log_index = 0
+    base_fee = block.header.base_fee_per_gas
+    for index, ((tx_hash, sender, tx, computation), receipt) in enumerate(zip(txs, receipts)):
+        logs = []
+        for log in receipt.logs:
+            logs.append(
+                {
+                    "address": to_checksum_address(log.address),
+                    "topics": [word(t) for t in log.topics],
+                    "data": hx(log.data),
+                    "blockNumber": hex(block.number),
+                    "blockHash": hx(block.hash),
+                    "transactionHash": hx(tx_hash),
+                    "transactionIndex": hex(index),
+                    "logIndex": hex(log_index),
+                    "removed": False,
+                }
+            )
+            log_index += 1
+        tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
+        r = {
+            "transactionHash": hx(tx_hash),
+            "transactionIndex": hex(index),
+            "blockHash": hx(block.hash),
+            "blockNumber": hex(block.number),
+            "from": to_checksum_address(sender),
+            "to": to_checksum_address(tx.to) if tx.to else None,
+            "cumulativeGasUsed": hex(receipt.gas_used),
+            "gasUsed": hex(receipt.gas_used - cumulative_prev),
+            "effectiveGasPrice": hex(base_fee + tip),
+            "contractAddress": None,
+            "logs": logs,
+            "logsBloom": "0x" + receipt.bloom.to_bytes(256, "big").hex(),
+            "status": "0x0" if computation.is_error else "0x1",
+            "type": hex(getattr(tx, "type_id", None) or 0),
+        }
+        if computation.is_error:
+            r["revertReason"] = hx(bytes(computation.output))
+            r["error"] = str(computation.error) or type(computation.error).__name__
+        if not tx.to:
+            r["contractAddress"] = to_checksum_address(computation.msg.storage_address)
+        cumulative_prev = receipt.gas_used
+        out.append(r)
+    return out

@@ -138,7 +138,7 @@ def reexecute(executor: "Executor", witness: Witness) -> tuple[list, bytes, int]
     from eth.vm.chain_context import ChainContext
     from eth.vm.forks.prague import PragueVM
 
-    from .executor import BoosterL2State
+    from .l2vm import BoosterL2State
     from .l1view import L1View
 
     live = executor.view
