@@ -12,7 +12,7 @@ PY_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit demo artifacts completions clean
+.PHONY: install test test-unit demo artifacts completions bench clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -47,6 +47,11 @@ artifacts: install
 # Shell completion scripts, generated from the CLI (a test fails when they drift).
 completions: install
 	$(PY) -m booster_cli.cli.completions completions
+
+# Performance targets (issue 7): each script prints metric, booster, reference, ratio, target and
+# exits non-zero when a target is missed. Run by hand; not part of `make test`.
+bench: install
+	cd benchmarks && ../$(PY) throughput.py; ../$(PY) settlement_gas.py; ../$(PY) client_and_prover.py
 
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
