@@ -132,7 +132,7 @@ class Relayer:
                 data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), updates, proof.seal])
                 if dry_run:
                     return self._dry_run(proof, data, entries)
-                gas = GAS_BASE + GAS_PER_CONTRACT * len(updates) + GAS_PER_SLOT * len(entries)
+                gas = self._gas_limit(data, inputs.anchor_number, len(updates), len(entries))
                 if ex.store:
                     # a crash from here until the commit above is reconciled on restart
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
@@ -161,6 +161,21 @@ class Relayer:
                 target = _failed_target(last_error)
                 raise BoosterError(f"settlement reverted on L1: {last_error}" + (f" (target contract {target})" if target else ""))
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
+
+    def _gas_limit(self, data: bytes, anchor_number: int, contracts: int, slots: int) -> int:
+        """anvil's estimate in the block the settlement lands in, with a margin; a revert found
+        here is reported before anything is sent."""
+        call = {"from": address_of(self.key), "to": self.settlement, "data": "0x" + data.hex()}
+        try:
+            estimate = int(self.l1.call("eth_estimateGas", call, hex(anchor_number), None, {"number": hex(anchor_number + 1)}), 16)
+        except RpcError as exc:
+            raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") and len(exc.data) > 2 else None
+            if raw is None:  # no revert data: estimation unavailable, use the model
+                return GAS_BASE + GAS_PER_CONTRACT * contracts + GAS_PER_SLOT * slots
+            reason = decode_revert(bytes.fromhex(raw[2:]), self.errors)
+            target = _failed_target(reason)
+            raise BoosterError(f"the settlement would revert on L1: {reason}" + (f" (target contract {target})" if target else "")) from None
+        return estimate * 6 // 5 + 20_000
 
     def _dry_run(self, proof, data: bytes, entries: list[DeltaEntry]) -> dict:
         anchor = self.executor.view.anchor
