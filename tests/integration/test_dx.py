@@ -75,3 +75,23 @@ def test_every_data_command_prints_one_json_object(devnet, tmp_path):
         body = json.loads(res.out)  # exactly one JSON document on stdout, nothing else
         assert isinstance(body, dict), args
         assert res.out.strip().count("\n") == 0, args
+
+
+def test_deploy_from_a_foundry_artifact_registers_its_layout(devnet, tmp_path):
+    from booster_cli.solc import compile_file
+
+    voting = compile_file(REPO / "templates" / "Voting.sol")
+    artifact = tmp_path / "Voting.json"  # the shape `forge build` writes (with extra_output storageLayout)
+    artifact.write_text(json.dumps({
+        "abi": voting.abi,
+        "bytecode": {"object": "0x" + voting.bytecode.hex()},
+        "deployedBytecode": {"object": "0x" + voting.deployed_bytecode.hex()},
+        "storageLayout": voting.storage_layout,
+    }))
+    address = devnet.ok("deploy", str(artifact), "settlement", "--artifact", "--json").json()["address"]
+    devnet.ok("send", address, "vote(uint256)", "9")
+    assert "votes[9]" in labels(devnet)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"abi": []}')
+    res = devnet.booster("deploy", str(bad), "--artifact")
+    assert res.code == 2 and "no deployable bytecode" in res.err
