@@ -23,16 +23,20 @@ def _local(*candidates: str) -> str | None:
     return None
 
 
-def find_anvil() -> str:
+def _find_foundry_tool(tool: str, env_var: str) -> str:
     found = (
-        os.environ.get("BOOSTER_ANVIL")
-        or shutil.which("anvil")
-        # the platform package holds the real binary; .bin/anvil is a node wrapper around it
-        or _local("node_modules/@foundry-rs/anvil-*/bin/anvil", "node_modules/.bin/anvil")
+        os.environ.get(env_var)
+        or shutil.which(tool)
+        # the platform package holds the real binary; .bin/<tool> is a node wrapper around it
+        or _local(f"node_modules/@foundry-rs/{tool}-*/bin/{tool}", f"node_modules/.bin/{tool}")
     )
     if not found:
-        raise ToolNotFound("anvil", "BOOSTER_ANVIL")
+        raise ToolNotFound(tool, env_var)
     return found
+
+
+def find_anvil() -> str:
+    return _find_foundry_tool("anvil", "BOOSTER_ANVIL")
 
 
 def find_solcjs() -> list[str]:
@@ -52,11 +56,4 @@ def find_solcjs() -> list[str]:
 
 def find_cast() -> str:
     """Foundry's cast (tests drive the L2 with it as a real client)."""
-    found = (
-        os.environ.get("BOOSTER_CAST")
-        or shutil.which("cast")
-        or _local("node_modules/@foundry-rs/cast-*/bin/cast", "node_modules/.bin/cast")
-    )
-    if not found:
-        raise ToolNotFound("cast", "BOOSTER_CAST")
-    return found
+    return _find_foundry_tool("cast", "BOOSTER_CAST")

@@ -46,6 +46,14 @@ def batch(tmp_path):
         anvil.stop()
 
 
+def raw_witness(ex: Executor) -> dict:
+    """The unverified witness of what the batch read, as the prover fetches it."""
+    slots: dict[bytes, set[int]] = {}
+    for address, slot in ex.view.reader.slots:
+        slots.setdefault(address, set()).add(slot)
+    return fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(ex.view.reader.accounts), set())
+
+
 def test_an_honest_batch_is_proven(batch):
     ex, _ = batch
     proof = prove_batch(ex, 1, MockProver(dev_key(PROVER_KEY_LABEL)))
@@ -58,11 +66,7 @@ def test_an_honest_batch_is_proven(batch):
 
 def test_a_tampered_storage_proof_is_rejected(batch):
     ex, address = batch
-    reader = ex.view.reader
-    slots = {}
-    for a, s in reader.slots:
-        slots.setdefault(a, set()).add(s)
-    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    raw = raw_witness(ex)
     verify_witness(ex.view.anchor, raw)  # the honest one verifies
     proof = next(p for p in raw["proofs"] if p["storageProof"])
     node = proof["storageProof"][0]["proof"][-1]
@@ -74,15 +78,11 @@ def test_a_tampered_storage_proof_is_rejected(batch):
 
 def test_a_value_not_backed_by_its_proof_is_rejected(batch):
     ex, _ = batch
-    reader = ex.view.reader
-    slots = {}
-    for a, s in reader.slots:
-        slots.setdefault(a, set()).add(s)
-    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    raw = raw_witness(ex)
     raw["header"] = dict(raw["header"], stateRoot="0x" + "11" * 32)  # a forged header
     with pytest.raises(WitnessError, match="anchor hash"):
         verify_witness(ex.view.anchor, raw)
-    raw = fetch_raw_witness(ex.l1, ex.view.anchor, slots, set(reader.accounts), set())
+    raw = raw_witness(ex)
     raw["codes"][0] = "0x60006000"  # code that does not match the proven code hash
     with pytest.raises(WitnessError, match="code hash"):
         verify_witness(ex.view.anchor, raw)
