@@ -205,11 +205,12 @@ class Node:
                 "changes": self.labelled([{**e.to_json(), "net_zero": e.net_zero} for e in entries]),
             }
 
-    def labelled(self, changes: list[dict]) -> list[dict]:
-        """Each change with its ``label`` (and decoded values) from the registered layouts."""
+    def labelled(self, changes: list[dict], preimages: dict[int, bytes] | None = None) -> list[dict]:
+        """Each change with its ``label`` (and decoded values) from the registered layouts;
+        mapping keys come from ``preimages`` (default: the pending batch's)."""
         from .labels import Labeler, describe
 
-        labeler = Labeler(self.store.meta("contracts", {}), self.executor.view.preimages)
+        labeler = Labeler(self.store.meta("contracts", {}), self.executor.view.preimages if preimages is None else preimages)
         return [{**c, **describe(labeler, c["contract"], int(c["slot"], 16), int(c["before"], 16), int(c["after"], 16))} for c in changes]
 
     def register_contract(self, address: str, name: str, storage_layout: dict | None) -> dict:
@@ -244,16 +245,12 @@ class Node:
     def settle(self, dry_run: bool = False, rebase: bool = False) -> dict:
         with self.executor.lock:
             # labels need the batch's preimages, which a settlement clears
-            labeler_preimages = dict(self.executor.view.preimages)
+            preimages = dict(self.executor.view.preimages)
             result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
-            saved, self.executor.view.preimages = self.executor.view.preimages, labeler_preimages
-            try:
-                if result is None:
-                    return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
-                entry = result if isinstance(result, dict) else result.to_json()
-                entry["changes"] = self.labelled(entry["changes"])
-            finally:
-                self.executor.view.preimages = saved
+            if result is None:
+                return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
+            entry = result if isinstance(result, dict) else result.to_json()
+            entry["changes"] = self.labelled(entry["changes"], preimages)
         if isinstance(result, dict):
             return entry
         self.history.append(entry)
