@@ -61,6 +61,22 @@ class Batch:
     tx_hashes: list[bytes] = field(default_factory=list)
 
 
+def l2_genesis_state() -> dict:
+    """The L2 genesis accounts: the dev accounts, funded."""
+    return {bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}} for addr in DEV_ADDRESSES}
+
+
+def l2_genesis_state_root() -> bytes:
+    """The state root of ``l2_genesis_state`` (the settlement contract starts from it)."""
+    from eth.db.account import AccountDB
+
+    accounts = AccountDB(AtomicDB())
+    for address, account in l2_genesis_state().items():
+        accounts.set_balance(address, account["balance"])
+    accounts.persist()
+    return accounts.state_root
+
+
 def fetch_head_anchor(rpc: RpcClient) -> Anchor:
     return Anchor.from_rpc_block(rpc.call("eth_getBlockByNumber", "latest", False))
 
@@ -91,10 +107,7 @@ class Executor:
             self.chain = chain_class(base_db)
             self._restore(saved)
         else:
-            genesis_state = {
-                bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}}
-                for addr in DEV_ADDRESSES
-            }
+            genesis_state = l2_genesis_state()
             genesis_params = {
                 "difficulty": 0,
                 "gas_limit": L2_GAS_LIMIT,

@@ -23,7 +23,7 @@ from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
 from .anvil import AnvilProcess, claim_port
 from .artifacts import load_settlement_artifact
 from .errors import BoosterError, UsageError
-from .executor import Executor
+from .executor import Executor, l2_genesis_state_root
 from .prover import MockProver
 from .relayer import Relayer
 from .resume import check_anchor, known_settlement, reconcile_settlement
@@ -125,7 +125,7 @@ class Node:
         return self.record
 
     def _deploy_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict) -> str:
-        init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, self.config.l2_chain_id)
+        init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, self.config.l2_chain_id, l2_genesis_state_root())
         receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000)
         if receipt["status"] != "0x1":
             raise BoosterError("deploying BoosterSettlement on L1 failed")
@@ -282,10 +282,10 @@ def _alive(pid: object) -> bool:
     return isinstance(pid, int) and pid_alive(pid)
 
 
-def _encode_constructor(prover: str, l2_chain_id: int) -> bytes:
+def _encode_constructor(prover: str, l2_chain_id: int, l2_genesis_root: bytes) -> bytes:
     from eth_abi import encode
 
-    return encode(["address", "uint256"], [prover, l2_chain_id])
+    return encode(["address", "uint256", "bytes32"], [prover, l2_chain_id, l2_genesis_root])
 
 
 def run_foreground(config: NodeConfig, on_ready=None) -> str:

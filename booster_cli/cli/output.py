@@ -115,7 +115,7 @@ def gas_table(gas: dict, title: str):
     table = Table(title=f"{title}: {gas['total']:,} ({gas['calldata_bytes']:,} calldata bytes, {gas['slots']} slot(s), {gas['contracts']} contract(s))", title_justify="left")
     table.add_column("part")
     table.add_column("gas", justify="right")
-    for part in ("intrinsic", "calldata", "storage_writes", "proof_verification", "contract_calls", "other"):
+    for part in ("intrinsic", "calldata", "storage_writes", "proof_verification", "contract_calls", "bookkeeping", "other"):
         table.add_row(part.replace("_", " "), f"{gas[part]:,}")
     return table
 

@@ -101,7 +101,6 @@ class Ctx:
             self.next_batch_id(),
             self.view(self.settlement, "l2StateRoot()", out="bytes32"),
             self.view(self.settlement, "lastAnchorNumber()"),
-            self.view(self.settlement, "lastAnchorHash()", out="bytes32"),
         )
 
     def storage(self, contract: str, slot: int) -> int:
@@ -221,7 +220,7 @@ def test_valid_batch_settles_and_records_the_batch(ctx):
         assert ctx.storage(e.contract, e.slot) == e.after
     assert ctx.view(voting, "votes(uint256)", ["uint256"], [1]) == 7
     assert ctx.view(counter, "number()") == 42
-    assert ctx.settlement_state() == (first + 1, POST_ROOT, inputs.anchor_number, inputs.anchor_hash)
+    assert ctx.settlement_state() == (first + 1, POST_ROOT, inputs.anchor_number)
 
     assert len(receipt["logs"]) == 1
     log = receipt["logs"][0]
@@ -238,7 +237,7 @@ def test_valid_batch_settles_and_records_the_batch(ctx):
     assert inputs2.batch_id == first + 1
     assert ctx.view(counter, "number()") == 43
     assert ctx.view(voting, "votes(uint256)", ["uint256"], [1]) == 7
-    assert ctx.settlement_state() == (first + 2, root, inputs2.anchor_number, inputs2.anchor_hash)
+    assert ctx.settlement_state() == (first + 2, root, inputs2.anchor_number)
     fields = abi_decode(["uint256", "bytes32", "bytes32", "uint256"], bytes.fromhex(receipt2["logs"][0]["data"][2:]))
     assert fields[3] == 1
 

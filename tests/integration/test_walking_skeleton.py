@@ -13,6 +13,7 @@ from eth_utils import keccak, to_checksum_address
 
 from booster_cli.accounts import DEV_ADDRESSES
 from booster_cli.anvil import pid_alive
+from booster_cli.rpc import RpcClient
 
 from .conftest import clean_env, run_booster
 
@@ -26,6 +27,11 @@ def votes_slot(candidate: int) -> str:
 def l1_votes(devnet, voting: str, candidate: int) -> int:
     data = keccak(b"votes(uint256)")[:4] + encode(["uint256"], [candidate])
     return int(devnet.l1.call("eth_call", {"to": voting, "data": "0x" + data.hex()}, "latest"), 16)
+
+
+def settlement_view(devnet, sig: str) -> str:
+    settlement = devnet.record["contracts"]["settlement"]
+    return devnet.l1.call("eth_call", {"to": settlement, "data": "0x" + keccak(sig.encode())[:4].hex()}, "latest")
 
 
 def test_thirty_votes_settle_on_l1(devnet):
@@ -56,8 +62,15 @@ def test_thirty_votes_settle_on_l1(devnet):
     assert devnet.ok("call", voting, "votes(uint256)(uint256)", "1").out.strip() == str(counts[1])
     assert l1_votes(devnet, voting, 1) == 0
 
+    # the settlement contract starts from the L2 genesis root and moves to the settled head's
+    l2 = RpcClient(devnet.record["l2"]["rpc_url"])
+    genesis_root = l2.call("eth_getBlockByNumber", "0x0", False)["stateRoot"]
+    assert settlement_view(devnet, "l2StateRoot()") == genesis_root
+    assert settlement_view(devnet, "nextBatchId()") == "0x" + "00" * 31 + "01"
+
     settled = devnet.ok("settle", "--json").json()
     assert settled["batch"] == 1 and settled["gas_used"] > 0
+    assert settlement_view(devnet, "l2StateRoot()") == l2.call("eth_getBlockByNumber", "latest", False)["stateRoot"]
     assert sorted(c["label"] for c in settled["changes"]) == ["votes[1]", "votes[2]", "votes[3]"]
     for candidate, n in counts.items():
         assert l1_votes(devnet, voting, candidate) == n
