@@ -73,6 +73,12 @@ def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = Fal
     return Client(rpc_url).call("booster_settle", dry_run, rebase)
 
 
+def report(rpc_url: str | None = None, batch: int | None = None) -> dict:
+    """The node's measurements for ``booster report`` (see report.py); the model is applied by
+    the caller (report_model.build_report)."""
+    return Client(rpc_url).call("booster_report", batch)
+
+
 def _l1call_payload(to: str, calldata: bytes) -> bytes:
     from eth_abi import encode
 

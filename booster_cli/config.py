@@ -45,6 +45,12 @@ def _sender(v: Any) -> str:
     return str(v)
 
 
+def _verifier_gas(v: Any) -> str:
+    if not isinstance(v, list) or not all(isinstance(x, str) and "=" in x and " " not in x for x in v):
+        raise ValueError('a list of "NAME=GAS" strings, e.g. ["groth16=250000"]')
+    return " ".join(v)  # a list option reads its variable split on whitespace
+
+
 # section → key → (environment variable, validator)
 SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
     "devnet": {
@@ -55,6 +61,7 @@ SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
     },
     "prover": {"key": ("BOOSTER_PROVER_KEY", _text)},
     "client": {"rpc_url": ("BOOSTER_RPC_URL", _text), "from": ("BOOSTER_FROM", _sender)},
+    "report": {"verifier_gas": ("BOOSTER_VERIFIER_GAS", _verifier_gas)},
 }
 
 

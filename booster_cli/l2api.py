@@ -370,6 +370,7 @@ def methods(node: "Node") -> dict:
         "booster_getNonces": node.nonces,
         "booster_settle": node.settle,
         "booster_prove": node.prove,
+        "booster_report": node.report,
         "booster_registerContract": node.register_contract,
         "booster_dumpState": node.dump_state,
     }

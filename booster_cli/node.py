@@ -256,6 +256,17 @@ class Node:
         self.history.append(entry)
         return entry
 
+    def report(self, batch: object = None) -> dict:
+        """Measure the pending batch (or settled batch ``batch``) for ``booster report``: L1-direct
+        gas by replay on anvil, settlement gas, per-transaction costs (see report.py). L1 is
+        left exactly as it was; no L2 block is built meanwhile."""
+        from .report import report_pending, report_settled
+
+        if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+            raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
+        with self.executor.lock:
+            return report_pending(self) if batch is None else report_settled(self, batch)
+
     def dump_state(self, path: str) -> dict:
         """Write L1 and L2 state to ``path`` (see snapshot.py); no L2 block is built meanwhile."""
         from pathlib import Path

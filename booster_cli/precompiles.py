@@ -10,6 +10,7 @@ code; callers bound it with the CALL's gas argument, as with any call.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eth.exceptions import Revert, VMError
@@ -81,7 +82,36 @@ def _run_in_l1(computation: "ComputationAPI", name: str, keep_writes: bool) -> "
             raise Revert(result.output)
         raise VMError(f"{name} to 0x{target.hex()} failed: {result.error}")
     computation.output = result.output
+    if keep_writes:
+        computation.booster_l1_call = L1Call(msg.sender, computation.transaction_context.origin, target, calldata)
     return computation
+
+
+@dataclass(frozen=True)
+class L1Call:
+    """An L1CALL that took effect: what the same work is as an L1 transaction (``booster report``
+    replays these on anvil)."""
+
+    sender: bytes
+    origin: bytes
+    target: bytes
+    data: bytes
+
+
+def l1_calls_of(computation: "ComputationAPI") -> list[L1Call]:
+    """The L1CALLs of a finished transaction's computation whose effects stayed (none inside a
+    reverted frame), in the order they ran. L1SANDBOXCALL and L1DELEGATECALL leave nothing on L1."""
+    calls: list[L1Call] = []
+    stack = [computation]
+    while stack:  # pre-order, children in call order; iterative: frames nest up to 1,024 deep
+        c = stack.pop()
+        if c.is_error:
+            continue
+        call = getattr(c, "booster_l1_call", None)
+        if call is not None:
+            calls.append(call)
+        stack.extend(reversed(c.children))
+    return calls
 
 
 def l1call(computation: "ComputationAPI") -> "ComputationAPI":

@@ -17,7 +17,8 @@ pre/post state roots, hash of the ordered L2 transaction hashes, hash of the del
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from eth_abi import encode as abi_encode
@@ -109,6 +110,7 @@ class Proof:
     witness: dict
     proving_seconds: float
     reexecuted_txs: int
+    traces: list[TxTrace] = field(default_factory=list, repr=False)  # per transaction, for reports
 
     def to_json(self) -> dict:
         return {
@@ -132,13 +134,19 @@ def fetch_witness(executor: "Executor") -> Witness:
     return verify_witness(executor.view.anchor, raw)
 
 
-def reexecute(executor: "Executor", witness: Witness) -> tuple[list, bytes, int]:
-    """Run the batch's L2 blocks again on the L2 pre-state with an L1 view that can read only the
-    witness. Returns (delta entries, L2 post-state root, transactions re-executed)."""
-    from eth.vm.chain_context import ChainContext
-    from eth.vm.forks.prague import PragueVM
+@dataclass
+class TxTrace:
+    """What one re-executed transaction did on L1: its L1CALLs, and the L1 slots it wrote first in
+    the batch (those a settlement pays for; later writes to them are free)."""
 
-    from .l2vm import BoosterL2State
+    calls: list
+    first_writes: list[tuple[bytes, int]]
+
+
+def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | None = None) -> tuple[list, bytes, int]:
+    """Run the batch's L2 blocks again on the L2 pre-state with an L1 view that can read only the
+    witness. Returns (delta entries, L2 post-state root, transactions re-executed); with
+    ``traces``, appends each transaction's ``TxTrace`` to it."""
     from .l1view import L1View
 
     live = executor.view
@@ -150,22 +158,41 @@ def reexecute(executor: "Executor", witness: Witness) -> tuple[list, bytes, int]
         if accepts and APPLY_PUSH not in view.reader.account(address).code:
             raise ProvingMismatch(f"the executor accepted {to_checksum_address(address)} as a settlement target but its witnessed code has no applyStateUpdates dispatcher")
         view._accepts[address] = accepts
+    root, count = run_blocks(executor, view, executor.batch.first_block, executor.chain.get_canonical_head().block_number, traces)
+    return view.delta(), root, count
+
+
+def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[TxTrace] | None = None) -> tuple[bytes, int]:
+    """Re-execute the executor's L2 blocks ``first``..``last`` on their parent's state with the L1
+    view ``view``; each block must end on the state root the executor sealed. Returns (the last
+    block's state root, transactions re-executed)."""
+    from eth.vm.chain_context import ChainContext
+    from eth.vm.forks.prague import PragueVM
+
+    from .l2vm import BoosterL2State
+    from .precompiles import l1_calls_of
+
     state_class = BoosterL2State.configure(l1_view=view)
     vm_class = PragueVM.configure(__name__="ProverVM", _state_class=state_class)
     chain = executor.chain
     context = ChainContext(chain.chain_id)
     count = 0
-    root = executor.batch.pre_state_root
-    for number in range(executor.batch.first_block, chain.get_canonical_head().block_number + 1):
+    root = chain.get_canonical_block_header_by_number(first - 1).state_root
+    written = len(view.storage)  # committed transactions only ever append to the view's writes
+    for number in range(first, last + 1):
         block = chain.get_canonical_block_by_number(number)
         parent = chain.get_canonical_block_header_by_number(number - 1)
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
         vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
         for tx in block.transactions:
             try:
-                receipt, _ = vm.apply_transaction(header, tx)
+                receipt, computation = vm.apply_transaction(header, tx)
             finally:
                 view.journal.forget()
+            if traces is not None:
+                new = list(islice(view.storage, written, None))
+                written += len(new)
+                traces.append(TxTrace(l1_calls_of(computation), new))
             header = vm.add_receipt_to_header(header, receipt)
             count += 1
         root = vm.state.make_state_root()
@@ -173,7 +200,7 @@ def reexecute(executor: "Executor", witness: Witness) -> tuple[list, bytes, int]
             raise ProvingMismatch(
                 f"L2 block {number}: re-execution from the witness gives state root 0x{root.hex()}, the executor sealed 0x{block.header.state_root.hex()}"
             )
-    return view.delta(), root, count
+    return root, count
 
 
 def first_difference(executor_delta: list, prover_delta: list) -> str | None:
@@ -189,7 +216,8 @@ def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proo
     """What a real prover's witness generation does, then a signature instead of a SNARK."""
     started = time.perf_counter()
     witness = fetch_witness(executor)
-    delta, post_root, count = reexecute(executor, witness)
+    traces: list[TxTrace] = []
+    delta, post_root, count = reexecute(executor, witness, traces)
     difference = first_difference(executor.view.delta(), delta)
     if difference:
         raise ProvingMismatch(f"re-execution from the witness disagrees with the executor's delta: {difference}")
@@ -207,4 +235,4 @@ def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proo
         tx_list_hash=executor.tx_list_hash(),
         delta_hash=delta_hash(encode_updates(settleable(delta))),
     )
-    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count)
+    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count, traces)

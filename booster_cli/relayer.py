@@ -45,6 +45,7 @@ class Settlement:
     proof: dict = field(default_factory=dict)
     gas: dict = field(default_factory=dict)
     rebased: list[dict] = field(default_factory=list)
+    l2_blocks: list[int] = field(default_factory=list)  # [first, last] L2 block of the batch
 
     def to_json(self) -> dict:
         return {
@@ -58,6 +59,7 @@ class Settlement:
             "proof": self.proof,
             "gas": self.gas,
             "rebased": self.rebased,
+            "l2_blocks": self.l2_blocks,
         }
 
 
@@ -128,27 +130,25 @@ class Relayer:
             last_error = ""
             for _ in range(MAX_ATTEMPTS):
                 rebased += self._anchor_on_head(rebase)
-                entries = settleable(ex.view.delta())
-                if not entries:
+                prepared = self.prepare()
+                if prepared is None:
                     return {"batch": None, "changes": [], "rebased": rebased, "message": "nothing to settle after the rebase: the delta is empty"}
-                updates = encode_updates(entries)
-                proof = prove_batch(ex, self._next_batch_id(), self.prover)
+                proof, entries, data = prepared
                 inputs = proof.inputs
-                data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), updates, proof.seal])
                 if dry_run:
                     return self._dry_run(proof, data, entries)
-                gas = self._gas_limit(data, inputs.anchor_number, len(updates), len(entries))
+                gas = self.gas_limit(data, inputs.anchor_number, len({e.contract for e in entries}), len(entries))
                 if ex.store:
-                    # a crash from here until the commit above is reconciled on restart
+                    # a crash from here until the commit below is reconciled on restart
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
-                tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
-                receipt = wait_for_receipt(self.l1, tx_hash)
+                tx_hash, receipt = self.send(data, gas)
                 if os.environ.get("BOOSTER_FAULT") == "crash-after-settlement-sent":
                     os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the crash tests
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
                     gas_used = int(receipt["gasUsed"], 16)
                     result = Settlement(inputs.batch_id, tx_hash, block, gas_used, ex.view.anchor.to_json(), len(ex.batch.tx_hashes), entries)
+                    result.l2_blocks = [ex.batch.first_block, ex.head().block_number]
                     result.proof = proof.to_json()
                     result.gas = gas_breakdown(gas_used, data, entries)
                     result.rebased = rebased
@@ -167,7 +167,23 @@ class Relayer:
                 raise BoosterError(f"settlement reverted on L1: {last_error}" + (f" (target contract {target})" if target else ""))
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
 
-    def _gas_limit(self, data: bytes, anchor_number: int, contracts: int, slots: int) -> int:
+    def prepare(self):
+        """Prove the pending batch on its current anchor and encode its ``settle`` call:
+        (proof, settleable entries, calldata), or None when the delta is empty. Callers hold the
+        executor's lock and have anchored the batch (``_anchor_on_head``)."""
+        entries = settleable(self.executor.view.delta())
+        if not entries:
+            return None
+        proof = prove_batch(self.executor, self._next_batch_id(), self.prover)
+        data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [proof.inputs.batch_tuple(), encode_updates(entries), proof.seal])
+        return proof, entries, data
+
+    def send(self, data: bytes, gas: int) -> tuple[str, dict]:
+        """Send a settle call; (tx hash, receipt)."""
+        tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
+        return tx_hash, wait_for_receipt(self.l1, tx_hash)
+
+    def gas_limit(self, data: bytes, anchor_number: int, contracts: int, slots: int) -> int:
         """anvil's estimate in the block the settlement lands in, with a margin; a revert found
         here is reported before anything is sent."""
         call = {"from": address_of(self.key), "to": self.settlement, "data": "0x" + data.hex()}

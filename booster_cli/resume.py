@@ -82,6 +82,7 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
             "gas_used": int(receipt["gasUsed"], 16),
             "anchor": ex.view.anchor.to_json(),
             "txs": len(ex.batch.tx_hashes),
+            "l2_blocks": [ex.batch.first_block, ex.head().block_number],
             "changes": [c.to_json() for c in delta],
             "recovered": True,
         }

@@ -247,6 +247,49 @@ def settle(
 
 
 @app.command()
+def report(
+    batch: Annotated[Optional[int], typer.Option("--batch", envvar="BOOSTER_BATCH", min=1, help="Report on settled batch N instead of the pending one.")] = None,
+    verifier_gas: Annotated[Optional[List[str]], typer.Option("--verifier-gas", envvar="BOOSTER_VERIFIER_GAS", help="A verifier model NAME=GAS (overrides a default model or adds one); repeatable.")] = None,
+    base_fee: Annotated[Optional[float], typer.Option("--base-fee", envvar="BOOSTER_BASE_FEE", min=0, help="L1 base fee in gwei for the data-availability costs (default: the L1's current one).")] = None,
+    blob_base_fee: Annotated[Optional[float], typer.Option("--blob-base-fee", envvar="BOOSTER_BLOB_BASE_FEE", min=0, help="L1 blob base fee in gwei (default: the L1's current one).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", envvar="BOOSTER_CSV", help="Also write total gas of both paths by batch size to this CSV file.", dir_okay=False)] = None,
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """Is the coprocessor worth it? L1-direct gas (the batch replayed on anvil, then reverted) vs
+    the settlement's gas, verifier models, break-even batch sizes and data availability."""
+    from ..client import report as measure
+    from ..report_model import build_report, curve_rows, parse_verifier_gas
+
+    try:
+        models = parse_verifier_gas(verifier_gas or [])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    with output.status("replaying the batch on L1 and measuring its settlement (both reverted)…"):
+        measured = measure(rpc_url, batch)
+    wei = lambda gwei: None if gwei is None else round(gwei * 10**9)  # noqa: E731
+    result = build_report(measured, models, wei(base_fee), wei(blob_base_fee))
+    if csv_file is not None:
+        import csv
+
+        rows = curve_rows(result)
+        try:
+            with csv_file.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        except OSError as exc:
+            raise UsageError(f"--csv {csv_file}: {exc.strerror or exc}") from None
+    if json_out:
+        output.emit_json(result)
+        return
+    for part in output.report_view(result):
+        output.console().print(part)
+    if csv_file is not None:
+        output.note(f"wrote {csv_file}")
+
+
+@app.command()
 def deploy(
     source: Annotated[str, typer.Argument(help="Solidity file (compiled with solcjs).")],
     args: Annotated[Optional[List[str]], typer.Argument(help="Constructor arguments; 'settlement' means the settlement contract.")] = None,

@@ -132,3 +132,56 @@ def rebase_table(changed: list[dict]):
         after_text = f"dropped: {after['dropped']}" if "dropped" in after else f"status {after['status']}, gas {int(after['gas_used'] or '0x0', 16)}"
         table.add_row(c["tx_hash"], c["from"], before, after_text)
     return table
+
+
+def report_view(report: dict) -> list:
+    """``booster report`` for people: the headline, the settlement's breakdown, the verifier
+    models with their break-even, data availability, and total gas vs batch size."""
+    from rich.table import Table
+
+    from ..report_model import Curves, bar, chart_sizes
+
+    what = f"pending batch {report['batch']}" if report["pending"] else f"settled batch {report['batch']}"
+    head = Table(title=f"{what}: {report['txs']:,} L2 tx(s), {report['slots']} slot(s) in {report['contracts']} contract(s), anchor L1 block {report['anchor']['number']}", title_justify="left", show_header=False)
+    head.add_column("what")
+    head.add_column("gas", justify="right")
+    head.add_column("how")
+    replays = f"{report['l1_calls']:,} L1CALL(s) replayed on anvil in a snapshot, {report['l1_direct_gas_per_tx']:,} per tx"
+    if report["replays_reverted"]:
+        replays += f"; {report['replays_reverted']} reverted on L1"
+    head.add_row("L1-direct", f"{report['l1_direct_gas']:,}", replays)
+    head.add_row("settlement", f"{report['settlement_gas']:,}", report["settlement_measured"])
+    ratio = report["ratio"]
+    head.add_row("L1-direct ÷ settlement", f"{ratio:,.2f}×" if ratio is not None else "-", "above 1: the coprocessor is cheaper for this batch")
+    parts = gas_table(report["breakdown"], "settlement gas")
+
+    models = Table(title="verifier models (settlement gas with each verifier instead of the mock's seal check)", title_justify="left")
+    for col, justify in (("verifier", "left"), ("verify gas", "right"), ("settlement gas", "right"), ("direct ÷ settlement", "right"), ("break-even txs", "right"), ("source", "left")):
+        models.add_column(col, justify=justify)
+    for v in report["verifiers"]:
+        models.add_row(v["name"], f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
+                       f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never", v["source"])
+
+    da = report["da"]
+    gwei = lambda wei: f"{wei / 1e9:,.9f}".rstrip("0").rstrip(".")  # noqa: E731
+    dat = Table(title=f"data availability of the delta ({da['delta_bytes']:,} bytes): base fee {gwei(da['base_fee_wei'])} gwei, blob base fee {gwei(da['blob_base_fee_wei'])} gwei", title_justify="left")
+    for col in ("as", "gas", "wei", "in gas at the base fee"):
+        dat.add_column(col, justify="right" if col != "as" else "left")
+    dat.add_row("calldata", f"{da['calldata_gas']:,}", f"{da['calldata_wei']:,}", f"{da['calldata_gas']:,}")
+    equiv = da["blob_gas_in_execution_gas"]
+    dat.add_row(f"{da['blobs']} blob(s) (+{da['blob_binding_gas']:,} gas to bind)", f"{da['blob_gas']:,} blob gas", f"{da['blob_wei']:,}", f"{equiv:,}" if equiv is not None else "-")
+
+    m = report["model"]
+    curves = Curves(m["per_tx"]["l1_direct"], m["per_tx"]["settlement_marginal"], m["fixed_gas"])
+    shown = next((v for v in report["verifiers"] if v["name"] == "groth16"), report["verifiers"][-1])
+    sizes = chart_sizes(curves.txs, [v["break_even_txs"] for v in report["verifiers"]])
+    top = max(max(curves.direct_total(n), curves.coprocessor_total(n, shown["gas"])) for n in sizes)
+    chart = Table(title=f"total gas by batch size: L1-direct (█) vs coprocessor with {shown['name']} (▒); beyond {curves.txs:,} txs, at this batch's averages", title_justify="left", show_edge=False)
+    chart.add_column("txs", justify="right")
+    chart.add_column("gas", justify="right")
+    chart.add_column("", no_wrap=True)
+    for n in sizes:
+        d, c = curves.direct_total(n), curves.coprocessor_total(n, shown["gas"])
+        chart.add_row(f"{n:,}", f"{round(d):,}", bar(d, top))
+        chart.add_row("", f"{round(c):,}", bar(c, top).replace("█", "▒"))
+    return [head, parts, models, dat, chart]

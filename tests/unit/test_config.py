@@ -28,6 +28,7 @@ def test_settings_map_to_their_variables(tmp_path):
         ("[devnet]\nl2_chain_id = 0\n", "devnet.l2_chain_id must be a positive integer chain id"),
         ("[client]\nfrom = true\n", "client.from must be a dev account index"),
         ("[devnet\n", "not valid TOML"),
+        ('[report]\nverifier_gas = "groth16=1"\n', 'report.verifier_gas must be a list of "NAME=GAS" strings'),
     ],
 )
 def test_invalid_files_name_file_key_and_expectation(tmp_path, text, message):
@@ -58,3 +59,18 @@ def test_flag_beats_env_beats_file_through_the_cli(tmp_path):
     (tmp_path / "booster.toml").write_text("[client]\nrpc = 1\n")
     bad = run("status")
     assert bad.returncode == 2 and bad.stderr.startswith("error: booster.toml: unknown key client.rpc")
+
+
+def test_report_verifier_models_from_the_file_reach_the_command(tmp_path):
+    """[report] verifier_gas fills BOOSTER_VERIFIER_GAS, which the repeatable --verifier-gas reads."""
+    f = tmp_path / "booster.toml"
+    f.write_text('[report]\nverifier_gas = ["groth16=250000", "halo2=400000"]\n')
+    assert read(f) == {"BOOSTER_VERIFIER_GAS": "groth16=250000 halo2=400000"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTER_")}
+    env["BOOSTER_STATE_DIR"] = str(tmp_path / "none")
+    # no devnet runs: the models are parsed (a bad one would exit 2) before the node is asked
+    res = subprocess.run([sys.executable, "-m", "booster_cli", "report"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 3, res.stderr
+    f.write_text('[report]\nverifier_gas = ["groth16=lots"]\n')
+    res = subprocess.run([sys.executable, "-m", "booster_cli", "report"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 2 and "groth16=lots" in res.stderr
