@@ -12,7 +12,7 @@ PY_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit demo artifacts completions bench clean
+.PHONY: install test test-unit demo report-examples artifacts completions bench clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -56,5 +56,9 @@ bench: install
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
 
+# The README's `booster report` worked examples (Voting, ERC20), each on a fresh devnet.
+report-examples: install
+	BOOSTER_STATE_DIR=.booster-examples ./scripts/report-examples.sh
+
 clean:
-	rm -rf $(VENV) $(TOOLS) .booster $(DEMO_DIR)
+	rm -rf $(VENV) $(TOOLS) .booster $(DEMO_DIR) .booster-examples

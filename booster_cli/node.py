@@ -26,7 +26,7 @@ from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .prover import MockProver
 from .relayer import Relayer
-from .resume import check_anchor, known_settlement, reconcile_settlement
+from .resume import check_anchor, known_settlement, reconcile_settlement, restore_l1_after_interrupted_report
 from .store import Store
 from .rpc_server import RpcServer
 from .statedir import StateDir
@@ -77,6 +77,7 @@ class Node:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:
             cfg.state.wipe()
+        restored = restore_l1_after_interrupted_report(cfg.state)
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
         try:
             l1 = self.anvil.start()
@@ -94,6 +95,7 @@ class Node:
                 # that works, taken below when nothing the batch read has changed
                 l1.call("evm_mine")
             self.resume_report = {
+                "restored_l1_after_report": restored,
                 "recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement),
                 "rebased": check_anchor(self.executor, cfg.rebase),
             }

@@ -184,7 +184,15 @@ def build_report(measured: dict, verifiers: list[Verifier], base_fee: int | None
         "breakdown": measured["breakdown"],
         "verifiers": rows,
         "da": da_costs(measured["delta_bytes"], measured["delta_calldata_gas"], base, blob),
-        "model": {"fixed_gas": curves.fixed, "per_tx": measured["per_tx"]},
+        "model": {
+            "fixed_gas": curves.fixed,
+            # what one more transaction adds: on L1 directly, and to a settlement when it writes a
+            # slot first in the batch vs only slots already written
+            "l1_direct_gas_per_tx": round(direct / curves.txs) if curves.txs else 0,
+            "settlement_gas_per_new_slot": round(sum(curves.marginal) / measured["slots"]) if measured["slots"] else 0,
+            "settlement_gas_per_repeated_slot": 0,
+            "per_tx": measured["per_tx"],
+        },
     }
     return out
 

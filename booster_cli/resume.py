@@ -4,6 +4,8 @@ settlement that was sent but not recorded when the node stopped."""
 from __future__ import annotations
 
 import logging
+import os
+from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_checksum_address
 
@@ -11,6 +13,9 @@ from .errors import BoosterError, ExitCode
 from .executor import Executor, fetch_head_anchor
 from .rpc import RpcClient
 from .store import Store
+
+if TYPE_CHECKING:
+    from .statedir import StateDir
 
 log = logging.getLogger("booster.resume")
 
@@ -95,4 +100,16 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
     return entry
 
 
-__all__ = ["known_settlement", "check_anchor", "reconcile_settlement", "L1Diverged", "to_checksum_address"]
+def restore_l1_after_interrupted_report(state: "StateDir") -> bool:
+    """A ``booster report`` interrupted before its evm_revert (the node died) may have left its
+    replayed transactions in anvil's saved state: put back L1's state from before the report.
+    Call before anvil starts. True when it did."""
+    saved = state.anvil_state_before_report
+    if not saved.exists():
+        return False
+    os.replace(saved, state.anvil_state)
+    log.info("L1 restored to its state before an interrupted report (%s)", saved.name)
+    return True
+
+
+__all__ = ["restore_l1_after_interrupted_report", "known_settlement", "check_anchor", "reconcile_settlement", "L1Diverged", "to_checksum_address"]

@@ -162,6 +162,10 @@ def report_view(report: dict) -> list:
         models.add_row(v["name"], f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
                        f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never", v["source"])
 
+    m = report["model"]
+    models.caption = (f"break-even from: L1-direct {m['l1_direct_gas_per_tx']:,} gas per tx; the settlement grows {m['settlement_gas_per_new_slot']:,} per new slot, "
+                      f"{m['settlement_gas_per_repeated_slot']} per repeated slot; fixed part {m['fixed_gas']:,} + the verifier")
+    models.caption_justify = "left"
     da = report["da"]
     gwei = lambda wei: f"{wei / 1e9:,.9f}".rstrip("0").rstrip(".")  # noqa: E731
     dat = Table(title=f"data availability of the delta ({da['delta_bytes']:,} bytes): base fee {gwei(da['base_fee_wei'])} gwei, blob base fee {gwei(da['blob_base_fee_wei'])} gwei", title_justify="left")
@@ -171,7 +175,6 @@ def report_view(report: dict) -> list:
     equiv = da["blob_gas_in_execution_gas"]
     dat.add_row(f"{da['blobs']} blob(s) (+{da['blob_binding_gas']:,} gas to bind)", f"{da['blob_gas']:,} blob gas", f"{da['blob_wei']:,}", f"{equiv:,}" if equiv is not None else "-")
 
-    m = report["model"]
     curves = Curves(m["per_tx"]["l1_direct"], m["per_tx"]["settlement_marginal"], m["fixed_gas"])
     shown = next((v for v in report["verifiers"] if v["name"] == "groth16"), report["verifiers"][-1])
     sizes = chart_sizes(curves.txs, [v["break_even_txs"] for v in report["verifiers"]])

@@ -87,7 +87,7 @@ def test_report_replays_the_batch_and_leaves_l1_as_it_was(devnet, tmp_path):
     assert again["pending"] is False and again["batch"] == 1
     assert again["l1_direct_gas"] == report["l1_direct_gas"]
     assert again["settlement_gas"] == settled["gas_used"]
-    assert again["model"] == report["model"]
+    assert again["model"] == report["model"]  # the same per-transaction costs
 
     rows = list(csv.DictReader(curve.open()))
     assert [int(r["txs"]) for r in rows[: len(PLAN)]] == list(range(1, len(PLAN) + 1))
@@ -129,3 +129,36 @@ def test_report_errors(devnet):
     assert res.code == 2 and "no such settled batch" in res.err
     res = devnet.booster("report", "--verifier-gas", "groth16")
     assert res.code == 2 and "NAME=GAS" in res.err
+
+
+def test_a_report_cut_short_by_a_crash_is_undone_on_restart(devnet):
+    """The node dies inside the report's snapshot, after the replays and after anvil saved them:
+    the next start rolls L1 back to where the report began; nothing pending is lost."""
+    from .conftest import Devnet
+    from .test_durability import restart, wait_dead
+
+    voting = devnet.deploy_voting()
+    settlement = devnet.record["contracts"]["settlement"]
+    for sender, candidate in PLAN[:3]:
+        devnet.ok("send", voting, "vote(uint256)", str(candidate), "--from", str(sender))
+    slots = [votes_slot(c) for c in (1, 2)] + ["0x0", "0x1"]
+    before = l1_state(devnet, [voting, settlement], slots)
+    devnet.ok("down")
+
+    crashing = restart(Devnet(devnet.cwd, {**devnet.env, "BOOSTER_FAULT": "crash-during-report"}, devnet.record))
+    res = crashing.booster("report")
+    assert res.code == 3, res.err  # the node died under it
+    wait_dead(crashing.record["l2"]["pid"], crashing.record["l1"]["pid"])
+
+    restart(devnet)
+    assert devnet.record["resumed"]["restored_l1_after_report"] is True
+    after = l1_state(devnet, [voting, settlement], slots)
+    # each start adds one empty L1 block (see Durability); nothing else differs
+    assert int(after["number"], 16) == int(before["number"], 16) + 2
+    assert after["storage"] == before["storage"] and after["nonces"] == before["nonces"]
+    relayer = address_of(dev_key(RELAYER_KEY_LABEL))  # each start tops up the relayer's L1 balance
+    assert {a: b for a, b in after["balances"].items() if a != relayer} == {a: b for a, b in before["balances"].items() if a != relayer}
+    assert devnet.ok("delta", "show", "--json").json()["txs"] == 3
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    votes = lambda c: int(devnet.l1.call("eth_getStorageAt", voting, votes_slot(c), "latest"), 16)  # noqa: E731
+    assert (votes(1), votes(2)) == (2, 1)
