@@ -27,6 +27,7 @@ from eth_utils import to_checksum_address
 from .delta import UPDATES_TYPE, DeltaEntry, encode_updates, hex32, settleable
 from .errors import BoosterError, UsageError
 from .report_model import calldata_gas
+from .txsend import wait_for_receipt
 from .relayer import COLD_ACCOUNT, COLD_SLOAD, ECRECOVER, SETTLE_SIG, SSTORE_RESET, SSTORE_SET, gas_breakdown
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def replay_direct(l1: "RpcClient", traces: list) -> tuple[list[int], int, int]:
                     "data": "0x" + call.data.hex(),
                     "gas": hex(REPLAY_GAS_LIMIT),
                 })
-                receipt = _receipt(l1, tx_hash)
+                receipt = wait_for_receipt(l1, tx_hash)
                 gas += int(receipt["gasUsed"], 16)
                 reverted += receipt["status"] != "0x1"
                 calls += 1
@@ -100,17 +101,6 @@ def replay_direct(l1: "RpcClient", traces: list) -> tuple[list[int], int, int]:
         for sender in senders:
             l1.call("anvil_stopImpersonatingAccount", to_checksum_address(sender))
     return per_tx, calls, reverted
-
-
-def _receipt(l1: "RpcClient", tx_hash: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        receipt = l1.call("eth_getTransactionReceipt", tx_hash)
-        if receipt is not None:
-            return receipt
-        if time.monotonic() > deadline:
-            raise BoosterError(f"anvil did not mine the replayed transaction {tx_hash} within {timeout:.0f}s")
-        time.sleep(0.002)
 
 
 def marginal_costs(traces: list, entries: list[DeltaEntry]) -> list[int]:
