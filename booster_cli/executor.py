@@ -4,6 +4,13 @@ Transactions are validated when they arrive (chain id, signature, nonce, fees, b
 and applied in batches: one L2 block holds every transaction that arrived while the previous
 block was being built. Before each block the L1 anchor follows the anchor policy (see
 ``refresh_anchor``).
+
+Two locks: ``lock`` guards the chain, the L1 view and the store's block commits (held while a
+block is built); ``_intake`` guards only the queue, the per-sender counts and the head state
+that arriving transactions are checked against, so intake never waits for a block to be built.
+A transaction taken into a block stays counted as pending for its sender until the block is
+committed and published with its new head state, so nonce checks never see it twice or not at
+all.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ class TxRejected(RpcError):
         super().__init__(message, code=-32003)
 
 
-@dataclass
+@dataclass(slots=True)
 class TxRecord:
     tx: Any
     sender: bytes
@@ -77,11 +84,14 @@ class Executor:
         vm_class = BoosterVM.configure(_state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = vm_class.get_transaction_builder()
-        self.lock = threading.RLock()  # guards chain, view, queue, records and the store's commits
-        self._arrived = threading.Condition(self.lock)
+        self.lock = threading.RLock()  # guards chain, view and the store's commits (see the module doc)
+        self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
+        self._arrived = threading.Condition(self._intake)
         self.queue: list[bytes] = []
-        self._queued_by: dict[bytes, int] = {}  # sender → transactions of theirs in the queue
+        # sender → transactions of theirs accepted and not yet in a published block
+        self._queued_by: dict[bytes, int] = {}
         self._head_state: Any = None
+        self._base_fee = 0
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
@@ -139,10 +149,26 @@ class Executor:
         return self.head_state().get_nonce(sender) + self._queued_by.get(sender, 0)
 
     def head_state(self) -> Any:
-        """The head block's state for reads (nonces, balances), built once per block."""
+        """The head block's state for intake checks and reads (nonces, balances); under _intake."""
         if self._head_state is None:
             self._head_state = self.chain.get_vm().state
+            self._base_fee = self.chain.header.base_fee_per_gas
         return self._head_state
+
+    def _publish(self, taken: list[bytes] = (), leftover: list[bytes] = ()) -> None:
+        """After a block is committed (under ``lock``): the new head state for intake, the
+        transactions ``taken`` into it no longer pending, ``leftover`` back at the queue's front."""
+        state, base_fee = self.chain.get_vm().state, self.chain.header.base_fee_per_gas
+        with self._intake:
+            for tx_hash in taken:
+                sender = self.txs[tx_hash].sender
+                left = self._queued_by[sender] - 1
+                if left:
+                    self._queued_by[sender] = left
+                else:
+                    del self._queued_by[sender]
+            self.queue[:0] = leftover
+            self._head_state, self._base_fee = state, base_fee
 
     # -- intake --
     def submit(self, raw: bytes) -> bytes:
@@ -151,14 +177,15 @@ class Executor:
         except Exception as exc:
             raise TxRejected(f"invalid transaction encoding: {exc}") from exc
         try:
-            tx.check_signature_validity()
+            # one ECDSA recovery (py-evm caches the sender on the transaction); a recovered key
+            # always verifies, so check_signature_validity's recover + verify would add nothing
             sender = tx.sender
         except Exception as exc:
             raise TxRejected(f"invalid transaction signature: {exc}") from exc
         chain_id = getattr(tx, "chain_id", None)
         if chain_id is not None and chain_id != self.l2_chain_id:
             raise TxRejected(f"wrong chain id {chain_id}: this L2 has chain id {self.l2_chain_id}")
-        with self.lock:
+        with self._intake:
             tx_hash = tx.hash
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
@@ -207,7 +234,7 @@ class Executor:
             raise TxRejected(f"a transaction from {who} with nonce {tx.nonce} is already waiting")
         if tx.gas > L2_GAS_LIMIT:
             raise TxRejected(f"gas limit {tx.gas} exceeds the L2 block gas limit {L2_GAS_LIMIT}")
-        base_fee = self.chain.header.base_fee_per_gas
+        base_fee = self._base_fee
         max_fee = tx.max_fee_per_gas
         if max_fee < base_fee:
             raise TxRejected(f"max fee per gas {max_fee} is below the L2 base fee {base_fee}")
@@ -219,26 +246,39 @@ class Executor:
 
     # -- block production --
     def wait_for_work(self, timeout: float) -> bool:
-        with self.lock:
+        with self._intake:
             if not self.queue:
                 self._arrived.wait(timeout)
             return bool(self.queue)
 
     def mine_pending(self) -> int:
-        """Apply every queued transaction that fits into one new block; returns how many."""
+        """Apply every queued transaction that fits into one new block; returns how many.
+        Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
+        in front of what arrived during the build."""
         with self.lock:
-            if not self.queue:
+            with self._intake:
+                pending, self.queue = self.queue, []
+            if not pending:
                 return 0
-            self.refresh_anchor()
-            block, rows = self._build_block(self.queue, self.chain.header)
-            self.commit(rows)
+            try:
+                self.refresh_anchor()
+            except BaseException:
+                self._publish([], pending)  # L1 did not answer: nothing was applied
+                raise
+            try:
+                block, rows, used = self._build_block(pending, self.chain.header)
+                self.commit(rows)
+            except BaseException:
+                self._publish(pending, [])  # as good as applied: they stay in the store
+                raise
+            self._publish(pending[:used], pending[used:])
             return sum(1 for r in rows if r[1] == "mined")
 
-    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list]:
-        """Apply transactions from the front of ``pending`` (removed as they are taken) on top of
-        ``base_header``'s parent state, seal and persist the block; the chain head follows only
-        if the block is canonical (a longer branch). Returns the block and the transaction rows
-        for the store; the caller commits."""
+    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list, int]:
+        """Apply transactions from the front of ``pending`` on top of ``base_header``'s parent
+        state, seal and persist the block; the chain head follows only if the block is
+        canonical (a longer branch). Returns the block, the transaction rows for the store (the
+        caller commits) and how many of ``pending`` were taken (included or dropped)."""
         chain = self.chain
         # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
         base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
@@ -246,17 +286,12 @@ class Executor:
         header = base_header
         included, receipts, dropped = [], [], []
         gas_left = header.gas_limit
-        while pending:
-            rec = self.txs[pending[0]]
+        used = 0
+        for tx_hash in pending:
+            rec = self.txs[tx_hash]
             if rec.tx.gas > gas_left:
                 break  # the rest waits for the next block
-            tx_hash = pending.pop(0)
-            if pending is self.queue:
-                left = self._queued_by[rec.sender] - 1
-                if left:
-                    self._queued_by[rec.sender] = left
-                else:
-                    del self._queued_by[rec.sender]
+            used += 1
             try:
                 # py-evm validates before touching state, so a rejected tx leaves none behind
                 receipt, computation = vm.apply_transaction(header, rec.tx)
@@ -271,15 +306,14 @@ class Executor:
             included.append((tx_hash, rec, computation))
             receipts.append(receipt)
         if not included and not allow_empty:
-            return None, [(h, "dropped", None, r.dropped) for h, r in dropped]
+            return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
         block = vm.mine_block(block).block
         chain.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
-        self._head_state = None
         self._record_receipts(block, included, receipts)
         rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
-        return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped]
+        return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped], used
 
     def rebase(self, head: Anchor) -> list[dict]:
         """Re-execute the pending batch on L1 block ``head``: the batch's L2 blocks are built
@@ -301,11 +335,12 @@ class Executor:
             for old in old_blocks:
                 for tx in old.transactions:
                     self.txs[tx.hash].tx = tx
-                block, block_rows = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
+                block, block_rows, _ = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
                 parent, rows = block.header, rows + block_rows
-            marker, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
+            marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
             assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
             self.commit(rows)  # the whole rebase or nothing
+            self._publish()
             changed = []
             for tx_hash, old in before.items():
                 rec = self.txs[tx_hash]
@@ -375,16 +410,22 @@ class Executor:
         return self.chain.get_canonical_head()
 
     def nonce(self, address: bytes) -> int:
-        with self.lock:
+        with self._intake:
             return self.head_state().get_nonce(address)
 
     def balance(self, address: bytes) -> int:
-        with self.lock:
+        with self._intake:
             return self.head_state().get_balance(address)
 
     def pending_nonce(self, address: bytes) -> int:
-        with self.lock:
-            return self.nonce(address) + sum(1 for h in self.queue if self.txs[h].sender == address)
+        with self._intake:
+            return self._next_nonce(address)
+
+    @property
+    def pending_count(self) -> int:
+        """Accepted transactions not in a block yet (queued or being built), without future ones."""
+        with self._intake:
+            return sum(self._queued_by.values())
 
     def tx_list_hash(self) -> bytes:
         return keccak(b"".join(self.batch.tx_hashes))

@@ -187,7 +187,7 @@ class Node:
                 "l2": {**self.record["l2"], "block": ex.head().block_number},
                 "contracts": dict(self.record["contracts"]),
                 "anchor": ex.view.anchor.to_json(),
-                "pending": {"txs": len(ex.batch.tx_hashes) + len(ex.queue), "changes": len(delta), "queued": ex.queued_future},
+                "pending": {"txs": len(ex.batch.tx_hashes) + ex.pending_count, "changes": len(delta), "queued": ex.queued_future},
                 "settled_batches": len(self.history),
             }
 
