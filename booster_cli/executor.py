@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ from .store import Store
 L2_GAS_LIMIT = 30_000_000
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
 MAX_NONCE_GAP = 1024
+# receipts of the latest mined transactions stay in memory; older ones are read from the store
+RECEIPTS_IN_MEMORY = 10_000
 
 
 class TxRejected(RpcError):
@@ -95,6 +98,7 @@ class Executor:
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
+        self._receipts_held: deque[bytes] = deque()  # mined transactions whose receipt is in memory
         base_db = AtomicDB(store.kv) if store else AtomicDB()
         saved = store.meta("executor") if store else None
         if saved:
@@ -118,10 +122,13 @@ class Executor:
 
     # -- persistence --
     def record(self) -> dict:
+        """What a restart needs besides the chain and the transactions table. The batch's
+        transaction hashes are not in it (they grew with every block, and so did the cost of
+        each block's commit): a restart reads them from the batch's blocks."""
         b = self.batch
         return {
             "view": self.view.to_record(),
-            "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block, "tx_hashes": [h.hex() for h in b.tx_hashes]},
+            "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block},
         }
 
     def commit(self, tx_updates: list | None = None, history: list | None = None) -> None:
@@ -132,11 +139,14 @@ class Executor:
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
         b = saved["batch"]
-        self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"], [bytes.fromhex(h) for h in b["tx_hashes"]])
+        self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"])
+        chaindb, head = self.chain.chaindb, self.chain.get_canonical_head().block_number
+        for number in range(b["first_block"], head + 1):
+            self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
         for tx_hash, _, raw, status, receipt, dropped in self.store.txs():
             if status == "mined":
-                r = json.loads(receipt)
-                self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16), r)
+                r = json.loads(receipt)  # read from the store again when asked for
+                self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16))
             elif status == "dropped":
                 self.txs[tx_hash] = TxRecord(None, b"", dropped=dropped)
             else:
@@ -309,7 +319,9 @@ class Executor:
             return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
         block = vm.mine_block(block).block
-        chain.persist_block(block)
+        # the chain DB directly: Chain.persist_block would validate the block again and read
+        # every new canonical block back from the database (decoding all its transactions)
+        chain.chaindb.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
         self._record_receipts(block, included, receipts)
         rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
@@ -326,7 +338,7 @@ class Executor:
             chain = self.chain
             old_head = chain.get_canonical_head()
             old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
-            before = {h: dict(self.txs[h].receipt or {}) for h in self.batch.tx_hashes}
+            before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
             self.view.clear_pending()
             self.view.reanchor(head, keep_reads=False)
             self.batch.tx_hashes = []
@@ -344,7 +356,7 @@ class Executor:
             changed = []
             for tx_hash, old in before.items():
                 rec = self.txs[tx_hash]
-                new = rec.receipt or {}
+                new = self.receipt(tx_hash) or {}
                 keys = ("status", "gasUsed", "revertReason", "logs")
                 strip = lambda r: {k: r.get(k) for k in keys if k != "logs"} | {"logs": [(l["address"], l["topics"], l["data"]) for l in r.get("logs", [])]}  # noqa: E731
                 if rec.dropped or strip(old) != strip(new):
@@ -358,9 +370,27 @@ class Executor:
 
     def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
         formatted = format_receipts(block, [(h, rec.sender, rec.tx, c) for h, rec, c in included], receipts)
+        held = self._receipts_held
         for index, ((tx_hash, rec, _), receipt) in enumerate(zip(included, formatted)):
-            rec.block_number, rec.index, rec.receipt = block.number, index, receipt
+            # the block has the transaction now (rebase puts it back from there)
+            rec.block_number, rec.index, rec.receipt, rec.tx = block.number, index, receipt, None
             self.batch.tx_hashes.append(tx_hash)
+            held.append(tx_hash)
+        # memory stays flat: older receipts are in the store (committed before this block is)
+        while self.store and len(held) > RECEIPTS_IN_MEMORY:
+            old = self.txs.get(held.popleft())
+            if old is not None and old.block_number >= 0:
+                old.receipt = None
+
+    def receipt(self, tx_hash: bytes) -> dict | None:
+        """A mined transaction's receipt (None if it is not mined); under ``lock``."""
+        rec = self.txs.get(tx_hash)
+        if rec is None or rec.block_number < 0:
+            return None
+        if rec.receipt is None and self.store:
+            row = self.store.receipt(tx_hash)
+            return json.loads(row) if row else None
+        return rec.receipt
 
     # -- the anchor policy --
     def refresh_anchor(self) -> None:

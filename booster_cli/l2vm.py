@@ -1,10 +1,12 @@
 """The L2's py-evm classes: Prague with the booster precompiles, a state whose snapshots also
-checkpoint the L1 view, and a VM that seals blocks with one-pass tries."""
+checkpoint the L1 view, and a VM that seals blocks with one-pass tries and without deep copies."""
 
 from __future__ import annotations
 
+from eth.abc import BlockAndMetaWitness
 from eth.vm.forks.prague import PragueState, PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
+from eth_bloom import BloomFilter
 from eth_utils import ValidationError as EvmValidationError
 
 from .l1view import L1View
@@ -37,8 +39,37 @@ class BoosterL2State(PragueState):
         self.l1_view.commit(snapshot[1])
 
 
+def _replace(obj, **changes):
+    """``obj.copy(**changes)`` without rlp's deep copy of every field not changed: a block's
+    copy deep-copied all its transactions, twice per block, and a header's copy per
+    transaction cost more than building it anew. Headers, blocks and transactions are
+    immutable, so sharing their fields is safe."""
+    return type(obj)(**{**obj.as_dict(), **changes})
+
+
 class BoosterVM(PragueVM):
-    """Prague, with the block's transaction and receipt tries built in one pass."""
+    """Prague, with the block's transaction and receipt tries built in one pass, and blocks
+    and headers rebuilt instead of deep-copied."""
+
+    def add_receipt_to_header(self, old_header, receipt):  # type: ignore[override]
+        return _replace(old_header, bloom=int(BloomFilter(old_header.bloom) | receipt.bloom), gas_used=receipt.gas_used)
+
+    def pack_block(self, block, *args, **kwargs):  # type: ignore[override]
+        return super().pack_block(block, *args, **kwargs) if args or kwargs else block
+
+    def finalize_block(self, block):  # type: ignore[override]
+        """As py-evm's: block rewards (none after the merge), persist the state, set its root."""
+        if block.number > 0:
+            snapshot = self.state.snapshot()
+            try:
+                self._assign_block_rewards(block)
+            except BaseException:
+                self.state.revert(snapshot)
+                raise
+            self.state.commit(snapshot)
+        meta_witness = self.state.persist()
+        final = _replace(block, header=_replace(block.header, state_root=self.state.state_root))
+        return BlockAndMetaWitness(final, meta_witness)
 
     def set_block_transactions_and_withdrawals(self, base_block, new_header, transactions, receipts, withdrawals=None):  # type: ignore[override]
         if withdrawals:
@@ -47,8 +78,13 @@ class BoosterVM(PragueVM):
         receipt_root, receipt_nodes = ordered_trie_root([r.encode() for r in receipts])
         self.chaindb.persist_trie_data_dict(tx_nodes)
         self.chaindb.persist_trie_data_dict(receipt_nodes)
-        header = new_header.copy(transaction_root=tx_root, receipt_root=receipt_root)
-        return base_block.copy(transactions=transactions, header=header)
+        header = _replace(new_header, transaction_root=tx_root, receipt_root=receipt_root)
+        return _replace(base_block, transactions=tuple(transactions), header=header)
+
+    @classmethod
+    def validate_receipt(cls, receipt) -> None:  # type: ignore[override]
+        """Receipts are only ever made here, their bloom from their own logs: py-evm's check
+        that every log address and topic is in the bloom re-derived it for each transaction."""
 
     def validate_block(self, block) -> None:  # type: ignore[override]
         """Blocks are only ever built here, never imported: check the transaction root (the

@@ -123,6 +123,10 @@ class Store:
         with self._transaction() as cur:
             cur.execute("INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)", (tx_hash, seq, raw, status))
 
+    def receipt(self, tx_hash: bytes) -> str | None:
+        row = self.query_one("SELECT receipt FROM txs WHERE hash = ?", (tx_hash,))
+        return row[0] if row else None
+
     def txs(self, statuses: Iterable[str] | None = None) -> list[tuple]:
         if statuses is None:
             return self.query("SELECT hash, seq, raw, status, receipt, dropped FROM txs ORDER BY seq")
