@@ -195,16 +195,19 @@ class Executor:
         chain_id = getattr(tx, "chain_id", None)
         if chain_id is not None and chain_id != self.l2_chain_id:
             raise TxRejected(f"wrong chain id {chain_id}: this L2 has chain id {self.l2_chain_id}")
+        tx_hash = tx.hash
         with self._intake:
-            tx_hash = tx.hash
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
             expected = self._validate(tx, sender)
-            if self.store:
-                self.store.add_tx(tx_hash, self.store.next_seq(), raw, "queued")
+            seq = self.store.accept_tx(tx_hash, raw) if self.store else 0
             self.txs[tx_hash] = TxRecord(tx, sender)
             self._enqueue(tx_hash, tx, sender, expected)
             self._arrived.notify_all()
+        if self.store:
+            # answered only once durable: committed with others that arrived meanwhile, or with
+            # the block that took it (a block's commit writes the waiting inserts first)
+            self.store.wait_durable(seq)
         return tx_hash
 
     def _enqueue(self, tx_hash: bytes, tx: Any, sender: bytes, expected: int) -> None:
