@@ -4,10 +4,14 @@ checkpoint the L1 view, and a VM that seals blocks with one-pass tries and witho
 from __future__ import annotations
 
 from eth.abc import BlockAndMetaWitness
+from eth.db.account import AccountDB
+from eth.rlp.accounts import Account
+from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth.vm.forks.prague import PragueState, PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
 from eth_bloom import BloomFilter
 from eth_utils import ValidationError as EvmValidationError
+from eth_utils import get_extended_debug_logger
 
 from .l1view import L1View
 from .ordered_trie import ordered_trie_root
@@ -18,12 +22,32 @@ class BoosterComputation(PragueComputation):
     _precompiles = {**PragueComputation._precompiles, **BOOSTER_PRECOMPILES}
 
 
+class BoosterAccountDB(AccountDB):
+    """py-evm's account DB, with balance and nonce updates that build the account anew: rlp's
+    ``copy`` deep-copied it, three times per transaction (gas bought, refunded, nonce)."""
+
+    def set_balance(self, address, balance: int) -> None:  # type: ignore[override]
+        validate_canonical_address(address, title="Storage Address")
+        validate_uint256(balance, title="Account Balance")
+        a = self._get_account(address)
+        self._set_account(address, Account(a.nonce, balance, a.storage_root, a.code_hash))
+
+    def set_nonce(self, address, nonce: int) -> None:  # type: ignore[override]
+        validate_canonical_address(address, title="Storage Address")
+        validate_uint64(nonce, title="Nonce")
+        a = self._get_account(address)
+        self._set_account(address, Account(nonce, a.balance, a.storage_root, a.code_hash))
+
+
 class BoosterL2State(PragueState):
     """L2 state whose snapshots also checkpoint the L1 view: reverting an L2 frame undoes the
     L1CALLs made inside it, and only those."""
 
     computation_class = BoosterComputation
+    account_db_class = BoosterAccountDB
     l1_view: L1View = None  # set per executor with configure()
+    # py-evm looks its logger up by name on every use (several times per transaction)
+    logger = get_extended_debug_logger("eth.vm.state.BoosterL2State")
 
     def snapshot(self):  # type: ignore[override]
         snap = super().snapshot()
