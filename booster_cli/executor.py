@@ -46,6 +46,16 @@ MAX_NONCE_GAP = 1024
 RECEIPTS_IN_MEMORY = 10_000
 
 
+class _Checksummed:
+    """An address that becomes its checksummed form only when formatted into a message."""
+
+    def __init__(self, address: bytes) -> None:
+        self.address = address
+
+    def __str__(self) -> str:
+        return to_checksum_address(self.address)
+
+
 class TxRejected(RpcError):
     def __init__(self, message: str) -> None:
         super().__init__(message, code=-32003)
@@ -238,7 +248,7 @@ class Executor:
             raise TxRejected(f"invalid transaction: {exc}") from exc
         state = self.head_state()
         expected = self._next_nonce(sender)
-        who = to_checksum_address(sender)
+        who = _Checksummed(sender)  # a keccak: only when a message needs it
         if tx.nonce < expected:
             raise TxRejected(f"nonce too low: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
         if tx.nonce > expected + MAX_NONCE_GAP:

@@ -103,7 +103,9 @@ class BoosterVM(PragueVM):
         self.chaindb.persist_trie_data_dict(tx_nodes)
         self.chaindb.persist_trie_data_dict(receipt_nodes)
         header = _replace(new_header, transaction_root=tx_root, receipt_root=receipt_root)
-        return _replace(base_block, transactions=tuple(transactions), header=header)
+        transactions = tuple(transactions)
+        self._sealed = (transactions, tx_root)  # validate_block need not compute it again
+        return _replace(base_block, transactions=transactions, header=header)
 
     @classmethod
     def validate_receipt(cls, receipt) -> None:  # type: ignore[override]
@@ -112,6 +114,10 @@ class BoosterVM(PragueVM):
 
     def validate_block(self, block) -> None:  # type: ignore[override]
         """Blocks are only ever built here, never imported: check the transaction root (the
-        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly."""
+        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly;
+        the root computed when the block was sealed stands if it holds the very same tuple."""
+        sealed_txs, sealed_root = getattr(self, "_sealed", (None, None))
+        if block.transactions is sealed_txs and block.header.transaction_root == sealed_root:
+            return
         if ordered_trie_root([tx.encode() for tx in block.transactions])[0] != block.header.transaction_root:
             raise EvmValidationError("the block's transaction root does not match its transactions")
