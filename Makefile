@@ -51,7 +51,7 @@ completions: install
 # Performance targets (issue 7): each script prints metric, booster, reference, ratio, target and
 # exits non-zero when a target is missed. Run by hand; not part of `make test`.
 bench: install
-	cd benchmarks && ../$(PY) throughput.py; ../$(PY) settlement_gas.py; ../$(PY) client_and_prover.py
+	cd benchmarks && ../$(PY) throughput.py; ../$(PY) settlement_gas.py; ../$(PY) client_and_prover.py; ../$(PY) scale.py
 
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh

@@ -4,6 +4,13 @@ Transactions are validated when they arrive (chain id, signature, nonce, fees, b
 and applied in batches: one L2 block holds every transaction that arrived while the previous
 block was being built. Before each block the L1 anchor follows the anchor policy (see
 ``refresh_anchor``).
+
+Two locks: ``lock`` guards the chain, the L1 view and the store's block commits (held while a
+block is built); ``_intake`` guards only the queue, the per-sender counts and the head state
+that arriving transactions are checked against, so intake never waits for a block to be built.
+A transaction taken into a block stays counted as pending for its sender until the block is
+committed and published with its new head state, so nonce checks never see it twice or not at
+all.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +42,18 @@ from .store import Store
 L2_GAS_LIMIT = 30_000_000
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
 MAX_NONCE_GAP = 1024
+# receipts of the latest mined transactions stay in memory; older ones are read from the store
+RECEIPTS_IN_MEMORY = 10_000
+
+
+class _Checksummed:
+    """An address that becomes its checksummed form only when formatted into a message."""
+
+    def __init__(self, address: bytes) -> None:
+        self.address = address
+
+    def __str__(self) -> str:
+        return to_checksum_address(self.address)
 
 
 class TxRejected(RpcError):
@@ -41,7 +61,7 @@ class TxRejected(RpcError):
         super().__init__(message, code=-32003)
 
 
-@dataclass
+@dataclass(slots=True)
 class TxRecord:
     tx: Any
     sender: bytes
@@ -93,14 +113,18 @@ class Executor:
         vm_class = BoosterVM.configure(_state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = vm_class.get_transaction_builder()
-        self.lock = threading.RLock()  # guards chain, view, queue, records and the store's commits
-        self._arrived = threading.Condition(self.lock)
+        self.lock = threading.RLock()  # guards chain, view and the store's commits (see the module doc)
+        self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
+        self._arrived = threading.Condition(self._intake)
         self.queue: list[bytes] = []
-        self._queued_by: dict[bytes, int] = {}  # sender → transactions of theirs in the queue
+        # sender → transactions of theirs accepted and not yet in a published block
+        self._queued_by: dict[bytes, int] = {}
         self._head_state: Any = None
+        self._base_fee = 0
         # future nonces wait here, per sender, until the gap before them is filled (as in anvil)
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
+        self._receipts_held: deque[bytes] = deque()  # mined transactions whose receipt is in memory
         base_db = AtomicDB(store.kv) if store else AtomicDB()
         saved = store.meta("executor") if store else None
         if saved:
@@ -121,10 +145,13 @@ class Executor:
 
     # -- persistence --
     def record(self) -> dict:
+        """What a restart needs besides the chain and the transactions table. The batch's
+        transaction hashes are not in it (they grew with every block, and so did the cost of
+        each block's commit): a restart reads them from the batch's blocks."""
         b = self.batch
         return {
             "view": self.view.to_record(),
-            "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block, "tx_hashes": [h.hex() for h in b.tx_hashes]},
+            "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block},
         }
 
     def commit(self, tx_updates: list | None = None, history: list | None = None) -> None:
@@ -135,11 +162,14 @@ class Executor:
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
         b = saved["batch"]
-        self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"], [bytes.fromhex(h) for h in b["tx_hashes"]])
+        self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"])
+        chaindb, head = self.chain.chaindb, self.chain.get_canonical_head().block_number
+        for number in range(b["first_block"], head + 1):
+            self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
         for tx_hash, _, raw, status, receipt, dropped in self.store.txs():
             if status == "mined":
-                r = json.loads(receipt)
-                self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16), r)
+                r = json.loads(receipt)  # read from the store again when asked for
+                self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16))
             elif status == "dropped":
                 self.txs[tx_hash] = TxRecord(None, b"", dropped=dropped)
             else:
@@ -152,10 +182,26 @@ class Executor:
         return self.head_state().get_nonce(sender) + self._queued_by.get(sender, 0)
 
     def head_state(self) -> Any:
-        """The head block's state for reads (nonces, balances), built once per block."""
+        """The head block's state for intake checks and reads (nonces, balances); under _intake."""
         if self._head_state is None:
             self._head_state = self.chain.get_vm().state
+            self._base_fee = self.chain.header.base_fee_per_gas
         return self._head_state
+
+    def _publish(self, taken: list[bytes] = (), leftover: list[bytes] = ()) -> None:
+        """After a block is committed (under ``lock``): the new head state for intake, the
+        transactions ``taken`` into it no longer pending, ``leftover`` back at the queue's front."""
+        state, base_fee = self.chain.get_vm().state, self.chain.header.base_fee_per_gas
+        with self._intake:
+            for tx_hash in taken:
+                sender = self.txs[tx_hash].sender
+                left = self._queued_by[sender] - 1
+                if left:
+                    self._queued_by[sender] = left
+                else:
+                    del self._queued_by[sender]
+            self.queue[:0] = leftover
+            self._head_state, self._base_fee = state, base_fee
 
     # -- intake --
     def submit(self, raw: bytes) -> bytes:
@@ -164,23 +210,27 @@ class Executor:
         except Exception as exc:
             raise TxRejected(f"invalid transaction encoding: {exc}") from exc
         try:
-            tx.check_signature_validity()
+            # one ECDSA recovery (py-evm caches the sender on the transaction); a recovered key
+            # always verifies, so check_signature_validity's recover + verify would add nothing
             sender = tx.sender
         except Exception as exc:
             raise TxRejected(f"invalid transaction signature: {exc}") from exc
         chain_id = getattr(tx, "chain_id", None)
         if chain_id is not None and chain_id != self.l2_chain_id:
             raise TxRejected(f"wrong chain id {chain_id}: this L2 has chain id {self.l2_chain_id}")
-        with self.lock:
-            tx_hash = tx.hash
+        tx_hash = tx.hash
+        with self._intake:
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
             expected = self._validate(tx, sender)
-            if self.store:
-                self.store.add_tx(tx_hash, self.store.next_seq(), raw, "queued")
+            seq = self.store.accept_tx(tx_hash, raw) if self.store else 0
             self.txs[tx_hash] = TxRecord(tx, sender)
             self._enqueue(tx_hash, tx, sender, expected)
             self._arrived.notify_all()
+        if self.store:
+            # answered only once durable: committed with others that arrived meanwhile, or with
+            # the block that took it (a block's commit writes the waiting inserts first)
+            self.store.wait_durable(seq)
         return tx_hash
 
     def _enqueue(self, tx_hash: bytes, tx: Any, sender: bytes, expected: int) -> None:
@@ -211,7 +261,7 @@ class Executor:
             raise TxRejected(f"invalid transaction: {exc}") from exc
         state = self.head_state()
         expected = self._next_nonce(sender)
-        who = to_checksum_address(sender)
+        who = _Checksummed(sender)  # a keccak: only when a message needs it
         if tx.nonce < expected:
             raise TxRejected(f"nonce too low: {who} sent nonce {tx.nonce}, next L2 nonce is {expected}")
         if tx.nonce > expected + MAX_NONCE_GAP:
@@ -220,7 +270,7 @@ class Executor:
             raise TxRejected(f"a transaction from {who} with nonce {tx.nonce} is already waiting")
         if tx.gas > L2_GAS_LIMIT:
             raise TxRejected(f"gas limit {tx.gas} exceeds the L2 block gas limit {L2_GAS_LIMIT}")
-        base_fee = self.chain.header.base_fee_per_gas
+        base_fee = self._base_fee
         max_fee = tx.max_fee_per_gas
         if max_fee < base_fee:
             raise TxRejected(f"max fee per gas {max_fee} is below the L2 base fee {base_fee}")
@@ -232,26 +282,39 @@ class Executor:
 
     # -- block production --
     def wait_for_work(self, timeout: float) -> bool:
-        with self.lock:
+        with self._intake:
             if not self.queue:
                 self._arrived.wait(timeout)
             return bool(self.queue)
 
     def mine_pending(self) -> int:
-        """Apply every queued transaction that fits into one new block; returns how many."""
+        """Apply every queued transaction that fits into one new block; returns how many.
+        Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
+        in front of what arrived during the build."""
         with self.lock:
-            if not self.queue:
+            with self._intake:
+                pending, self.queue = self.queue, []
+            if not pending:
                 return 0
-            self.refresh_anchor()
-            block, rows = self._build_block(self.queue, self.chain.header)
-            self.commit(rows)
+            try:
+                self.refresh_anchor()
+            except BaseException:
+                self._publish([], pending)  # L1 did not answer: nothing was applied
+                raise
+            try:
+                block, rows, used = self._build_block(pending, self.chain.header)
+                self.commit(rows)
+            except BaseException:
+                self._publish(pending, [])  # as good as applied: they stay in the store
+                raise
+            self._publish(pending[:used], pending[used:])
             return sum(1 for r in rows if r[1] == "mined")
 
-    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list]:
-        """Apply transactions from the front of ``pending`` (removed as they are taken) on top of
-        ``base_header``'s parent state, seal and persist the block; the chain head follows only
-        if the block is canonical (a longer branch). Returns the block and the transaction rows
-        for the store; the caller commits."""
+    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False) -> tuple[Any, list, int]:
+        """Apply transactions from the front of ``pending`` on top of ``base_header``'s parent
+        state, seal and persist the block; the chain head follows only if the block is
+        canonical (a longer branch). Returns the block, the transaction rows for the store (the
+        caller commits) and how many of ``pending`` were taken (included or dropped)."""
         chain = self.chain
         # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
         base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
@@ -259,17 +322,12 @@ class Executor:
         header = base_header
         included, receipts, dropped = [], [], []
         gas_left = header.gas_limit
-        while pending:
-            rec = self.txs[pending[0]]
+        used = 0
+        for tx_hash in pending:
+            rec = self.txs[tx_hash]
             if rec.tx.gas > gas_left:
                 break  # the rest waits for the next block
-            tx_hash = pending.pop(0)
-            if pending is self.queue:
-                left = self._queued_by[rec.sender] - 1
-                if left:
-                    self._queued_by[rec.sender] = left
-                else:
-                    del self._queued_by[rec.sender]
+            used += 1
             try:
                 # py-evm validates before touching state, so a rejected tx leaves none behind
                 receipt, computation = vm.apply_transaction(header, rec.tx)
@@ -284,15 +342,16 @@ class Executor:
             included.append((tx_hash, rec, computation))
             receipts.append(receipt)
         if not included and not allow_empty:
-            return None, [(h, "dropped", None, r.dropped) for h, r in dropped]
+            return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
         block = vm.mine_block(block).block
-        chain.persist_block(block)
+        # the chain DB directly: Chain.persist_block would validate the block again and read
+        # every new canonical block back from the database (decoding all its transactions)
+        chain.chaindb.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
-        self._head_state = None
         self._record_receipts(block, included, receipts)
         rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
-        return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped]
+        return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped], used
 
     def rebase(self, head: Anchor) -> list[dict]:
         """Re-execute the pending batch on L1 block ``head``: the batch's L2 blocks are built
@@ -305,7 +364,7 @@ class Executor:
             chain = self.chain
             old_head = chain.get_canonical_head()
             old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
-            before = {h: dict(self.txs[h].receipt or {}) for h in self.batch.tx_hashes}
+            before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
             self.view.clear_pending()
             self.view.reanchor(head, keep_reads=False)
             self.batch.tx_hashes = []
@@ -314,15 +373,16 @@ class Executor:
             for old in old_blocks:
                 for tx in old.transactions:
                     self.txs[tx.hash].tx = tx
-                block, block_rows = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
+                block, block_rows, _ = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
                 parent, rows = block.header, rows + block_rows
-            marker, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
+            marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
             assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
             self.commit(rows)  # the whole rebase or nothing
+            self._publish()
             changed = []
             for tx_hash, old in before.items():
                 rec = self.txs[tx_hash]
-                new = rec.receipt or {}
+                new = self.receipt(tx_hash) or {}
                 keys = ("status", "gasUsed", "revertReason", "logs")
                 strip = lambda r: {k: r.get(k) for k in keys if k != "logs"} | {"logs": [(l["address"], l["topics"], l["data"]) for l in r.get("logs", [])]}  # noqa: E731
                 if rec.dropped or strip(old) != strip(new):
@@ -336,9 +396,27 @@ class Executor:
 
     def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
         formatted = format_receipts(block, [(h, rec.sender, rec.tx, c) for h, rec, c in included], receipts)
+        held = self._receipts_held
         for index, ((tx_hash, rec, _), receipt) in enumerate(zip(included, formatted)):
-            rec.block_number, rec.index, rec.receipt = block.number, index, receipt
+            # the block has the transaction now (rebase puts it back from there)
+            rec.block_number, rec.index, rec.receipt, rec.tx = block.number, index, receipt, None
             self.batch.tx_hashes.append(tx_hash)
+            held.append(tx_hash)
+        # memory stays flat: older receipts are in the store (committed before this block is)
+        while self.store and len(held) > RECEIPTS_IN_MEMORY:
+            old = self.txs.get(held.popleft())
+            if old is not None and old.block_number >= 0:
+                old.receipt = None
+
+    def receipt(self, tx_hash: bytes) -> dict | None:
+        """A mined transaction's receipt (None if it is not mined); under ``lock``."""
+        rec = self.txs.get(tx_hash)
+        if rec is None or rec.block_number < 0:
+            return None
+        if rec.receipt is None and self.store:
+            row = self.store.receipt(tx_hash)
+            return json.loads(row) if row else None
+        return rec.receipt
 
     # -- the anchor policy --
     def refresh_anchor(self) -> None:
@@ -388,16 +466,22 @@ class Executor:
         return self.chain.get_canonical_head()
 
     def nonce(self, address: bytes) -> int:
-        with self.lock:
+        with self._intake:
             return self.head_state().get_nonce(address)
 
     def balance(self, address: bytes) -> int:
-        with self.lock:
+        with self._intake:
             return self.head_state().get_balance(address)
 
     def pending_nonce(self, address: bytes) -> int:
-        with self.lock:
-            return self.nonce(address) + sum(1 for h in self.queue if self.txs[h].sender == address)
+        with self._intake:
+            return self._next_nonce(address)
+
+    @property
+    def pending_count(self) -> int:
+        """Accepted transactions not in a block yet (queued or being built), without future ones."""
+        with self._intake:
+            return sum(self._queued_by.values())
 
     def tx_list_hash(self) -> bytes:
         return keccak(b"".join(self.batch.tx_hashes))

@@ -225,6 +225,20 @@ class L1Computation(PragueComputation):
         SHA3: as_opcode(_keccak256, "SHA3", GAS_SHA3),
     }
 
+    def __init__(self, state, message, transaction_context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(state, message, transaction_context)
+        # the jump-destination analysis of a code depends on its bytes only: share it between the
+        # runs of the same contract (py-evm starts it afresh in every computation)
+        known = _JUMP_ANALYSIS.get(message.code)
+        if known is None:
+            if len(_JUMP_ANALYSIS) >= 256:
+                _JUMP_ANALYSIS.clear()
+            known = _JUMP_ANALYSIS[message.code] = (set(), set())
+        self.code.valid_positions, self.code.invalid_positions = known
+
+
+_JUMP_ANALYSIS: dict[bytes, tuple[set[int], set[int]]] = {}
+
 
 class _AncestorHashes:
     """Re-iterable, lazily fetched BLOCKHASH source (py-evm walks it once per BLOCKHASH)."""

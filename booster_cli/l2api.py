@@ -137,7 +137,7 @@ def methods(node: "Node") -> dict:
         return None if number is None else format_block(ex.chain.get_canonical_block_by_number(number), full, sender_of)
 
     def block_receipts(number: int) -> list[dict]:
-        return [ex.txs[tx.hash].receipt for tx in ex.chain.get_canonical_block_by_number(number).transactions]
+        return [ex.receipt(tx.hash) for tx in ex.chain.get_canonical_block_by_number(number).transactions]
 
     # -- state --
     def get_transaction_count(address: str, block: Any = "latest") -> str:
@@ -194,12 +194,13 @@ def methods(node: "Node") -> dict:
 
     def get_receipt(tx_hash: str) -> dict | None:
         with ex.lock:
-            rec = ex.txs.get(_data(tx_hash))
+            key = _data(tx_hash)
+            rec = ex.txs.get(key)
             if rec is None:
                 return None
             if rec.dropped:
                 raise RpcError(f"transaction {tx_hash} was dropped: {rec.dropped}", -32003)
-            return rec.receipt
+            return ex.receipt(key)
 
     def _run(tx: dict) -> tuple[bytes, int]:
         if not isinstance(tx, dict):

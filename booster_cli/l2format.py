@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 import rlp
@@ -11,11 +12,13 @@ from eth._utils.calculations import fake_exponential
 from eth.vm.forks.cancun.constants import MIN_BLOB_BASE_FEE
 from eth.vm.forks.prague.constants import BLOB_BASE_FEE_UPDATE_FRACTION_PRAGUE, MAX_BLOB_GAS_PER_BLOCK
 from eth_bloom import BloomFilter
-from eth_utils import to_checksum_address
+from eth_utils import to_checksum_address as _to_checksum_address
 
 from .errors import RpcError
 
 MAX_PERCENTILES = 100
+# the same few senders and contracts come back in every receipt; checksumming costs a keccak
+to_checksum_address = lru_cache(maxsize=4096)(_to_checksum_address)
 
 
 def invalid(message: str) -> RpcError:

@@ -1,11 +1,17 @@
 """The L2's py-evm classes: Prague with the booster precompiles, a state whose snapshots also
-checkpoint the L1 view, and a VM that seals blocks with one-pass tries."""
+checkpoint the L1 view, and a VM that seals blocks with one-pass tries and without deep copies."""
 
 from __future__ import annotations
 
+from eth.abc import BlockAndMetaWitness
+from eth.db.account import AccountDB
+from eth.rlp.accounts import Account
+from eth.validation import validate_canonical_address, validate_uint64, validate_uint256
 from eth.vm.forks.prague import PragueState, PragueVM
 from eth.vm.forks.prague.computation import PragueComputation
+from eth_bloom import BloomFilter
 from eth_utils import ValidationError as EvmValidationError
+from eth_utils import get_extended_debug_logger
 
 from .l1view import L1View
 from .ordered_trie import ordered_trie_root
@@ -16,12 +22,32 @@ class BoosterComputation(PragueComputation):
     _precompiles = {**PragueComputation._precompiles, **BOOSTER_PRECOMPILES}
 
 
+class BoosterAccountDB(AccountDB):
+    """py-evm's account DB, with balance and nonce updates that build the account anew: rlp's
+    ``copy`` deep-copied it, three times per transaction (gas bought, refunded, nonce)."""
+
+    def set_balance(self, address, balance: int) -> None:  # type: ignore[override]
+        validate_canonical_address(address, title="Storage Address")
+        validate_uint256(balance, title="Account Balance")
+        a = self._get_account(address)
+        self._set_account(address, Account(a.nonce, balance, a.storage_root, a.code_hash))
+
+    def set_nonce(self, address, nonce: int) -> None:  # type: ignore[override]
+        validate_canonical_address(address, title="Storage Address")
+        validate_uint64(nonce, title="Nonce")
+        a = self._get_account(address)
+        self._set_account(address, Account(nonce, a.balance, a.storage_root, a.code_hash))
+
+
 class BoosterL2State(PragueState):
     """L2 state whose snapshots also checkpoint the L1 view: reverting an L2 frame undoes the
     L1CALLs made inside it, and only those."""
 
     computation_class = BoosterComputation
+    account_db_class = BoosterAccountDB
     l1_view: L1View = None  # set per executor with configure()
+    # py-evm looks its logger up by name on every use (several times per transaction)
+    logger = get_extended_debug_logger("eth.vm.state.BoosterL2State")
 
     def snapshot(self):  # type: ignore[override]
         snap = super().snapshot()
@@ -37,8 +63,37 @@ class BoosterL2State(PragueState):
         self.l1_view.commit(snapshot[1])
 
 
+def _replace(obj, **changes):
+    """``obj.copy(**changes)`` without rlp's deep copy of every field not changed: a block's
+    copy deep-copied all its transactions, twice per block, and a header's copy per
+    transaction cost more than building it anew. Headers, blocks and transactions are
+    immutable, so sharing their fields is safe."""
+    return type(obj)(**{**obj.as_dict(), **changes})
+
+
 class BoosterVM(PragueVM):
-    """Prague, with the block's transaction and receipt tries built in one pass."""
+    """Prague, with the block's transaction and receipt tries built in one pass, and blocks
+    and headers rebuilt instead of deep-copied."""
+
+    def add_receipt_to_header(self, old_header, receipt):  # type: ignore[override]
+        return _replace(old_header, bloom=int(BloomFilter(old_header.bloom) | receipt.bloom), gas_used=receipt.gas_used)
+
+    def pack_block(self, block, *args, **kwargs):  # type: ignore[override]
+        return super().pack_block(block, *args, **kwargs) if args or kwargs else block
+
+    def finalize_block(self, block):  # type: ignore[override]
+        """As py-evm's: block rewards (none after the merge), persist the state, set its root."""
+        if block.number > 0:
+            snapshot = self.state.snapshot()
+            try:
+                self._assign_block_rewards(block)
+            except BaseException:
+                self.state.revert(snapshot)
+                raise
+            self.state.commit(snapshot)
+        meta_witness = self.state.persist()
+        final = _replace(block, header=_replace(block.header, state_root=self.state.state_root))
+        return BlockAndMetaWitness(final, meta_witness)
 
     def set_block_transactions_and_withdrawals(self, base_block, new_header, transactions, receipts, withdrawals=None):  # type: ignore[override]
         if withdrawals:
@@ -47,11 +102,22 @@ class BoosterVM(PragueVM):
         receipt_root, receipt_nodes = ordered_trie_root([r.encode() for r in receipts])
         self.chaindb.persist_trie_data_dict(tx_nodes)
         self.chaindb.persist_trie_data_dict(receipt_nodes)
-        header = new_header.copy(transaction_root=tx_root, receipt_root=receipt_root)
-        return base_block.copy(transactions=transactions, header=header)
+        header = _replace(new_header, transaction_root=tx_root, receipt_root=receipt_root)
+        transactions = tuple(transactions)
+        self._sealed = (transactions, tx_root)  # validate_block need not compute it again
+        return _replace(base_block, transactions=transactions, header=header)
+
+    @classmethod
+    def validate_receipt(cls, receipt) -> None:  # type: ignore[override]
+        """Receipts are only ever made here, their bloom from their own logs: py-evm's check
+        that every log address and topic is in the bloom re-derived it for each transaction."""
 
     def validate_block(self, block) -> None:  # type: ignore[override]
         """Blocks are only ever built here, never imported: check the transaction root (the
-        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly."""
+        one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly;
+        the root computed when the block was sealed stands if it holds the very same tuple."""
+        sealed_txs, sealed_root = getattr(self, "_sealed", (None, None))
+        if block.transactions is sealed_txs and block.header.transaction_root == sealed_root:
+            return
         if ordered_trie_root([tx.encode() for tx in block.transactions])[0] != block.header.transaction_root:
             raise EvmValidationError("the block's transaction root does not match its transactions")

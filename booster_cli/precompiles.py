@@ -42,7 +42,13 @@ def _revert(computation: "ComputationAPI", message: str) -> None:
 
 
 def decode_call_input(data: bytes) -> tuple[bytes, bytes]:
-    """``abi.encode(address target, bytes data)`` → (target, data)."""
+    """``abi.encode(address target, bytes data)`` → (target, data). The canonical encoding (what
+    ``abi.encode`` produces) is read directly; anything else goes through eth_abi's decoder."""
+    if len(data) >= 96 and not any(data[:12]) and int.from_bytes(data[32:64], "big") == 64:
+        size = int.from_bytes(data[64:96], "big")
+        end = 96 + size
+        if len(data) == end + (-size % 32) and not any(data[end:]):
+            return data[12:32], data[96:end]
     target, calldata = abi_decode(["address", "bytes"], data)
     return bytes.fromhex(target[2:]), calldata
 

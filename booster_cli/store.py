@@ -6,6 +6,11 @@ pending writes; the current batch; the settlement address) and the settlement hi
 key-value writes, its transactions' receipts and the metadata after it are committed in one SQLite
 transaction, so a crash leaves the store at a block boundary; accepted transactions not yet in a
 block are in the store too and are queued again on restart.
+
+Accepted transactions are committed in groups: each waits (``wait_durable``) until a commit that
+holds it is done, and whoever commits first writes every insert waiting so far, block commits
+included. Key-value reads go through one read connection per thread (WAL: readers never wait for
+the writer), and a block's key-value writes stay readable in memory until their commit is done.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT N
 """
 
 _DELETED = None
+_ABSENT = object()
 
 
 class SqliteKV(BaseDB):
@@ -41,12 +47,12 @@ class SqliteKV(BaseDB):
         self._pending: dict[bytes, bytes | None] = {}
 
     def __getitem__(self, key: bytes) -> bytes:
-        if key in self._pending:
-            value = self._pending[key]
+        value = self._pending.get(key, _ABSENT)
+        if value is not _ABSENT:
             if value is _DELETED:
                 raise KeyError(key)
             return value
-        row = self._store.query_one("SELECT value FROM kv WHERE key = ?", (key,))
+        row = self._store.read_one("SELECT value FROM kv WHERE key = ?", (key,))
         if row is None:
             raise KeyError(key)
         return row[0]
@@ -66,9 +72,12 @@ class SqliteKV(BaseDB):
             return False
         return True
 
-    def take_pending(self) -> dict[bytes, bytes | None]:
-        pending, self._pending = self._pending, {}
-        return pending
+    def pending(self) -> dict[bytes, bytes | None]:
+        return self._pending
+
+    def committed(self) -> None:
+        """The pending writes are in the database now (only the committing thread writes)."""
+        self._pending = {}
 
 
 class Store:
@@ -83,12 +92,30 @@ class Store:
             # power loss may drop the last ones
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            self._seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()[0])
         self.kv = SqliteKV(self)
-        self._seq: int | None = None
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
+        self._incoming_lock = threading.Lock()  # never held while waiting for anything else
+        self._durable_seq = self._seq
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns = []
+
+    def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
+        """A read on this thread's own connection: it sees committed data only, never waits."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._readers.conn = conn
+            with self._incoming_lock:
+                self._reader_conns.append(conn)
+        return conn.execute(sql, args).fetchone()
 
     def query_one(self, sql: str, args: tuple = ()) -> tuple | None:
         with self._lock:
@@ -109,19 +136,44 @@ class Store:
             cur.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, json.dumps(value)))
 
     # -- transactions --
-    def next_seq(self) -> int:
-        """Arrival order of accepted transactions (kept in memory: MAX(seq) per insert was O(n))."""
-        with self._lock:
-            if self._seq is None:
-                row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()
-                self._seq = int(row[0])
+    def accept_tx(self, tx_hash: bytes, raw: bytes) -> int:
+        """Queue the insert of an accepted transaction; returns its arrival number, to pass to
+        ``wait_durable`` before answering. Callers serialise the calls (arrival order)."""
+        with self._incoming_lock:
             self._seq += 1
+            self._incoming.append((tx_hash, self._seq, raw, "queued"))
             return self._seq
 
-    def add_tx(self, tx_hash: bytes, seq: int, raw: bytes, status: str) -> None:
-        """Durable at once: the caller returns the hash only after this."""
-        with self._transaction() as cur:
-            cur.execute("INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)", (tx_hash, seq, raw, status))
+    def wait_durable(self, seq: int) -> None:
+        """Return once the transaction with arrival number ``seq`` is committed (group commit)."""
+        if self._durable_seq >= seq:
+            return
+        with self._lock:
+            if self._durable_seq >= seq:
+                return  # a commit while this one waited for the lock took it
+            rows: list = []
+            try:
+                with self._transaction() as cur:
+                    rows = self._insert_incoming(cur)  # only these: a block's writes go with the block
+            except BaseException:
+                self._restore_incoming(rows)
+                raise
+            if rows:
+                self._durable_seq = rows[-1][1]
+
+    def _insert_incoming(self, cur: sqlite3.Cursor) -> list:
+        with self._incoming_lock:
+            rows, self._incoming = self._incoming, []
+        cur.executemany("INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)", rows)
+        return rows
+
+    def _restore_incoming(self, rows: list) -> None:
+        with self._incoming_lock:
+            self._incoming[:0] = rows
+
+    def receipt(self, tx_hash: bytes) -> str | None:
+        row = self.query_one("SELECT receipt FROM txs WHERE hash = ?", (tx_hash,))
+        return row[0] if row else None
 
     def txs(self, statuses: Iterable[str] | None = None) -> list[tuple]:
         if statuses is None:
@@ -131,20 +183,25 @@ class Store:
 
     # -- the commit of a block (or a settlement, or a rebase) --
     def commit(self, meta: dict[str, Any], tx_updates: Iterable[tuple[bytes, str, str | None, str | None]] = (), history: Iterable[tuple[int, dict]] = ()) -> None:
-        """Key-value writes so far, metadata, transaction rows (hash, status, receipt json,
-        dropped reason) and history entries, all or nothing."""
+        """Key-value writes so far, accepted transactions waiting, metadata, transaction rows
+        (hash, status, receipt json, dropped reason) and history entries, all or nothing."""
         with self._lock:
-            pending = self.kv.take_pending()
+            pending = self.kv.pending()
+            rows: list = []
             try:
                 with self._transaction() as cur:
+                    rows = self._insert_incoming(cur)
                     cur.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [(k, v) for k, v in pending.items() if v is not _DELETED])
                     cur.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in pending.items() if v is _DELETED])
                     cur.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
                     cur.executemany("UPDATE txs SET status = ?, receipt = ?, dropped = ? WHERE hash = ?", [(s, r, d, h) for h, s, r, d in tx_updates])
                     cur.executemany("INSERT OR REPLACE INTO history (batch, record) VALUES (?, ?)", [(b, json.dumps(r)) for b, r in history])
             except BaseException:
-                self.kv._pending = {**pending, **self.kv._pending}  # nothing was written: keep it for the next try
+                self._restore_incoming(rows)  # nothing was written: all waits for the next try
                 raise
+            self.kv.committed()
+            if rows:
+                self._durable_seq = rows[-1][1]
 
     def history(self) -> list[dict]:
         return [json.loads(r[0]) for r in self.query("SELECT record FROM history ORDER BY batch")]
