@@ -155,7 +155,7 @@ class Executor:
             self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
         for tx_hash, _, raw, status, receipt, dropped in self.store.txs():
             if status == "mined":
-                r = json.loads(receipt)  # read from the store again when asked for
+                r = json.loads(receipt)  # not kept: the store has it, read again when asked for
                 self.txs[tx_hash] = TxRecord(None, bytes.fromhex(r["from"][2:]), int(r["blockNumber"], 16), int(r["transactionIndex"], 16))
             elif status == "dropped":
                 self.txs[tx_hash] = TxRecord(None, b"", dropped=dropped)
