@@ -75,6 +75,8 @@ class BoosterVM(PragueVM):
     """Prague, with the block's transaction and receipt tries built in one pass, and blocks
     and headers rebuilt instead of deep-copied."""
 
+    _sealed: tuple = (None, None)  # the transactions of the block sealed last, and their root
+
     def add_receipt_to_header(self, old_header, receipt):  # type: ignore[override]
         return _replace(old_header, bloom=int(BloomFilter(old_header.bloom) | receipt.bloom), gas_used=receipt.gas_used)
 
@@ -116,7 +118,7 @@ class BoosterVM(PragueVM):
         """Blocks are only ever built here, never imported: check the transaction root (the
         one-pass way) instead of py-evm's full re-validation, which rebuilds the trie slowly;
         the root computed when the block was sealed stands if it holds the very same tuple."""
-        sealed_txs, sealed_root = getattr(self, "_sealed", (None, None))
+        sealed_txs, sealed_root = self._sealed
         if block.transactions is sealed_txs and block.header.transaction_root == sealed_root:
             return
         if ordered_trie_root([tx.encode() for tx in block.transactions])[0] != block.header.transaction_root:

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT N
 """
 
 _DELETED = None
+_INSERT_TX = "INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)"
 _ABSENT = object()
 
 
@@ -151,20 +152,20 @@ class Store:
         with self._lock:
             if self._durable_seq >= seq:
                 return  # a commit while this one waited for the lock took it
-            rows: list = []
+            rows = self._take_incoming()
             try:
                 with self._transaction() as cur:
-                    rows = self._insert_incoming(cur)  # only these: a block's writes go with the block
+                    # only these: a block's writes go with the block
+                    cur.executemany(_INSERT_TX, rows)
             except BaseException:
                 self._restore_incoming(rows)
                 raise
             if rows:
                 self._durable_seq = rows[-1][1]
 
-    def _insert_incoming(self, cur: sqlite3.Cursor) -> list:
+    def _take_incoming(self) -> list:
         with self._incoming_lock:
             rows, self._incoming = self._incoming, []
-        cur.executemany("INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)", rows)
         return rows
 
     def _restore_incoming(self, rows: list) -> None:
@@ -187,10 +188,10 @@ class Store:
         (hash, status, receipt json, dropped reason) and history entries, all or nothing."""
         with self._lock:
             pending = self.kv.pending()
-            rows: list = []
+            rows = self._take_incoming()
             try:
                 with self._transaction() as cur:
-                    rows = self._insert_incoming(cur)
+                    cur.executemany(_INSERT_TX, rows)
                     cur.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", [(k, v) for k, v in pending.items() if v is not _DELETED])
                     cur.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in pending.items() if v is _DELETED])
                     cur.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
