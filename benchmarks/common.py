@@ -71,9 +71,9 @@ def signed_votes(chain_id: int, to: str | None, voting: str, count: int, senders
     return per_sender
 
 
-def send_all(url: str, per_sender: list[list[bytes]]) -> tuple[float, list[str]]:
-    """One thread per sender sends its transactions in order; then waits for every receipt.
-    Returns (seconds from first send to last receipt, hashes)."""
+def send_concurrently(url: str, per_sender: list[list[bytes]]) -> tuple[float, list[list[str]]]:
+    """One thread per sender sends its transactions in order (eth_sendRawTransaction).
+    Returns (the perf_counter time of the start, each sender's transaction hashes)."""
     hashes: list[list[str]] = [[] for _ in per_sender]
     errors: list[str] = []
 
@@ -93,11 +93,23 @@ def send_all(url: str, per_sender: list[list[bytes]]) -> tuple[float, list[str]]
         t.join()
     if errors:
         raise SystemExit(f"sending failed: {errors[0]}")
+    return started, hashes
+
+
+def wait_receipt(rpc: RpcClient, tx_hash: str) -> dict:
+    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+        time.sleep(0.005)
+    return receipt
+
+
+def send_all(url: str, per_sender: list[list[bytes]]) -> tuple[float, list[str]]:
+    """``send_concurrently``, then wait for every receipt. Returns (seconds from first send to
+    last receipt, hashes)."""
+    started, hashes = send_concurrently(url, per_sender)
     rpc = RpcClient(url, timeout=120)
     flat = [h for hs in hashes for h in hs]
     for h in flat:
-        while rpc.call("eth_getTransactionReceipt", h) is None:
-            time.sleep(0.005)
+        wait_receipt(rpc, h)
     return time.perf_counter() - started, flat
 
 
@@ -111,4 +123,4 @@ def table(rows: list[tuple[str, str, str, float, str, bool]]) -> bool:
     return all(ok for *_, ok in rows)
 
 
-__all__ = ["DEV_ADDRESSES", "L1CALL", "REPO", "booster", "deploy_voting", "devnet", "send_all", "signed_votes", "table"]
+__all__ = ["DEV_ADDRESSES", "L1CALL", "REPO", "booster", "deploy_voting", "devnet", "send_all", "send_concurrently", "signed_votes", "table", "wait_receipt"]

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 
-from common import DEV_ADDRESSES, L1CALL, deploy_voting, devnet, signed_votes, table
+from common import DEV_ADDRESSES, L1CALL, deploy_voting, devnet, send_concurrently, signed_votes, table, wait_receipt
 
 from booster_cli.rpc import RpcClient
 
@@ -38,31 +37,12 @@ def rss_mb(pid: int) -> float:
 def send_round(url: str, per_sender: list[list[bytes]]) -> float:
     """Each sender's transactions in order from its own thread; then wait until the last one of
     every sender is mined (nonce order: then all are). Returns the seconds it took."""
-    last: list[str] = [""] * len(per_sender)
-    errors: list[str] = []
-
-    def run(i: int) -> None:
-        rpc = RpcClient(url, timeout=120)
-        try:
-            for raw in per_sender[i]:
-                last[i] = rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
-        except Exception as exc:  # reported below
-            errors.append(str(exc))
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(per_sender))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise SystemExit(f"sending failed: {errors[0]}")
+    started, hashes = send_concurrently(url, per_sender)
     rpc = RpcClient(url, timeout=120)
-    for h in last:
-        while (receipt := rpc.call("eth_getTransactionReceipt", h)) is None:
-            time.sleep(0.005)
+    for sent in hashes:
+        receipt = wait_receipt(rpc, sent[-1])
         if receipt["status"] != "0x1":
-            raise SystemExit(f"vote {h} failed: {receipt}")
+            raise SystemExit(f"vote {sent[-1]} failed: {receipt}")
     return time.perf_counter() - started
 
 

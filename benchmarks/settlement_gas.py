@@ -15,12 +15,8 @@ import sys
 
 from common import L1CALL, booster, deploy_voting, devnet, send_all, signed_votes, table
 
+from booster_cli.report_model import calldata_gas
 from booster_cli.rpc import RpcClient
-
-
-def calldata_gas(data: bytes) -> int:
-    zeros = data.count(0)
-    return 4 * zeros + 16 * (len(data) - zeros)
 
 
 def main() -> int:

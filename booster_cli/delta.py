@@ -54,9 +54,15 @@ def encode_updates(entries: list[DeltaEntry]) -> list:
     ]
 
 
+def encode_delta(updates: list) -> bytes:
+    """abi.encode(updates): the delta's bytes as the settlement contract hashes them."""
+    from eth_abi import encode
+
+    return encode([UPDATES_TYPE], [updates])
+
+
 def delta_hash(updates: list) -> bytes:
     """keccak256(abi.encode(updates)), as the settlement contract computes it."""
-    from eth_abi import encode
     from eth_utils import keccak
 
-    return keccak(encode([UPDATES_TYPE], [updates]))
+    return keccak(encode_delta(updates))

@@ -1,8 +1,8 @@
 """The L2 executor: a py-evm Prague chain with the booster precompiles, fed signed transactions.
 
 Transactions are validated when they arrive (chain id, signature, nonce, fees, balance), queued,
-and applied in batches: one L2 block holds every transaction that arrived while the previous
-block was being built. Before each block the L1 anchor follows the anchor policy (see
+and applied in batches: one L2 block holds what arrived while the previous block was being
+built, up to the EIP-1559 gas target (see ``_build_block``). Before each block the L1 anchor follows the anchor policy (see
 ``refresh_anchor``).
 
 Two locks: ``lock`` guards the chain, the L1 view and the store's block commits (held while a

@@ -89,7 +89,7 @@ def _run_in_l1(computation: "ComputationAPI", name: str, keep_writes: bool) -> "
         raise VMError(f"{name} to 0x{target.hex()} failed: {result.error}")
     computation.output = result.output
     if keep_writes:
-        computation.booster_l1_call = L1Call(msg.sender, computation.transaction_context.origin, target, calldata)
+        computation.booster_l1_call = L1Call(msg.sender, target, calldata)
     return computation
 
 
@@ -98,8 +98,7 @@ class L1Call:
     """An L1CALL that took effect: what the same work is as an L1 transaction (``booster report``
     replays these on anvil)."""
 
-    sender: bytes
-    origin: bytes
+    sender: bytes  # msg.sender of the L1 code: the replay's L1 sender
     target: bytes
     data: bytes
 

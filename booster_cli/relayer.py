@@ -21,6 +21,7 @@ from .delta import UPDATES_TYPE, DeltaEntry, delta_hash, encode_updates, hex32, 
 from .errors import BoosterError, RpcError, SettlementConflict, UsageError
 from .executor import Executor, fetch_head_anchor
 from .prover import MockProver, prove_batch
+from .report_model import calldata_gas
 from .txsign import address_of
 from .rpc import RpcClient
 from .txsend import send_transaction, wait_for_receipt
@@ -75,13 +76,11 @@ def gas_breakdown(total: int, calldata: bytes, entries: list[DeltaEntry]) -> dic
     """Where a settlement's gas goes: intrinsic, calldata, storage writes, proof verification,
     per-contract calls, the settlement's bookkeeping, and the rest (ABI decoding, hashing, the
     event, the targets' loops)."""
-    zeros = calldata.count(0)
-    calldata_gas = 4 * zeros + 16 * (len(calldata) - zeros)
     storage = sum(COLD_SLOAD + (SSTORE_SET if e.before == 0 else SSTORE_RESET) for e in entries)
     contracts = len({e.contract for e in entries})
     parts = {
         "intrinsic": 21_000,
-        "calldata": calldata_gas,
+        "calldata": calldata_gas(calldata),
         "storage_writes": storage,
         "proof_verification": ECRECOVER,
         "contract_calls": COLD_ACCOUNT * contracts,

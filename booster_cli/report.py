@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from eth_utils import to_checksum_address
 
-from .delta import UPDATES_TYPE, DeltaEntry, encode_updates, hex32, settleable
+from .delta import DeltaEntry, encode_delta, encode_updates, hex32, settleable
 from .errors import BoosterError, UsageError
 from .report_model import calldata_gas
 from .txsend import wait_for_receipt
@@ -134,9 +134,7 @@ def _fees(l1: "RpcClient") -> tuple[int, int]:
 
 
 def _measurements(traces: list, direct: list[int], entries: list[DeltaEntry], settlement_gas: int, calldata: bytes, seal: bytes) -> dict:
-    from eth_abi import encode as abi_encode
-
-    delta = abi_encode([UPDATES_TYPE], [encode_updates(entries)])  # the delta as the settlement carries it
+    delta = encode_delta(encode_updates(entries))  # the delta as the settlement carries it
     marginal = marginal_costs(traces, entries)
     mock = ECRECOVER + calldata_gas(seal)
     return {
