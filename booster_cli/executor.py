@@ -38,6 +38,7 @@ from .l1view import Anchor, L1View
 from .l2format import format_receipts
 from .l2vm import BoosterL2State, BoosterVM
 from .rpc import RpcClient
+from .sender import recover_sender
 from .store import Store
 
 L2_GAS_LIMIT = 30_000_000
@@ -211,9 +212,14 @@ class Executor:
         except Exception as exc:
             raise TxRejected(f"invalid transaction encoding: {exc}") from exc
         try:
-            # one ECDSA recovery (py-evm caches the sender on the transaction); a recovered key
-            # always verifies, so check_signature_validity's recover + verify would add nothing
-            sender = tx.sender
+            # one ECDSA recovery, from the raw bytes where it can be (see sender.py), cached on
+            # the transaction as py-evm does; a recovered key always verifies, so
+            # check_signature_validity's recover + verify would add nothing
+            sender = recover_sender(raw)
+            if sender is None:
+                sender = tx.sender
+            else:
+                tx.__dict__["sender"] = sender
         except Exception as exc:
             raise TxRejected(f"invalid transaction signature: {exc}") from exc
         chain_id = getattr(tx, "chain_id", None)

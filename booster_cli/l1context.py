@@ -24,6 +24,7 @@ from eth.vm.forks.prague import PragueState
 from eth.vm.message import Message
 from eth_utils import keccak, to_checksum_address
 
+from .fastevm import FastInterpreter
 from .l1view import L1View
 
 EMPTY_CODE_HASH = keccak(b"")
@@ -211,7 +212,7 @@ def _keccak256(computation) -> None:
 _PRAGUE = PragueComputation.opcodes
 
 
-class L1Computation(PragueComputation):
+class L1Computation(FastInterpreter, PragueComputation):
     """Prague as on L1 (no booster precompiles), minus what SSTOREs cannot settle: moving ETH,
     CREATE/CREATE2, SELFDESTRUCT. An attempt fails the whole L1 call, even if caught inside."""
 
@@ -224,20 +225,9 @@ class L1Computation(PragueComputation):
         SELFDESTRUCT: as_opcode(_refuse("SELFDESTRUCT"), "SELFDESTRUCT", GAS_SELFDESTRUCT_EIP150),
         SHA3: as_opcode(_keccak256, "SHA3", GAS_SHA3),
     }
-
-    def __init__(self, state, message, transaction_context) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(state, message, transaction_context)
-        # the jump-destination analysis of a code depends on its bytes only: share it between the
-        # runs of the same contract (py-evm starts it afresh in every computation)
-        known = _JUMP_ANALYSIS.get(message.code)
-        if known is None:
-            if len(_JUMP_ANALYSIS) >= 256:
-                _JUMP_ANALYSIS.clear()
-            known = _JUMP_ANALYSIS[message.code] = (set(), set())
-        self.code.valid_positions, self.code.invalid_positions = known
-
-
-_JUMP_ANALYSIS: dict[bytes, tuple[set[int], set[int]]] = {}
+    # the fast loop runs SHA3 inline, keeping the preimages as _keccak256 does
+    _inline_equivalents = {SHA3: _keccak256}
+    _keccak_preimages = True
 
 
 class _AncestorHashes:
