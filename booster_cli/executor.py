@@ -28,6 +28,7 @@ from eth.db.atomic import AtomicDB
 from eth._utils.address import generate_contract_address
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.message import Message
+from eth_bloom import BloomFilter
 from eth_utils import ValidationError as EvmValidationError
 
 from eth_utils import keccak, to_checksum_address
@@ -36,7 +37,7 @@ from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
 from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
-from .l2vm import BoosterL2State, BoosterVM
+from .l2vm import BoosterL2State, BoosterVM, rebuilt
 from .rpc import RpcClient
 from .sender import recover_sender
 from .store import Store
@@ -61,6 +62,14 @@ class _Checksummed:
 class TxRejected(RpcError):
     def __init__(self, message: str) -> None:
         super().__init__(message, code=-32003)
+
+
+@dataclass(slots=True)
+class _GasTally:
+    """What py-evm's apply_transaction reads of the header it is given."""
+
+    gas_limit: int
+    gas_used: int
 
 
 @dataclass(slots=True)
@@ -331,31 +340,34 @@ class Executor:
         # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
         base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
         vm = chain.get_vm(base_header)
-        header = base_header
+        # py-evm reads only gas_limit and gas_used of the header it is given per transaction; the
+        # block's header is built once, at the end (one per transaction cost ~4% of a block)
+        tally = _GasTally(base_header.gas_limit, base_header.gas_used)
+        bloom = BloomFilter(base_header.bloom)
         included, receipts, dropped = [], [], []
-        gas_left = header.gas_limit
-        target = header.gas_limit // ELASTICITY_MULTIPLIER if up_to_target else header.gas_limit
+        target = tally.gas_limit // ELASTICITY_MULTIPLIER if up_to_target else tally.gas_limit
         used = 0
         for tx_hash in pending:
             rec = self.txs[tx_hash]
-            if rec.tx.gas > gas_left or (included and header.gas_used + rec.tx.gas > target):
+            if rec.tx.gas > tally.gas_limit - tally.gas_used or (included and tally.gas_used + rec.tx.gas > target):
                 break  # the rest waits for the next block
             used += 1
             try:
                 # py-evm validates before touching state, so a rejected tx leaves none behind
-                receipt, computation = vm.apply_transaction(header, rec.tx)
+                receipt, computation = vm.apply_transaction(tally, rec.tx)
             except EvmValidationError as exc:
                 rec.dropped = str(exc)
                 dropped.append((tx_hash, rec))
                 continue
             finally:
                 self.view.journal.forget()
-            header = vm.add_receipt_to_header(header, receipt)
-            gas_left = header.gas_limit - header.gas_used
+            tally.gas_used = receipt.gas_used
+            bloom |= receipt.bloom
             included.append((tx_hash, rec, computation))
             receipts.append(receipt)
         if not included and not allow_empty:
             return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
+        header = rebuilt(base_header, bloom=int(bloom), gas_used=tally.gas_used)
         block = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, [r.tx for _, r, _ in included], receipts)
         block = vm.mine_block(block).block
         # the chain DB directly: Chain.persist_block would validate the block again and read

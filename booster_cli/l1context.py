@@ -274,8 +274,12 @@ class L1Result:
 
 
 def execution_context(view: L1View) -> ExecutionContext:
+    """The L1 block context of calls on ``view``'s anchor (made once per anchor)."""
     a = view.anchor
-    return ExecutionContext(
+    cached = view.block_context
+    if cached is not None and cached[0] is a:
+        return cached[1]
+    context = ExecutionContext(
         coinbase=a.coinbase,
         timestamp=a.timestamp + 1,
         block_number=a.number + 1,
@@ -287,6 +291,8 @@ def execution_context(view: L1View) -> ExecutionContext:
         base_fee_per_gas=a.next_base_fee(),
         excess_blob_gas=0,
     )
+    view.block_context = (a, context)
+    return context
 
 
 def run_l1_call(

@@ -224,6 +224,8 @@ class L1View:
     _marks: dict[Any, int] = field(default_factory=dict)
     _accepts: dict[bytes, bool] = field(default_factory=dict)
     preimages: dict[int, bytes] = field(default_factory=dict)  # keccak → input, for slot labels
+    # (anchor, the L1 block context of calls on it), see l1context.execution_context
+    block_context: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
