@@ -117,7 +117,6 @@ class Node:
         # so far lives as long as the node: keep it out of the passes, and collect less often.
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
-        if os.environ.get('XSW'): sys.setswitchinterval(float(os.environ['XSW']))
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_anvil, name="watchdog", daemon=True).start()
         _pin_to_one_cpu()
