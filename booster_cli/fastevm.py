@@ -47,9 +47,23 @@ _INLINE.update({0x60 + i: getattr(stack, f"push{i + 1}") for i in range(32)})
 _INLINE.update({0x80 + i: getattr(duplication, f"dup{i + 1}") for i in range(16)})
 _INLINE.update({0x90 + i: getattr(swap, f"swap{i + 1}") for i in range(16)})
 
-# the jump-destination analysis of a code depends on its bytes only: shared by every run of it
-# (py-evm starts it afresh in each computation)
-_JUMP_ANALYSIS: dict[bytes, tuple[set[int], set[int]]] = {}
+# what depends on a code's bytes only, shared by every run of it: the jump-destination analysis
+# (py-evm starts it afresh in each computation) and the value of every PUSH
+_CODE_INFO: dict[bytes, tuple[set[int], set[int], dict[int, int]]] = {}
+
+
+def _push_values(code: bytes) -> dict[int, int]:
+    """Position after each PUSH1..PUSH32 opcode → the value it pushes (zero-padded on the right
+    when the code ends inside it, as py-evm reads it)."""
+    values, pc, size = {}, 0, len(code)
+    while pc < size:
+        op = code[pc]
+        pc += 1
+        if 0x60 <= op <= 0x7F:
+            n = op - 0x5F
+            values[pc] = int.from_bytes(code[pc:pc + n].ljust(n, b"\x00"), "big")
+            pc += n
+    return values
 
 
 def _inline_gas(cls: type) -> list:
@@ -78,12 +92,12 @@ class FastInterpreter:
 
     def __init__(self, state, message, transaction_context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(state, message, transaction_context)  # type: ignore[call-arg]
-        known = _JUMP_ANALYSIS.get(message.code)
+        known = _CODE_INFO.get(message.code)
         if known is None:
-            if len(_JUMP_ANALYSIS) >= 256:
-                _JUMP_ANALYSIS.clear()
-            known = _JUMP_ANALYSIS[message.code] = (set(), set())
-        self.code.valid_positions, self.code.invalid_positions = known  # type: ignore[attr-defined]
+            if len(_CODE_INFO) >= 256:
+                _CODE_INFO.clear()
+            known = _CODE_INFO[message.code] = (set(), set(), _push_values(message.code))
+        self.code.valid_positions, self.code.invalid_positions, self._push_values = known  # type: ignore[attr-defined]
 
     @classmethod
     def apply_computation(cls, state, message, transaction_context, parent_computation=None):  # type: ignore[no-untyped-def]
@@ -124,6 +138,7 @@ def _run(computation: Any, table: list, preimages: dict | None) -> None:  # noqa
     opcodes = computation.opcodes
     mem = computation._memory
     msg = computation.msg
+    pushes = computation._push_values
     pc = code.program_counter
     try:
         while pc < size:
@@ -152,12 +167,12 @@ def _run(computation: Any, table: list, preimages: dict | None) -> None:  # noqa
                     n = op - 0x5F
                     if len(values) > 1023:
                         raise FullStack("Stack limit reached")
-                    end = pc + n
-                    chunk = raw[pc:end]
-                    if len(chunk) < n:
-                        chunk = chunk.ljust(n, b"\x00")
-                    push(int.from_bytes(chunk, "big"))
-                    pc = end
+                    # a PUSH reached only through data (never: jumps land on JUMPDESTs) is absent
+                    value = pushes.get(pc)
+                    if value is None:
+                        value = int.from_bytes(raw[pc:pc + n].ljust(n, b"\x00"), "big")
+                    push(value)
+                    pc += n
                 elif op < 0x90:  # DUP1..DUP16
                     if len(values) > 1023:
                         raise FullStack("Stack limit reached")

@@ -244,18 +244,20 @@ def format_receipts(block: Any, txs: list[tuple[bytes, bytes, Any, Any]], receip
     cumulative_prev = 0
     log_index = 0
     base_fee = block.header.base_fee_per_gas
+    block_hash, block_number = hx(block.hash), hex(block.number)
     for index, ((tx_hash, sender, tx, computation), receipt) in enumerate(zip(txs, receipts)):
         logs = []
+        tx_hex, index_hex = hx(tx_hash), hex(index)
         for log in receipt.logs:
             logs.append(
                 {
                     "address": to_checksum_address(log.address),
                     "topics": [word(t) for t in log.topics],
                     "data": hx(log.data),
-                    "blockNumber": hex(block.number),
-                    "blockHash": hx(block.hash),
-                    "transactionHash": hx(tx_hash),
-                    "transactionIndex": hex(index),
+                    "blockNumber": block_number,
+                    "blockHash": block_hash,
+                    "transactionHash": tx_hex,
+                    "transactionIndex": index_hex,
                     "logIndex": hex(log_index),
                     "removed": False,
                 }
@@ -263,10 +265,10 @@ def format_receipts(block: Any, txs: list[tuple[bytes, bytes, Any, Any]], receip
             log_index += 1
         tip = min(tx.max_priority_fee_per_gas, tx.max_fee_per_gas - base_fee)
         r = {
-            "transactionHash": hx(tx_hash),
-            "transactionIndex": hex(index),
-            "blockHash": hx(block.hash),
-            "blockNumber": hex(block.number),
+            "transactionHash": tx_hex,
+            "transactionIndex": index_hex,
+            "blockHash": block_hash,
+            "blockNumber": block_number,
             "from": to_checksum_address(sender),
             "to": to_checksum_address(tx.to) if tx.to else None,
             "cumulativeGasUsed": hex(receipt.gas_used),
