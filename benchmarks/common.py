@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from eth_abi import encode
@@ -42,6 +43,39 @@ def devnet():
             yield record, env, Path(tmp)
         finally:
             booster("down", cwd=Path(tmp), env=env)
+
+
+@lru_cache(maxsize=1)
+def voting_bytecode() -> bytes:
+    from booster_cli.solc import compile_file
+
+    return compile_file(REPO / "templates" / "Voting.sol").bytecode
+
+
+@contextmanager
+def plain_anvil(settlement: str):
+    """A separate anvil as a developer runs it (``--hardfork prague``, automine, no state file),
+    with Voting deployed by dev account 0; yields (rpc url, Voting's address); always stopped.
+
+    Not the devnet's own anvil: that one writes its whole state, historical states included,
+    every second (booster's durability), which slows it more and more as blocks pile up. And one
+    burst per anvil: anvil 1.7.1's automine stalls on a second burst of ~2,000 concurrent
+    transactions (the pool keeps them pending, no block follows, memory grows until the kernel
+    kills it)."""
+    from eth_abi import encode as abi_encode
+
+    from booster_cli.anvil import AnvilProcess, free_port
+    from booster_cli.txsend import transact
+
+    with tempfile.TemporaryDirectory(prefix="booster-bench-anvil-") as tmp:
+        anvil = AnvilProcess(free_port(), Path(tmp) / "anvil.log")
+        rpc = anvil.start()
+        try:
+            code = voting_bytecode() + abi_encode(["address"], [settlement])
+            voting = transact(rpc, DEV_PRIVATE_KEYS[0], to=None, data=code)["contractAddress"]
+            yield anvil.rpc_url, voting
+        finally:
+            anvil.stop()
 
 
 def deploy_voting(cwd: Path, env: dict) -> str:
@@ -123,4 +157,4 @@ def table(rows: list[tuple[str, str, str, float, str, bool]]) -> bool:
     return all(ok for *_, ok in rows)
 
 
-__all__ = ["DEV_ADDRESSES", "L1CALL", "REPO", "booster", "deploy_voting", "devnet", "send_all", "send_concurrently", "signed_votes", "table", "wait_receipt"]
+__all__ = ["DEV_ADDRESSES", "L1CALL", "REPO", "booster", "deploy_voting", "devnet", "plain_anvil", "send_all", "send_concurrently", "signed_votes", "table", "wait_receipt"]

@@ -1,10 +1,12 @@
 """Target 1: L2 throughput ≥ anvil. 2,000 vote(uint256) transactions from 10 senders, signed raw
 transactions sent by 10 threads, timed from the first send to the last receipt: through booster
-(to the L1CALL precompile) and straight to the Voting contract on anvil (automine).
+(to the L1CALL precompile) and straight to the Voting contract on a plain anvil (automine, no
+state file: see ``common.plain_anvil``).
 
-anvil's rate swings widely from one run to the next on a shared 2-core machine (from ~300 to
-~1,700 tx/s here), so one run of this script measures several rounds on the same devnet,
-alternating which of the two goes first, and compares the medians; every round is printed.
+Both rates swing from one run to the next on a shared 2-core machine, so one run of this script
+measures several rounds, alternating which of the two goes first, and compares the medians; every
+round is printed. booster's rounds follow each other on one devnet; each anvil round gets a fresh
+anvil (see ``common.plain_anvil``).
 
     .venv/bin/python benchmarks/throughput.py [--txs N] [--senders N] [--rounds N]
 """
@@ -15,7 +17,7 @@ import argparse
 import statistics
 import sys
 
-from common import L1CALL, deploy_voting, devnet, send_all, signed_votes, table
+from common import L1CALL, deploy_voting, devnet, plain_anvil, send_all, signed_votes, table
 
 
 def main() -> int:
@@ -28,17 +30,16 @@ def main() -> int:
     rates: dict[str, list[float]] = {"booster": [], "anvil": []}
     with devnet() as (record, env, cwd):
         voting = deploy_voting(cwd, env)
-        urls = {"booster": record["l2"]["rpc_url"], "anvil": record["l1"]["rpc_url"]}
         for r in range(args.rounds):
-            start = r * per_sender
-            txs = {
-                "booster": signed_votes(167010, L1CALL, voting, args.txs, args.senders, start_nonces={s: start for s in range(args.senders)}),
-                # dev account 0 deployed Voting on L1: its L1 nonce is one ahead
-                "anvil": signed_votes(31337, None, voting, args.txs, args.senders, start_nonces={s: start + (s == 0) for s in range(args.senders)}),
-            }
+            booster_txs = signed_votes(167010, L1CALL, voting, args.txs, args.senders, start_nonces={s: r * per_sender for s in range(args.senders)})
             order = ("booster", "anvil") if r % 2 == 0 else ("anvil", "booster")
             for name in order:
-                secs, _ = send_all(urls[name], txs[name])
+                if name == "booster":
+                    secs, _ = send_all(record["l2"]["rpc_url"], booster_txs)
+                else:
+                    with plain_anvil(record["contracts"]["settlement"]) as (url, anvil_voting):
+                        # dev account 0 deployed Voting: its nonce is one ahead
+                        secs, _ = send_all(url, signed_votes(31337, None, anvil_voting, args.txs, args.senders, start_nonces={0: 1}))
                 rates[name].append(args.txs / secs)
             b, a = rates["booster"][-1], rates["anvil"][-1]
             print(f"round {r + 1} ({order[0]} first): booster {b:.0f} tx/s, anvil {a:.0f} tx/s, ratio {b / a:.2f}")

@@ -241,10 +241,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # one line per request would drown the node log
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server's listen backlog is 5: ten clients connecting at once overflowed it, and the
+    # kernel dropped SYNs that the clients sent again only after a second
+    request_queue_size = socket.SOMAXCONN
+
+
 class RpcServer:
     def __init__(self, methods: dict[str, Method], host: str, port: int) -> None:
         handler = type("Handler", (_Handler,), {"dispatcher": Dispatcher(methods)})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rpc", daemon=True)
 
