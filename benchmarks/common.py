@@ -130,8 +130,11 @@ def send_concurrently(url: str, per_sender: list[list[bytes]]) -> tuple[float, l
     return started, hashes
 
 
-def wait_receipt(rpc: RpcClient, tx_hash: str) -> dict:
+def wait_receipt(rpc: RpcClient, tx_hash: str, deadline: float | None = None) -> dict:
+    """Poll until mined; TimeoutError past ``deadline`` (a time.monotonic() value)."""
     while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{tx_hash} not mined in time")
         time.sleep(0.005)
     return receipt
 
@@ -142,8 +145,9 @@ def send_all(url: str, per_sender: list[list[bytes]]) -> tuple[float, list[str]]
     started, hashes = send_concurrently(url, per_sender)
     rpc = RpcClient(url, timeout=120)
     flat = [h for hs in hashes for h in hs]
+    deadline = time.monotonic() + 120
     for h in flat:
-        wait_receipt(rpc, h)
+        wait_receipt(rpc, h, deadline)
     return time.perf_counter() - started, flat
 
 
