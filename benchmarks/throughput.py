@@ -6,7 +6,8 @@ state file: see ``common.plain_anvil``).
 Both rates swing from one run to the next on a shared 2-core machine, so one run of this script
 measures several rounds, alternating which of the two goes first, and compares the medians; every
 round is printed. booster's rounds follow each other on one devnet; each anvil round gets a fresh
-anvil (see ``common.plain_anvil``).
+anvil, with ``--max-transactions`` raised past anvil 1.7.1's automine livelock (see
+``common.PLAIN_ANVIL_ARGS``).
 
     .venv/bin/python benchmarks/throughput.py [--txs N] [--senders N] [--rounds N]
 """
@@ -19,20 +20,12 @@ import sys
 
 from common import L1CALL, deploy_voting, devnet, plain_anvil, send_all, signed_votes, table
 
-from booster_cli.errors import RpcError
 
-
-def anvil_round(settlement: str, txs: int, senders: int, tries: int = 3) -> float:
-    """One timed burst on a fresh plain anvil; again on another fresh one when anvil's automine
-    stalls or anvil dies (anvil 1.7.1 does, now and then, under such bursts: said when it does)."""
-    for attempt in range(1, tries + 1):
-        try:
-            with plain_anvil(settlement) as (url, voting):
-                # dev account 0 deployed Voting: its nonce is one ahead
-                return send_all(url, signed_votes(31337, None, voting, txs, senders, start_nonces={0: 1}))[0]
-        except (RpcError, TimeoutError) as exc:
-            print(f"  anvil failed the burst (try {attempt} of {tries}): {exc}; again on a fresh anvil")
-    raise SystemExit("anvil failed every try")
+def anvil_round(settlement: str, txs: int, senders: int) -> float:
+    """One timed burst on a fresh plain anvil."""
+    with plain_anvil(settlement) as (url, voting):
+        # dev account 0 deployed Voting: its nonce is one ahead
+        return send_all(url, signed_votes(31337, None, voting, txs, senders, start_nonces={0: 1}))[0]
 
 
 def main() -> int:

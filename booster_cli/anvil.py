@@ -45,8 +45,10 @@ def _die_with_parent() -> None:
 
 
 class AnvilProcess:
-    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None) -> None:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.port = port
+        self.extra_args = tuple(extra_args)
         self.state_file = state_file
         self.host = host
         self.chain_id = chain_id
@@ -66,6 +68,7 @@ class AnvilProcess:
             # L1 survives down/up: loaded at start, written every second and on exit, with the
             # historical states the L1 view reads at its anchor
             args += ["--state", str(self.state_file), "--state-interval", str(STATE_INTERVAL_S), "--preserve-historical-states"]
+        args += self.extra_args
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         rpc = RpcClient(self.rpc_url, timeout=10)
