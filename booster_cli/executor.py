@@ -39,7 +39,7 @@ from .l1view import Anchor, L1View
 from .l2format import format_receipts
 from .l2vm import BoosterL2State, BoosterVM, rebuilt
 from .rpc import RpcClient
-from .sender import recover_sender
+from .rawtx import TxDecoder, recover_sender
 from .store import Store
 
 L2_GAS_LIMIT = 30_000_000
@@ -123,7 +123,7 @@ class Executor:
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = BoosterVM.configure(_state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
-        self._decoder = vm_class.get_transaction_builder()
+        self._decoder = TxDecoder(vm_class.get_transaction_builder())
         self.lock = threading.RLock()  # guards chain, view and the store's commits (see the module doc)
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
         self._arrived = threading.Condition(self._intake)
@@ -221,7 +221,7 @@ class Executor:
         except Exception as exc:
             raise TxRejected(f"invalid transaction encoding: {exc}") from exc
         try:
-            # one ECDSA recovery, from the raw bytes where it can be (see sender.py), cached on
+            # one ECDSA recovery, from the raw bytes where it can be (see rawtx.py), cached on
             # the transaction as py-evm does; a recovered key always verifies, so
             # check_signature_validity's recover + verify would add nothing
             sender = recover_sender(raw)
