@@ -10,7 +10,9 @@ block is built); ``_intake`` guards only the queue, the per-sender counts and th
 that arriving transactions are checked against, so intake never waits for a block to be built.
 A transaction taken into a block stays counted as pending for its sender until the block is
 committed and published with its new head state, so nonce checks never see it twice or not at
-all.
+all. Receipts and the block number are read without ``lock`` (``published_receipt``,
+``published_head``): only what a finished commit holds, so clients polling for receipts go on
+being answered while the next block is built.
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ class Executor:
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
         self._arrived = threading.Condition(self._intake)
         self.queue: list[bytes] = []
+        # the newest block whose commit is done: its receipts, and those before it, may be read
+        # without ``lock`` (see published_receipt); set after each commit, lowered by a rebase
+        self.published_head = -1
         # sender → transactions of theirs accepted and not yet in a published block
         self._queued_by: dict[bytes, int] = {}
         self._head_state: Any = None
@@ -153,6 +158,7 @@ class Executor:
             self.chain = chain_class.from_genesis(base_db, genesis_params, genesis_state)
             self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
             self.commit()
+        self.published_head = self.chain.header.block_number - 1
 
     # -- persistence --
     def record(self) -> dict:
@@ -166,9 +172,10 @@ class Executor:
         }
 
     def commit(self, tx_updates: list | None = None, history: list | None = None) -> None:
-        """Make the state so far durable (a no-op without a store)."""
+        """Make the state so far durable (without a store: only publish it)."""
         if self.store:
             self.store.commit({"executor": self.record()}, tx_updates or [], history or [])
+        self.published_head = self.chain.header.block_number - 1  # chain.header: the next block's
 
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
@@ -386,6 +393,9 @@ class Executor:
         with self.lock:
             while self.mine_pending():
                 pass
+            # the batch's receipts change below: until the rebase is committed, they are read
+            # under ``lock`` (which waits for it)
+            self.published_head = self.batch.first_block - 1
             chain = self.chain
             old_head = chain.get_canonical_head()
             old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
@@ -432,6 +442,22 @@ class Executor:
             old = self.txs.get(held.popleft())
             if old is not None and old.block_number >= 0:
                 old.receipt = None
+
+    def published_receipt(self, tx_hash: bytes) -> dict | None:
+        """A transaction's receipt if its block's commit is done, read without ``lock``; None
+        otherwise (not mined, not yet published, dropped, unknown). The receipt is read before
+        the block number and the published head: a rebase lowers the head before it replaces
+        receipts, so a receipt replaced and not yet committed is never taken for a published one."""
+        rec = self.txs.get(tx_hash)
+        if rec is None:
+            return None
+        receipt = rec.receipt
+        if rec.dropped or not 0 <= rec.block_number <= self.published_head:
+            return None
+        if receipt is None and self.store:  # an older one: in the store, committed
+            row = self.store.read_one("SELECT receipt FROM txs WHERE hash = ?", (tx_hash,))
+            receipt = json.loads(row[0]) if row and row[0] else None
+        return receipt
 
     def receipt(self, tx_hash: bytes) -> dict | None:
         """A mined transaction's receipt (None if it is not mined); under ``lock``."""

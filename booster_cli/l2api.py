@@ -102,7 +102,7 @@ def methods(node: "Node") -> dict:
         return hex(ex.l2_chain_id)
 
     def block_number() -> str:
-        return hex(ex.head().block_number)
+        return hex(ex.published_head)  # without ex.lock: the newest committed block
 
     # -- blocks: call these under ex.lock --
     def number_of(param: Any) -> int | None:
@@ -193,8 +193,12 @@ def methods(node: "Node") -> dict:
             return tx_in_block(number_of(block), position)
 
     def get_receipt(tx_hash: str) -> dict | None:
-        with ex.lock:
-            key = _data(tx_hash)
+        key = _data(tx_hash)
+        rec = ex.txs.get(key)
+        if rec is None or not rec.dropped:
+            # not known, pending, or mined: answered without waiting for a block being built
+            return ex.published_receipt(key)
+        with ex.lock:  # dropped: said once the block that dropped it is committed
             rec = ex.txs.get(key)
             if rec is None:
                 return None

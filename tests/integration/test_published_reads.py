@@ -1,0 +1,124 @@
+"""Receipts and the block number are read without the executor's lock: a block being built does
+not hold them up, and nothing is seen before its block's commit is done (in-process executor with
+a store, against a real anvil)."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from booster_cli.accounts import DEV_PRIVATE_KEYS
+from booster_cli.anvil import AnvilProcess, free_port
+from booster_cli.executor import Executor, fetch_head_anchor
+from booster_cli.l2api import methods
+from booster_cli.solc import compile_file
+from booster_cli.store import Store
+from booster_cli.txsend import transact
+from booster_cli.txsign import sign_eip1559
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+L1CALL = "0x0000000000000000000000000000000000001001"
+
+
+@pytest.fixture
+def setup(tmp_path):
+    """(executor with a store, its RPC methods, a function that submits the next vote)."""
+    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
+    l1 = anvil.start()
+    store = Store(tmp_path / "l2.sqlite")
+    try:
+        voting = compile_file(REPO / "templates" / "Voting.sol")
+        address = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=voting.bytecode + encode(["address"], ["0x" + "00" * 20]))["contractAddress"]
+        ex = Executor(l1, 31337, 167010, store=store)
+        nonce = iter(range(1000))
+
+        def vote(candidate: int = 1) -> str:
+            data = encode(["address", "bytes"], [address, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
+            raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[1], chain_id=167010, nonce=next(nonce), to=L1CALL, data=data, gas=300_000,
+                                  max_fee_per_gas=10**10, max_priority_fee_per_gas=1)
+            return "0x" + ex.submit(raw).hex()
+
+        node = SimpleNamespace(executor=ex, **{name: None for name in ("status", "delta", "nonces", "settle", "prove", "report", "register_contract", "dump_state")})
+        yield ex, methods(node), vote
+    finally:
+        store.close()
+        anvil.stop()
+
+
+def test_receipts_are_answered_while_a_block_is_being_built(setup):
+    ex, rpc, vote = setup
+    mined = vote()
+    ex.mine_pending()
+    queued = vote()
+    answers: dict = {}
+    building = threading.Event()
+    done = threading.Event()
+
+    def build() -> None:  # holds the lock as mine_pending does while it builds a block
+        with ex.lock:
+            building.set()
+            done.wait(30)
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    try:
+        assert building.wait(10)
+        reader = threading.Thread(target=lambda: answers.update(
+            mined=rpc["eth_getTransactionReceipt"](mined), queued=rpc["eth_getTransactionReceipt"](queued),
+            unknown=rpc["eth_getTransactionReceipt"]("0x" + "ab" * 32), number=rpc["eth_blockNumber"]()))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "a receipt read waited for the block being built"
+    finally:
+        done.set()
+        builder.join()
+    assert answers["mined"]["status"] == "0x1" and answers["mined"]["transactionHash"] == mined
+    assert answers["queued"] is None and answers["unknown"] is None
+    assert int(answers["number"], 16) == int(answers["mined"]["blockNumber"], 16)
+
+
+def test_nothing_is_seen_before_its_block_is_committed(setup, monkeypatch):
+    ex, rpc, vote = setup
+    first = vote()
+    ex.mine_pending()
+    second = vote(2)
+    seen: list = []
+    commit = ex.store.commit
+
+    def watched_commit(*args, **kwargs):
+        # the block is built and its receipts recorded, not yet committed
+        seen.append((rpc["eth_getTransactionReceipt"](first) is not None, rpc["eth_getTransactionReceipt"](second), rpc["eth_blockNumber"]()))
+        commit(*args, **kwargs)
+
+    monkeypatch.setattr(ex.store, "commit", watched_commit)
+    head = int(rpc["eth_blockNumber"](), 16)
+    ex.mine_pending()
+    assert seen == [(True, None, hex(head))]
+    receipt = rpc["eth_getTransactionReceipt"](second)
+    assert receipt["status"] == "0x1" and int(rpc["eth_blockNumber"](), 16) == head + 1 == int(receipt["blockNumber"], 16)
+
+    # a rebase replaces the batch's receipts: none of them is answered until it is committed
+    seen.clear()
+    ex.rebase(fetch_head_anchor(ex.l1))
+    assert seen == [(False, None, hex(ex.batch.first_block - 1))]
+    assert rpc["eth_getTransactionReceipt"](first)["status"] == "0x1"
+    assert int(rpc["eth_blockNumber"](), 16) == head + 2  # the rebased branch has one block more
+
+
+def test_evicted_receipts_come_from_the_store(setup, monkeypatch):
+    ex, rpc, vote = setup
+    monkeypatch.setattr("booster_cli.executor.RECEIPTS_IN_MEMORY", 1)
+    first = vote()
+    ex.mine_pending()
+    vote()
+    ex.mine_pending()
+    assert ex.txs[bytes.fromhex(first[2:])].receipt is None  # held no more
+    receipt = rpc["eth_getTransactionReceipt"](first)
+    assert receipt["transactionHash"] == first and receipt["status"] == "0x1"
