@@ -52,21 +52,12 @@ def voting_bytecode() -> bytes:
     return compile_file(REPO / "templates" / "Voting.sol").bytecode
 
 
-# anvil 1.7.1's automine takes at most --max-transactions (default 1,000) ready transactions per
-# block and, when it takes exactly that many, polls again at once: while the previous block is
-# still being mined, the same 1,000 transactions come back, are queued again, and so on, in a loop
-# that never yields. One core spins, memory grows (~75 MB/s) and no block follows until something
-# else mines one. A burst of 2,000 concurrent transactions gets there about two runs in five, and
-# the runs that escape are slowed by shorter spins (700-1,100 tx/s against ~1,500 without them).
-# With a cap above any burst the loop cannot start; blocks are still bounded by the block gas limit.
-PLAIN_ANVIL_ARGS = ("--max-transactions", "1000000")
-
-
 @contextmanager
 def plain_anvil(settlement: str):
-    """A separate anvil as a developer runs it (``--hardfork prague``, automine, no state file,
-    ``PLAIN_ANVIL_ARGS``), with Voting deployed by dev account 0; yields (rpc url, Voting's
-    address); always stopped.
+    """A separate anvil as a developer runs it (``--hardfork prague``, automine, no state file;
+    ``--max-transactions`` raised past anvil 1.7.1's automine livelock, as for every anvil booster
+    starts: see ``booster_cli.anvil.MAX_TRANSACTIONS``), with Voting deployed by dev account 0;
+    yields (rpc url, Voting's address); always stopped.
 
     Not the devnet's own anvil: that one writes its whole state, historical states included,
     every second (booster's durability), which slows it more and more as blocks pile up."""
@@ -76,7 +67,7 @@ def plain_anvil(settlement: str):
     from booster_cli.txsend import transact
 
     with tempfile.TemporaryDirectory(prefix="booster-bench-anvil-") as tmp:
-        anvil = AnvilProcess(free_port(), Path(tmp) / "anvil.log", extra_args=PLAIN_ANVIL_ARGS)
+        anvil = AnvilProcess(free_port(), Path(tmp) / "anvil.log")
         rpc = anvil.start()
         try:
             code = voting_bytecode() + abi_encode(["address"], [settlement])

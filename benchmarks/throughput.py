@@ -7,7 +7,7 @@ Both rates swing from one run to the next on a shared 2-core machine, so one run
 measures several rounds, alternating which of the two goes first, and compares the medians; every
 round is printed. booster's rounds follow each other on one devnet; each anvil round gets a fresh
 anvil, with ``--max-transactions`` raised past anvil 1.7.1's automine livelock (see
-``common.PLAIN_ANVIL_ARGS``).
+``booster_cli.anvil.MAX_TRANSACTIONS``).
 
     .venv/bin/python benchmarks/throughput.py [--txs N] [--senders N] [--rounds N]
 """

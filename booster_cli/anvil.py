@@ -16,6 +16,13 @@ from .tools import find_anvil
 
 HARDFORK = "prague"
 STATE_INTERVAL_S = 1
+# anvil 1.7.1's automine takes at most --max-transactions (default 1,000) ready transactions per
+# block and, when it takes exactly that many, polls again at once: while the previous block is
+# still being mined the same transactions come back, are queued again, and so on, in a loop that
+# never yields. One core spins, memory grows (~75 MB/s) and no block follows until something else
+# mines one; a burst of 2,000 concurrent transactions got there about two runs in five. With a
+# cap above any burst the loop cannot start; blocks are still bounded by the block gas limit.
+MAX_TRANSACTIONS = 1_000_000
 
 
 def free_port() -> int:
@@ -45,10 +52,8 @@ def _die_with_parent() -> None:
 
 
 class AnvilProcess:
-    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None) -> None:
         self.port = port
-        self.extra_args = tuple(extra_args)
         self.state_file = state_file
         self.host = host
         self.chain_id = chain_id
@@ -63,12 +68,12 @@ class AnvilProcess:
         binary = find_anvil()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id)]
+        args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
+                "--max-transactions", str(MAX_TRANSACTIONS)]
         if self.state_file is not None:
             # L1 survives down/up: loaded at start, written every second and on exit, with the
             # historical states the L1 view reads at its anchor
             args += ["--state", str(self.state_file), "--state-interval", str(STATE_INTERVAL_S), "--preserve-historical-states"]
-        args += self.extra_args
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         rpc = RpcClient(self.rpc_url, timeout=10)
