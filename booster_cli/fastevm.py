@@ -127,6 +127,9 @@ class FastInterpreter:
 
 
 def _run(computation: Any, table: list, preimages: dict | None) -> None:  # noqa: C901 - one loop on purpose: calls cost
+    """Run ``computation``'s code from its program counter. Stack operand fetches and their
+    conversions are written out in each opcode's branch on purpose: a helper call per opcode
+    cost more than most opcodes themselves."""
     code = computation.code
     raw = code._raw_code_bytes
     size = len(raw)

@@ -128,7 +128,7 @@ class Relayer:
                 return None
             last_error = ""
             for _ in range(MAX_ATTEMPTS):
-                rebased += self._anchor_on_head(rebase)
+                rebased += self.anchor_on_head(rebase)
                 prepared = self.prepare()
                 if prepared is None:
                     return {"batch": None, "changes": [], "rebased": rebased, "message": "nothing to settle after the rebase: the delta is empty"}
@@ -158,7 +158,7 @@ class Relayer:
                     if ex.store:
                         ex.store.set_meta("settling", None)
                     return result
-                last_error = self._revert_reason(tx_hash, receipt)
+                last_error = self.revert_reason(tx_hash, receipt)
                 if block != inputs.anchor_number + 1:
                     time.sleep(0.05)  # someone else's L1 transaction landed first: try again
                     continue
@@ -169,7 +169,7 @@ class Relayer:
     def prepare(self):
         """Prove the pending batch on its current anchor and encode its ``settle`` call:
         (proof, settleable entries, calldata), or None when the delta is empty. Callers hold the
-        executor's lock and have anchored the batch (``_anchor_on_head``)."""
+        executor's lock and have anchored the batch (``anchor_on_head``)."""
         entries = settleable(self.executor.view.delta())
         if not entries:
             return None
@@ -217,8 +217,9 @@ class Relayer:
             "gas": gas_breakdown(estimate, data, entries) if estimate else None,
         }
 
-    def _anchor_on_head(self, rebase: bool) -> list[dict]:
-        """Anchor the batch on the L1 head; returns the outcomes a rebase changed."""
+    def anchor_on_head(self, rebase: bool) -> list[dict]:
+        """Anchor the batch on the L1 head (under the executor's lock); returns the outcomes a
+        rebase changed."""
         ex = self.executor
         head = fetch_head_anchor(self.l1)
         if head.hash == ex.view.anchor.hash:
@@ -236,7 +237,7 @@ class Relayer:
               "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"])} for c in conflicts],
         )
 
-    def _revert_reason(self, tx_hash: str, receipt: dict) -> str:
+    def revert_reason(self, tx_hash: str, receipt: dict) -> str:
         """Replay the failed transaction on its parent block to read its revert data."""
         try:
             tx = self.l1.call("eth_getTransactionByHash", tx_hash)

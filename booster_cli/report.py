@@ -163,7 +163,7 @@ def report_pending(node: "Node") -> dict:
         pass
     if not ex.batch.tx_hashes:
         raise BoosterError("no pending L2 transactions: send some first, or report on a settled batch with --batch N")
-    relayer._anchor_on_head(rebase=False)  # a conflict is exit 4, as for settle
+    relayer.anchor_on_head(rebase=False)  # a conflict is exit 4, as for settle
     prepared = relayer.prepare()
     if prepared is None:
         raise BoosterError("the pending batch writes nothing on L1: there is no settlement to compare with")
@@ -177,7 +177,7 @@ def report_pending(node: "Node") -> dict:
             gas = relayer.gas_limit(data, anchor.number, len({e.contract for e in entries}), len(entries))
             _, receipt = relayer.send(data, gas)
             if receipt["status"] != "0x1":
-                raise BoosterError(f"the settlement reverted inside the report's snapshot: {relayer._revert_reason(receipt['transactionHash'], receipt)}")
+                raise BoosterError(f"the settlement reverted inside the report's snapshot: {relayer.revert_reason(receipt['transactionHash'], receipt)}")
             settlement_gas = int(receipt["gasUsed"], 16)
         with l1_snapshot(l1):
             direct, calls, reverted = replay_direct(l1, proof.traces)

@@ -72,6 +72,14 @@ def _i(n: int) -> bytes:
     return _s(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
 
+def _outcome(decoder, raw: bytes):
+    """The decoded transaction, or the type of the exception decoding raised."""
+    try:
+        return decoder.decode(raw)
+    except Exception as exc:
+        return type(exc)
+
+
 TWELVE = [_i(167010), _i(5), _i(1), _i(10**10), _i(100_000), _s(b"\x11" * 20), _i(7), _s(b"\x01\x02"), b"\xc0", _i(1), _i(2**255 + 3), _i(2**200 + 5)]
 ODD_ENCODINGS = {
     "int with a leading zero": (1, b"\x82\x00\x05"),
@@ -95,14 +103,7 @@ def test_the_plain_encoding_is_read_here():
 def test_odd_encodings_are_left_to_py_evm(name):
     at, item = ODD_ENCODINGS[name]
     raw = _raw_type2(TWELVE[:at] + [item] + TWELVE[at + 1:])
-    try:
-        expected = DECODER.decode(raw)
-    except Exception as exc:
-        expected = type(exc)
-    try:
-        got = FAST.decode(raw)
-    except Exception as exc:
-        got = type(exc)
+    expected, got = _outcome(DECODER, raw), _outcome(FAST, raw)
     assert got == expected
     if not isinstance(got, type):
         assert "hash" not in got.__dict__  # py-evm's decode, not this module's
@@ -111,14 +112,7 @@ def test_odd_encodings_are_left_to_py_evm(name):
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=1, max_size=120).map(lambda b: b"\x02" + b))
 def test_random_bytes_decode_as_py_evm_decodes_them(raw):
-    try:
-        expected = DECODER.decode(raw)
-    except Exception as exc:
-        expected = type(exc)
-    try:
-        got = FAST.decode(raw)
-    except Exception as exc:
-        got = type(exc)
+    expected, got = _outcome(DECODER, raw), _outcome(FAST, raw)
     assert got == expected
 
 
@@ -129,14 +123,7 @@ def test_mutated_items_decode_as_py_evm_decodes_them(ints, data, to, at, junk):
     items[5], items[7], items[8] = _s(to), _s(data), b"\xc0"
     items[at] = junk or items[at]  # raw junk in place of one item: often non-canonical
     raw = _raw_type2(items)
-    try:
-        expected = DECODER.decode(raw)
-    except Exception as exc:
-        expected = type(exc)
-    try:
-        got = FAST.decode(raw)
-    except Exception as exc:
-        got = type(exc)
+    expected, got = _outcome(DECODER, raw), _outcome(FAST, raw)
     assert got == expected
     if not isinstance(got, type):
         assert got.hash == expected.hash and got.encode() == expected.encode()
