@@ -9,8 +9,9 @@ block are in the store too and are queued again on restart.
 
 Accepted transactions are committed in groups: each waits (``wait_durable``) until a commit that
 holds it is done, and whoever commits first writes every insert waiting so far, block commits
-included. Key-value reads go through one read connection per thread (WAL: readers never wait for
-the writer), and a block's key-value writes stay readable in memory until their commit is done.
+included. Key-value reads go through read connections of their own, reused (WAL: readers never
+wait for the writer), and a block's key-value writes stay readable in memory until their commit
+is done.
 """
 
 from __future__ import annotations
@@ -95,28 +96,41 @@ class Store:
             self._conn.executescript(SCHEMA)
             self._seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()[0])
         self.kv = SqliteKV(self)
-        self._readers = threading.local()
+        # read connections: each in use by one thread at a time, back to the idle list after
+        # each read (one per thread leaked two file descriptors per client connection: the
+        # RPC server runs one thread per connection)
+        self._idle_readers: list[sqlite3.Connection] = []
         self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
         self._incoming_lock = threading.Lock()  # never held while waiting for anything else
         self._durable_seq = self._seq
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
             self._conn.close()
             for conn in self._reader_conns:
                 conn.close()
-            self._reader_conns = []
+            self._reader_conns, self._idle_readers = [], []
 
     def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
-        """A read on this thread's own connection: it sees committed data only, never waits."""
-        conn = getattr(self._readers, "conn", None)
+        """A read on a connection of its own (WAL): it sees committed data only, never waits for
+        the writer. As many read connections as reads ever ran at once, reused."""
+        with self._readers_lock:
+            conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            self._readers.conn = conn
-            with self._incoming_lock:
+            with self._readers_lock:
                 self._reader_conns.append(conn)
-        return conn.execute(sql, args).fetchone()
+        try:
+            return conn.execute(sql, args).fetchone()
+        finally:
+            with self._readers_lock:
+                self._idle_readers.append(conn)
+
+    @property
+    def read_connections(self) -> int:
+        return len(self._reader_conns)
 
     def query_one(self, sql: str, args: tuple = ()) -> tuple | None:
         with self._lock:
