@@ -9,5 +9,5 @@ from importlib.util import find_spec as _find_spec
 # pycryptodome's ctypes layer, which eth-hash would pick first. Hashing is a good share of
 # executing L1 contracts (every mapping slot) and of sealing blocks. ETH_HASH_BACKEND, if set,
 # still decides.
-if "ETH_HASH_BACKEND" not in _os.environ and _find_spec("sha3") is not None:
+if "ETH_HASH_BACKEND" not in _os.environ and _find_spec("_pysha3") is not None:  # pysha3's own module
     _os.environ["ETH_HASH_BACKEND"] = "pysha3"

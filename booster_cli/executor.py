@@ -12,7 +12,8 @@ A transaction taken into a block stays counted as pending for its sender until t
 committed and published with its new head state, so nonce checks never see it twice or not at
 all. Receipts and the block number are read without ``lock`` (``published_receipt``,
 ``published_head``): only what a finished commit holds, so clients polling for receipts go on
-being answered while the next block is built.
+being answered while the next block is built; receipts a rebase is replacing are read under
+``lock``, which waits for it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from .rawtx import TxDecoder, recover_sender
 from .store import Store
 
 L2_GAS_LIMIT = 30_000_000
+ASK_UNDER_LOCK = object()  # see Executor.published_receipt
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
 MAX_NONCE_GAP = 1024
 # receipts of the latest mined transactions stay in memory; older ones are read from the store
@@ -130,9 +132,12 @@ class Executor:
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
         self._arrived = threading.Condition(self._intake)
         self.queue: list[bytes] = []
-        # the newest block whose commit is done: its receipts, and those before it, may be read
-        # without ``lock`` (see published_receipt); set after each commit, lowered by a rebase
+        # the newest canonical block whose commit is done: its receipts, and those before it, may
+        # be read without ``lock`` (see published_receipt); set after each commit
         self.published_head = -1
+        # while a rebase replaces the receipts from this block on: None, or the batch's first block
+        self.rebasing_from: int | None = None
+        self.broken = ""  # why the in-memory state cannot be trusted (a rebase failed half-way)
         # sender → transactions of theirs accepted and not yet in a published block
         self._queued_by: dict[bytes, int] = {}
         self._head_state: Any = None
@@ -158,7 +163,7 @@ class Executor:
             self.chain = chain_class.from_genesis(base_db, genesis_params, genesis_state)
             self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
             self.commit()
-        self.published_head = self.chain.header.block_number - 1
+        self.published_head = self.chain.get_canonical_head().block_number
 
     # -- persistence --
     def record(self) -> dict:
@@ -315,6 +320,8 @@ class Executor:
         Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
         in front of what arrived during the build."""
         with self.lock:
+            if self.broken:
+                raise RuntimeError(f"no more blocks: {self.broken}")
             with self._intake:
                 pending, self.queue = self.queue, []
             if not pending:
@@ -387,47 +394,68 @@ class Executor:
 
     def rebase(self, head: Anchor) -> list[dict]:
         """Re-execute the pending batch on L1 block ``head``: the batch's L2 blocks are built
-        again, block for block, on the L2 state before the batch, with an L1 view anchored on
-        ``head``; one empty block more makes the new branch the longer, canonical one. Returns
-        every transaction whose outcome (status, gas, revert data, logs) changed."""
+        again on the L2 state before the batch, with an L1 view anchored on ``head``, each with
+        the transactions of the block it replaces (and, first, any the block before could no
+        longer hold); one empty block more makes the new branch the longer, canonical one.
+        Returns every transaction whose outcome (status, gas, revert data, logs) changed.
+
+        Until the rebase is committed the old branch stays canonical and published, and receipts
+        of the batch are read under ``lock`` (see published_receipt). A rebase that fails half-way
+        leaves the chain, the view and the records half rebuilt, and the store as it was:
+        ``broken`` says so, no block is built after it, and the node stops (a restart resumes
+        from the store)."""
         with self.lock:
             while self.mine_pending():
                 pass
-            # the batch's receipts change below: until the rebase is committed, they are read
-            # under ``lock`` (which waits for it)
-            self.published_head = self.batch.first_block - 1
-            chain = self.chain
-            old_head = chain.get_canonical_head()
-            old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
-            before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
-            self.view.clear_pending()
-            self.view.reanchor(head, keep_reads=False)
-            self.batch.tx_hashes = []
-            parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
-            rows = []
-            for old in old_blocks:
-                for tx in old.transactions:
-                    self.txs[tx.hash].tx = tx
-                block, block_rows, _ = self._build_block([tx.hash for tx in old.transactions], chain.create_header_from_parent(parent), allow_empty=True)
-                parent, rows = block.header, rows + block_rows
-            marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
-            assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
-            self.commit(rows)  # the whole rebase or nothing
-            self._publish()
-            changed = []
-            for tx_hash, old in before.items():
-                rec = self.txs[tx_hash]
-                new = self.receipt(tx_hash) or {}
-                keys = ("status", "gasUsed", "revertReason", "logs")
-                strip = lambda r: {k: r.get(k) for k in keys if k != "logs"} | {"logs": [(l["address"], l["topics"], l["data"]) for l in r.get("logs", [])]}  # noqa: E731
-                if rec.dropped or strip(old) != strip(new):
-                    changed.append({
-                        "tx_hash": "0x" + tx_hash.hex(),
-                        "from": to_checksum_address(rec.sender),
-                        "before": {"status": old.get("status"), "gas_used": old.get("gasUsed")},
-                        "after": {"dropped": rec.dropped} if rec.dropped else {"status": new.get("status"), "gas_used": new.get("gasUsed")},
-                    })
+            self.rebasing_from = self.batch.first_block
+            try:
+                changed = self._rebase(head)
+            except BaseException as exc:
+                self.broken = f"a rebase failed half-way ({exc})"
+                raise
+            self.rebasing_from = None
             return changed
+
+    def _rebase(self, head: Anchor) -> list[dict]:
+        chain = self.chain
+        old_head = chain.get_canonical_head()
+        old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
+        before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
+        self.view.clear_pending()
+        self.view.reanchor(head, keep_reads=False)
+        self.batch.tx_hashes = []
+        parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
+        rows: list = []
+        carried: list[bytes] = []  # transactions a rebuilt block could no longer hold
+        for old in old_blocks:
+            for tx in old.transactions:
+                self.txs[tx.hash].tx = tx
+            pending = carried + [tx.hash for tx in old.transactions]
+            block, block_rows, used = self._build_block(pending, chain.create_header_from_parent(parent), allow_empty=True)
+            parent, rows, carried = block.header, rows + block_rows, pending[used:]
+        while carried:  # in blocks of their own, in their order
+            block, block_rows, used = self._build_block(carried, chain.create_header_from_parent(parent), allow_empty=True)
+            if not used:
+                raise RuntimeError("a transaction does not fit in an empty L2 block")  # intake refuses those
+            parent, rows, carried = block.header, rows + block_rows, carried[used:]
+        marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
+        assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
+        self.commit(rows)  # the whole rebase or nothing
+        self._publish()
+        changed = []
+        for tx_hash, old in before.items():
+            rec = self.txs[tx_hash]
+            new = self.receipt(tx_hash) or {}
+            keys = ("status", "gasUsed", "revertReason", "logs")
+            strip = lambda r: {k: r.get(k) for k in keys if k != "logs"} | {"logs": [(l["address"], l["topics"], l["data"]) for l in r.get("logs", [])]}  # noqa: E731
+            if rec.dropped or strip(old) != strip(new):
+                changed.append({
+                    "tx_hash": "0x" + tx_hash.hex(),
+                    "from": to_checksum_address(rec.sender),
+                    "before": {"status": old.get("status"), "gas_used": old.get("gasUsed")},
+                    "after": {"dropped": rec.dropped} if rec.dropped else {"status": new.get("status"), "gas_used": new.get("gasUsed")},
+                })
+        return changed
 
     def _record_receipts(self, block: Any, included: list, receipts: list) -> None:
         formatted = format_receipts(block, [(h, rec.sender, rec.tx, c) for h, rec, c in included], receipts)
@@ -443,16 +471,20 @@ class Executor:
             if old is not None and old.block_number >= 0:
                 old.receipt = None
 
-    def published_receipt(self, tx_hash: bytes) -> dict | None:
-        """A transaction's receipt if its block's commit is done, read without ``lock``; None
-        otherwise (not mined, not yet published, dropped, unknown). The receipt is read before
-        the block number and the published head: a rebase lowers the head before it replaces
-        receipts, so a receipt replaced and not yet committed is never taken for a published one."""
+    def published_receipt(self, tx_hash: bytes) -> Any:
+        """A transaction's receipt if its block's commit is done, read without ``lock``; None if
+        it is unknown, pending or not yet published; ASK_UNDER_LOCK if it was dropped or a rebase
+        is replacing it (``receipt`` under ``lock`` answers then, after the rebase). The receipt
+        is read before the block number and the rebase mark: a rebase sets the mark before it
+        replaces any receipt and clears it only once the new ones are committed."""
         rec = self.txs.get(tx_hash)
         if rec is None:
             return None
-        receipt = rec.receipt
-        if rec.dropped or not 0 <= rec.block_number <= self.published_head:
+        receipt, block = rec.receipt, rec.block_number
+        rebasing = self.rebasing_from
+        if rec.dropped or (rebasing is not None and block >= rebasing):
+            return ASK_UNDER_LOCK
+        if not 0 <= block <= self.published_head:
             return None
         if receipt is None and self.store:  # an older one: in the store, committed
             row = self.store.read_one("SELECT receipt FROM txs WHERE hash = ?", (tx_hash,))

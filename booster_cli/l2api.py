@@ -14,7 +14,7 @@ from eth.exceptions import HeaderNotFound, InsufficientFunds
 from . import __version__
 from .abi import decode_revert
 from .errors import RpcError
-from .executor import L2_GAS_LIMIT
+from .executor import ASK_UNDER_LOCK, L2_GAS_LIMIT
 from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
 
 MAX_FEE_HISTORY = 1024  # blocks per eth_feeHistory, as geth
@@ -194,11 +194,10 @@ def methods(node: "Node") -> dict:
 
     def get_receipt(tx_hash: str) -> dict | None:
         key = _data(tx_hash)
-        rec = ex.txs.get(key)
-        if rec is None or not rec.dropped:
-            # not known, pending, or mined: answered without waiting for a block being built
-            return ex.published_receipt(key)
-        with ex.lock:  # dropped: said once the block that dropped it is committed
+        answer = ex.published_receipt(key)  # without waiting for a block being built
+        if answer is not ASK_UNDER_LOCK:
+            return answer
+        with ex.lock:  # dropped (said once that block is committed), or being rebased: after it
             rec = ex.txs.get(key)
             if rec is None:
                 return None

@@ -255,7 +255,13 @@ class Node:
         with self.executor.lock:
             # labels need the batch's preimages, which a settlement clears
             preimages = dict(self.executor.view.preimages)
-            result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
+            try:
+                result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
+            except Exception:
+                if self.executor.broken:  # nothing after it can be trusted; the store can
+                    log.error("%s; stopping the devnet", self.executor.broken)
+                    self.request_stop(f"{self.executor.broken}; the devnet stopped, and 'booster up' resumes from the last commit")
+                raise
             if result is None:
                 return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
             entry = result if isinstance(result, dict) else result.to_json()

@@ -102,21 +102,25 @@ class Store:
         self._idle_readers: list[sqlite3.Connection] = []
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._closed = False
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
         self._incoming_lock = threading.Lock()  # never held while waiting for anything else
         self._durable_seq = self._seq
 
     def close(self) -> None:
         with self._lock, self._readers_lock:
+            self._closed = True
             self._conn.close()
-            for conn in self._reader_conns:
+            for conn in self._idle_readers:
                 conn.close()
-            self._reader_conns, self._idle_readers = [], []
+            self._reader_conns, self._idle_readers = [], []  # those in use: closed when put back
 
     def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
         """A read on a connection of its own (WAL): it sees committed data only, never waits for
         the writer. As many read connections as reads ever ran at once, reused."""
         with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
             conn = self._idle_readers.pop() if self._idle_readers else None
         if conn is None:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
@@ -126,7 +130,10 @@ class Store:
             return conn.execute(sql, args).fetchone()
         finally:
             with self._readers_lock:
-                self._idle_readers.append(conn)
+                if self._closed:
+                    conn.close()
+                else:
+                    self._idle_readers.append(conn)
 
     @property
     def read_connections(self) -> int:
