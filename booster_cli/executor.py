@@ -180,7 +180,7 @@ class Executor:
         """Make the state so far durable (without a store: only publish it)."""
         if self.store:
             self.store.commit({"executor": self.record()}, tx_updates or [], history or [])
-        self.published_head = self.chain.header.block_number - 1  # chain.header: the next block's
+        self.published_head = self.chain.get_canonical_head().block_number
 
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
