@@ -18,32 +18,11 @@ from .fastevm import FastInterpreter
 from .l1view import L1View
 from .ordered_trie import ordered_trie_root
 from .precompiles import BOOSTER_PRECOMPILES
+from .rlpbytes import rlp_bytes, rlp_int, rlp_list
 
 
 class BoosterComputation(FastInterpreter, PragueComputation):
     _precompiles = {**PragueComputation._precompiles, **BOOSTER_PRECOMPILES}
-
-
-def _rlp_bytes(b: bytes) -> bytes:
-    n = len(b)
-    if n == 1 and b[0] < 0x80:
-        return b
-    if n < 56:
-        return bytes((0x80 + n,)) + b
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0xB7 + len(size),)) + size + b
-
-
-def _rlp_list(payload: bytes) -> bytes:
-    n = len(payload)
-    if n < 56:
-        return bytes((0xC0 + n,)) + payload
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(size),)) + size + payload
-
-
-def _rlp_int(value: int) -> bytes:
-    return _rlp_bytes(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
 def encode_receipt(receipt) -> bytes:  # type: ignore[no-untyped-def]
@@ -51,17 +30,17 @@ def encode_receipt(receipt) -> bytes:  # type: ignore[no-untyped-def]
     serializer cost some 25 µs a receipt."""
     inner = getattr(receipt, "_inner", receipt)
     logs = b"".join(
-        _rlp_list(_rlp_bytes(log.address) + _rlp_list(b"".join(_rlp_bytes(t.to_bytes(32, "big")) for t in log.topics)) + _rlp_bytes(log.data))
+        rlp_list(rlp_bytes(log.address) + rlp_list(b"".join(rlp_bytes(t.to_bytes(32, "big")) for t in log.topics)) + rlp_bytes(log.data))
         for log in inner.logs
     )
-    body = _rlp_list(_rlp_bytes(inner.state_root) + _rlp_int(inner.gas_used) + _rlp_bytes(inner.bloom.to_bytes(256, "big")) + _rlp_list(logs))
+    body = rlp_list(rlp_bytes(inner.state_root) + rlp_int(inner.gas_used) + rlp_bytes(inner.bloom.to_bytes(256, "big")) + rlp_list(logs))
     return body if inner is receipt else bytes((receipt.type_id,)) + body
 
 
 def encode_account(account: Account) -> bytes:
     """``rlp.encode(account, sedes=Account)``, written out: rlp's generic serializer validated
     and walked each field, some 8 µs an account, and accounts are encoded ~5 times a transaction."""
-    return _rlp_list(_rlp_int(account.nonce) + _rlp_int(account.balance) + _rlp_bytes(account.storage_root) + _rlp_bytes(account.code_hash))
+    return rlp_list(rlp_int(account.nonce) + rlp_int(account.balance) + rlp_bytes(account.storage_root) + rlp_bytes(account.code_hash))
 
 
 class BoosterAccountDB(AccountDB):

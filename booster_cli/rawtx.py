@@ -22,6 +22,8 @@ from typing import Any
 from coincurve import PublicKey
 from eth_hash.auto import keccak
 
+from .rlpbytes import rlp_list
+
 _TYPES_WITH_PLAIN_SIGNING = (1, 2)
 _DYNAMIC_FEE = 2
 
@@ -132,13 +134,6 @@ class TxDecoder:
         return self.builder.decode(raw)
 
 
-def _list_prefix(length: int) -> bytes:
-    if length < 56:
-        return bytes((0xC0 + length,))
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((0xF7 + len(size),)) + size
-
-
 def recover_sender(raw: bytes) -> bytes | None:
     """The 20-byte sender of a type-1 or type-2 transaction that has been decoded (by py-evm or
     ``TxDecoder``), or None when py-evm should recover it (see the module doc). Raises if the
@@ -157,7 +152,7 @@ def recover_sender(raw: bytes) -> bytes | None:
         return None
     start = fields[0][0]
     unsigned = raw[start:v_at]
-    message = raw[:1] + _list_prefix(len(unsigned)) + unsigned
+    message = raw[:1] + rlp_list(unsigned)
     signature = raw[r_s:r_e].rjust(32, b"\x00") + raw[s_s:s_e].rjust(32, b"\x00") + bytes((y_parity,))
     public = PublicKey.from_signature_and_message(signature, keccak(message), hasher=None)
     return keccak(public.format(compressed=False)[1:])[12:]

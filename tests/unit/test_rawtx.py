@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booster_cli.rawtx import TxDecoder, recover_sender
+from booster_cli.rlpbytes import rlp_bytes, rlp_int, rlp_list
 
 DECODER = PragueVM.get_transaction_builder()
 FAST = TxDecoder(DECODER)
@@ -54,22 +55,12 @@ def test_a_signature_that_py_evm_would_not_take_is_left_to_it():
     assert recover_sender(b"") is None and recover_sender(b"\xf8") is None
 
 
-def _rlp_len(n: int, base: int) -> bytes:
-    return bytes((base + n,)) if n < 56 else bytes((base + 55 + (n.bit_length() + 7) // 8,)) + n.to_bytes((n.bit_length() + 7) // 8, "big")
-
-
 def _raw_type2(items: list[bytes]) -> bytes:
     """A type-2 transaction from already-encoded items (any of them may be non-canonical)."""
-    payload = b"".join(items)
-    return b"\x02" + _rlp_len(len(payload), 0xC0) + payload
+    return b"\x02" + rlp_list(b"".join(items))
 
 
-def _s(b: bytes) -> bytes:
-    return b if len(b) == 1 and b[0] < 0x80 else _rlp_len(len(b), 0x80) + b
-
-
-def _i(n: int) -> bytes:
-    return _s(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+_s, _i = rlp_bytes, rlp_int  # canonical encodings of a byte string, an integer
 
 
 def _outcome(decoder, raw: bytes):
