@@ -100,7 +100,7 @@ class Store:
         # each read (one per thread leaked two file descriptors per client connection: the
         # RPC server runs one thread per connection)
         self._idle_readers: list[sqlite3.Connection] = []
-        self._reader_conns: list[sqlite3.Connection] = []
+        self.read_connections = 0  # opened so far: as many as reads ever ran at once
         self._readers_lock = threading.Lock()
         self._closed = False
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
@@ -113,7 +113,7 @@ class Store:
             self._conn.close()
             for conn in self._idle_readers:
                 conn.close()
-            self._reader_conns, self._idle_readers = [], []  # those in use: closed when put back
+            self._idle_readers = []  # those in use: closed when put back
 
     def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
         """A read on a connection of its own (WAL): it sees committed data only, never waits for
@@ -125,7 +125,7 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             with self._readers_lock:
-                self._reader_conns.append(conn)
+                self.read_connections += 1
         try:
             return conn.execute(sql, args).fetchone()
         finally:
@@ -134,10 +134,6 @@ class Store:
                     conn.close()
                 else:
                     self._idle_readers.append(conn)
-
-    @property
-    def read_connections(self) -> int:
-        return len(self._reader_conns)
 
     def query_one(self, sql: str, args: tuple = ()) -> tuple | None:
         with self._lock:
