@@ -82,8 +82,10 @@ def stop(timeout: float = 15.0) -> str:
     if not record:
         return "no booster devnet is running here; nothing to stop"
     node_pid, anvil_pid = record["l2"]["pid"], record["l1"]["pid"]
+    front_pid = record["l2"].get("front_pid")  # dies with the node (parent-death signal) anyway
     if not pid_alive(node_pid):
         _kill(anvil_pid)
+        _kill(front_pid)
         state.clear_devnet()
         return "no booster devnet is running here (removed a stale record)"
     os.kill(node_pid, signal.SIGTERM)
@@ -93,6 +95,7 @@ def stop(timeout: float = 15.0) -> str:
     if pid_alive(node_pid):
         _kill(node_pid)
     _kill(anvil_pid)
+    _kill(front_pid)
     state.clear_devnet()
     return "booster devnet stopped"
 

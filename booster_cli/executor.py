@@ -228,6 +228,18 @@ class Executor:
 
     # -- intake --
     def submit(self, raw: bytes) -> bytes:
+        """Accept a signed transaction; returns its hash once it is durable."""
+        tx_hash, seq = self.accept(raw)
+        if self.store:
+            # answered only once durable: committed with others that arrived meanwhile, or with
+            # the block that took it (a block's commit writes the waiting inserts first)
+            self.store.wait_durable(seq)
+        return tx_hash
+
+    def accept(self, raw: bytes, sender: bytes | None = None) -> tuple[bytes, int]:
+        """Check and queue a signed transaction; returns (its hash, the arrival number to pass to
+        ``store.wait_durable`` before answering). ``sender``: recovered from ``raw`` already by
+        a trusted caller (the RPC front, see front.py), else recovered here."""
         try:
             tx = self._decoder.decode(raw)
         except Exception as exc:
@@ -236,7 +248,8 @@ class Executor:
             # one ECDSA recovery, from the raw bytes where it can be (see rawtx.py), cached on
             # the transaction as py-evm does; a recovered key always verifies, so
             # check_signature_validity's recover + verify would add nothing
-            sender = recover_sender(raw)
+            if sender is None:
+                sender = recover_sender(raw)
             if sender is None:
                 sender = tx.sender
             else:
@@ -255,11 +268,7 @@ class Executor:
             self.txs[tx_hash] = TxRecord(tx, sender)
             self._enqueue(tx_hash, tx, sender, expected)
             self._arrived.notify_all()
-        if self.store:
-            # answered only once durable: committed with others that arrived meanwhile, or with
-            # the block that took it (a block's commit writes the waiting inserts first)
-            self.store.wait_durable(seq)
-        return tx_hash
+        return tx_hash, seq
 
     def _enqueue(self, tx_hash: bytes, tx: Any, sender: bytes, expected: int) -> None:
         """Queue for the next block, or wait for the gap before a future nonce to fill."""

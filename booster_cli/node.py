@@ -12,7 +12,10 @@ import contextlib
 import gc
 import logging
 import os
+import select
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -25,6 +28,7 @@ from .anvil import AnvilProcess, claim_port
 from .artifacts import load_settlement_artifact
 from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
+from .front import serve_link
 from .prover import MockProver
 from .relayer import Relayer
 from .resume import check_anchor, known_settlement, reconcile_settlement, restore_l1_after_interrupted_report
@@ -41,6 +45,8 @@ DEFAULT_L2_PORT = 8546
 DEFAULT_L2_CHAIN_ID = 167010
 L1_CHAIN_ID = 31337
 RELAYER_FUNDS = 10_000 * 10**18
+GIL_SWITCH_INTERVAL = 0.001  # seconds (see start)
+FRONT_START_TIMEOUT = 30.0  # seconds for the RPC front to listen (a Python start, a cold disk)
 
 
 @dataclass
@@ -59,6 +65,7 @@ class Node:
         self.config = config
         self.anvil: AnvilProcess | None = None
         self.server: RpcServer | None = None
+        self.front: subprocess.Popen | None = None
         self.store: Store | None = None
         self.executor: Executor | None = None
         self.resume_report: dict = {}
@@ -107,8 +114,10 @@ class Node:
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
             from .l2api import methods
 
-            self.server = RpcServer(methods(self), cfg.host, l2_port)
+            # the node's own server, for the front (which serves the public port) and only it
+            self.server = RpcServer(methods(self), "127.0.0.1", 0)
             self.server.start()
+            self.front = self._start_front(cfg.host, l2_port)
         except BaseException:
             self.stop()
             raise
@@ -116,13 +125,17 @@ class Node:
         # took ~6% of block building, and its full passes grow with the heap. Everything loaded
         # so far lives as long as the node: keep it out of the passes, and collect less often.
         gc.freeze()
+        # the thread answering the RPC front waits for the GIL while a block is built: at
+        # Python's default 5 ms hand-over interval each batch of transactions waited up to 10 ms
+        # (accept, then the durable commit), and the senders with it
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_anvil, name="watchdog", daemon=True).start()
-        _pin_to_one_cpu()
+        _pin_to_one_cpu(_node_cpu())
         self.record = {
             "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
-            "l2": {"rpc_url": f"http://{cfg.host}:{self.server.port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid()},
+            "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(), "front_pid": self.front.pid},
             "contracts": {"settlement": self.settlement},
             "prover": prover.address,
             "relayer": address_of(relayer_key),
@@ -132,6 +145,29 @@ class Node:
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
+
+    def _start_front(self, host: str, port: int) -> subprocess.Popen:
+        """Start the RPC front (front.py) on the public L2 port, linked to this node by a socket
+        pair whose other end a thread here serves; returns once it listens."""
+        ours, theirs = socket.socketpair()
+        cpu = _node_cpu()
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        other = next((c for c in cpus if c != cpu), -1) if cpu is not None else -1
+        args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
+                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(other)]
+        proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        theirs.close()
+        self.front = proc
+        ex = self.executor
+        threading.Thread(target=serve_link, args=(ours, ex.accept, self.store.wait_durable), name="front-link", daemon=True).start()
+        ready, _, _ = select.select([proc.stdout], [], [], FRONT_START_TIMEOUT)
+        line = proc.stdout.readline() if ready else b""
+        if not line.startswith(b"ready"):
+            proc.kill()
+            proc.wait()
+            raise BoosterError(f"the L2 RPC front did not start on {host}:{port} (see the messages above)")
+        proc.stdout.close()
+        return proc
 
     def _deploy_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict) -> str:
         init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, self.config.l2_chain_id, l2_genesis_state_root())
@@ -154,6 +190,14 @@ class Node:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.front:
+            self.front.terminate()
+            try:
+                self.front.wait(5)
+            except subprocess.TimeoutExpired:
+                self.front.kill()
+                self.front.wait()
+            self.front = None
         if self.server:
             self.server.stop()
             self.server = None
@@ -302,22 +346,28 @@ def _nothing():
     yield
 
 
-def _pin_to_one_cpu() -> None:
+def _node_cpu() -> int | None:
+    """The CPU the node's threads run on (Linux, 2 CPUs or more), else None. Several nodes on
+    one machine spread over the CPUs."""
+    if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[os.getpid() % len(cpus)] if len(cpus) >= 2 else None
+
+
+def _pin_to_one_cpu(cpu: int | None) -> None:
     """Keep the node's threads on one CPU (Linux). Python runs one thread at a time (the GIL);
     with the RPC threads and the block builder spread over CPUs, every hand-over of the GIL woke
     a thread on another CPU: under load ~9 context switches per transaction and a third of the
     node's time in the kernel, against ~0.1 and a twentieth on one CPU (1.6x the throughput on
-    this 2-CPU machine). anvil, started before, is not affected; later threads (one per RPC
-    connection) inherit the setting from the server's thread."""
-    if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
+    this 2-CPU machine). anvil and the RPC front, started before, are not affected (the front
+    keeps to another CPU); later threads (one per RPC connection) inherit the setting from the
+    server's thread."""
+    if cpu is None:
         return
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return
-    one = {cpus[os.getpid() % len(cpus)]}  # several nodes on one machine spread over the CPUs
     for tid in os.listdir("/proc/self/task"):
         with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(tid), one)
+            os.sched_setaffinity(int(tid), {cpu})
 
 
 def _alive(pid: object) -> bool:

@@ -80,18 +80,7 @@ class Dispatcher:
                 signature.bind(*params)
         except TypeError as exc:
             return _error(id_, INVALID_PARAMS, f"{name}: wrong parameters ({exc})")
-        try:
-            result = method(*params)
-        except RpcError as exc:
-            return _error(id_, exc.code, str(exc), exc.data)
-        except BoosterError as exc:
-            code = INVALID_PARAMS if isinstance(exc, UsageError) else -32000
-            return _error(id_, code, str(exc), {"exit_code": int(exc.exit_code), **_extra(exc)})
-        except Exception as exc:  # the node must keep serving; the log keeps the traceback
-            log.exception("internal error in %s", name)
-            return _error(id_, INTERNAL, f"{name}: internal error: {exc}")
-        return {"jsonrpc": "2.0", "id": id_, "result": result}
-
+        return answer(id_, name, method, *params)
 
     def _signature(self, name: str, method: Method) -> inspect.Signature | None:
         if name not in self._signatures:
@@ -100,6 +89,31 @@ class Dispatcher:
             except ValueError:
                 self._signatures[name] = None  # builtins without a signature: the call decides
         return self._signatures[name]
+
+
+def answer(id_: Any, name: str, method: Method, *params: Any) -> dict:
+    """The JSON-RPC answer to calling ``method``: its result, or its failure as an error object."""
+    try:
+        result = method(*params)
+    except RpcError as exc:
+        return _error(id_, exc.code, str(exc), exc.data)
+    except BoosterError as exc:
+        code = INVALID_PARAMS if isinstance(exc, UsageError) else -32000
+        return _error(id_, code, str(exc), {"exit_code": int(exc.exit_code), **_extra(exc)})
+    except Exception as exc:  # the node must keep serving; the log keeps the traceback
+        log.exception("internal error in %s", name)
+        return _error(id_, INTERNAL, f"{name}: internal error: {exc}")
+    return {"jsonrpc": "2.0", "id": id_, "result": result}
+
+
+def encode_answer(answer: Any) -> bytes:
+    """An answer as the body of the HTTP response (bytes pass as they are: encoded already)."""
+    if isinstance(answer, bytes):
+        return answer
+    try:
+        return json.dumps(answer, allow_nan=False).encode()
+    except ValueError:
+        return json.dumps(_error(None, INTERNAL, "internal error: the answer is not representable as JSON")).encode()
 
 
 def _too_deep(text: str) -> bool:
@@ -161,7 +175,7 @@ def _extra(exc: BoosterError) -> dict:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    dispatcher: Dispatcher
+    dispatcher: Any  # handle_body(body) -> answer
     protocol_version = "HTTP/1.1"
     # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
     disable_nagle_algorithm = True
@@ -224,10 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _reply(self, answer: Any, close: bool = False) -> None:
-        try:
-            data = json.dumps(answer, allow_nan=False).encode()
-        except ValueError:
-            data = json.dumps(_error(None, INTERNAL, "internal error: the answer is not representable as JSON")).encode()
+        data = encode_answer(answer)
         # status line, headers and body in one write (one syscall, one segment), built here:
         # send_response/send_header/end_headers cost as much as the rest of a transaction's intake
         head = f"{self.protocol_version} 200 OK\r\nServer: {self.version_string()}\r\nDate: {_http_date()}\r\n" \
@@ -248,8 +259,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class RpcServer:
-    def __init__(self, methods: dict[str, Method], host: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"dispatcher": Dispatcher(methods)})
+    """Serves ``methods``, or anything with ``handle_body(body) -> answer`` (a JSON-able object,
+    or the encoded bytes of one) such as the RPC front's."""
+
+    def __init__(self, methods: dict[str, Method] | Any, host: str, port: int) -> None:
+        dispatcher = Dispatcher(methods) if isinstance(methods, dict) else methods
+        handler = type("Handler", (_Handler,), {"dispatcher": dispatcher})
         self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rpc", daemon=True)

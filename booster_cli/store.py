@@ -82,6 +82,45 @@ class SqliteKV(BaseDB):
         self._pending = {}
 
 
+class ReadPool:
+    """Read connections to a WAL database: a read sees committed data only and never waits for
+    the writer. Each connection is used by one thread at a time and goes back to the idle list
+    after each read: as many connections as reads ever ran at once (one per thread leaked two
+    file descriptors per client connection: the RPC servers run one thread per connection)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: list[sqlite3.Connection] = []
+        self.connections = 0  # opened so far
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            with self._lock:
+                self.connections += 1
+        try:
+            return conn.execute(sql, args).fetchone()
+        finally:
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._idle.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for conn in self._idle:
+                conn.close()
+            self._idle = []  # those in use: closed when put back
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,44 +135,23 @@ class Store:
             self._conn.executescript(SCHEMA)
             self._seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()[0])
         self.kv = SqliteKV(self)
-        # read connections: each in use by one thread at a time, back to the idle list after
-        # each read (one per thread leaked two file descriptors per client connection: the
-        # RPC server runs one thread per connection)
-        self._idle_readers: list[sqlite3.Connection] = []
-        self.read_connections = 0  # opened so far: as many as reads ever ran at once
-        self._readers_lock = threading.Lock()
-        self._closed = False
+        self.readers = ReadPool(path)
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
         self._incoming_lock = threading.Lock()  # never held while waiting for anything else
         self._durable_seq = self._seq
 
     def close(self) -> None:
-        with self._lock, self._readers_lock:
-            self._closed = True
+        with self._lock:
+            self.readers.close()
             self._conn.close()
-            for conn in self._idle_readers:
-                conn.close()
-            self._idle_readers = []  # those in use: closed when put back
 
     def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
-        """A read on a connection of its own (WAL): it sees committed data only, never waits for
-        the writer. As many read connections as reads ever ran at once, reused."""
-        with self._readers_lock:
-            if self._closed:
-                raise sqlite3.ProgrammingError("the store is closed")
-            conn = self._idle_readers.pop() if self._idle_readers else None
-        if conn is None:
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            with self._readers_lock:
-                self.read_connections += 1
-        try:
-            return conn.execute(sql, args).fetchone()
-        finally:
-            with self._readers_lock:
-                if self._closed:
-                    conn.close()
-                else:
-                    self._idle_readers.append(conn)
+        """A read that never waits for the writer (see ReadPool)."""
+        return self.readers.read_one(sql, args)
+
+    @property
+    def read_connections(self) -> int:
+        return self.readers.connections
 
     def query_one(self, sql: str, args: tuple = ()) -> tuple | None:
         with self._lock:

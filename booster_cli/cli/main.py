@@ -118,7 +118,7 @@ def status(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
     elif st["running"]:
         output.say(
             f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
-            f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']})\n"
+            f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
             f"  settlement {st['contracts']['settlement']}\n"
             f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
         )
