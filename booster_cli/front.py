@@ -43,7 +43,7 @@ from typing import Any
 
 from .rawtx import recover_sender
 from .rpc_server import RpcServer, answer
-from .store import ReadPool
+from .readpool import ReadPool
 
 log = logging.getLogger("booster.front")
 
@@ -180,7 +180,11 @@ class Front:
         self.link, self.proxy, self.receipts = link, proxy, receipts
 
     def handle_body(self, body: bytes) -> Any:
-        fast = self._fast(body)
+        try:
+            fast = self._fast(body)
+        except Exception:  # the node answers (and logs) whatever the front cannot
+            log.exception("the RPC front passed a request on after an error")
+            fast = None
         if fast is not None:
             return fast
         try:
@@ -190,7 +194,8 @@ class Front:
 
     def _fast(self, body: bytes) -> bytes | None:
         """The answer to a plain, well-formed send or receipt request; None for everything else."""
-        if not body.startswith(b'{"') or b'"eth_' not in body:
+        # one object holding one array: anything nested deeper is not a send or a receipt request
+        if not body.startswith(b'{"') or b'"eth_' not in body or body.count(b"{") + body.count(b"[") != 2:
             return None
         try:
             request = json.loads(body)

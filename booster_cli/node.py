@@ -132,7 +132,7 @@ class Node:
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_anvil, name="watchdog", daemon=True).start()
-        _pin_to_one_cpu(_node_cpu())
+        _pin_to_one_cpu(_node_cpu(), elsewhere={self.store.checkpointer_tid})
         self.record = {
             "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
             "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(), "front_pid": self.front.pid},
@@ -355,19 +355,21 @@ def _node_cpu() -> int | None:
     return cpus[os.getpid() % len(cpus)] if len(cpus) >= 2 else None
 
 
-def _pin_to_one_cpu(cpu: int | None) -> None:
+def _pin_to_one_cpu(cpu: int | None, elsewhere: set = frozenset()) -> None:
     """Keep the node's threads on one CPU (Linux). Python runs one thread at a time (the GIL);
     with the RPC threads and the block builder spread over CPUs, every hand-over of the GIL woke
     a thread on another CPU: under load ~9 context switches per transaction and a third of the
     node's time in the kernel, against ~0.1 and a twentieth on one CPU (1.6x the throughput on
     this 2-CPU machine). anvil and the RPC front, started before, are not affected (the front
     keeps to another CPU); later threads (one per RPC connection) inherit the setting from the
-    server's thread."""
+    server's thread. The threads in ``elsewhere`` (the store's WAL checkpoints: SQLite's work,
+    without the GIL) run on the other CPUs."""
     if cpu is None:
         return
+    others = set(os.sched_getaffinity(0)) - {cpu}
     for tid in os.listdir("/proc/self/task"):
         with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(tid), {cpu})
+            os.sched_setaffinity(int(tid), others if int(tid) in elsewhere else {cpu})
 
 
 def _alive(pid: object) -> bool:

@@ -17,12 +17,16 @@ is done.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from eth.db.backends.base import BaseDB
+
+from .readpool import ReadPool
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -35,6 +39,9 @@ CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
 CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT NULL);
 """
 
+log = logging.getLogger("booster.store")
+
+CHECKPOINT_INTERVAL = 0.2  # seconds between WAL checkpoints, at most
 _DELETED = None
 _INSERT_TX = "INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)"
 _ABSENT = object()
@@ -82,45 +89,6 @@ class SqliteKV(BaseDB):
         self._pending = {}
 
 
-class ReadPool:
-    """Read connections to a WAL database: a read sees committed data only and never waits for
-    the writer. Each connection is used by one thread at a time and goes back to the idle list
-    after each read: as many connections as reads ever ran at once (one per thread leaked two
-    file descriptors per client connection: the RPC servers run one thread per connection)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._idle: list[sqlite3.Connection] = []
-        self.connections = 0  # opened so far
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def read_one(self, sql: str, args: tuple = ()) -> tuple | None:
-        with self._lock:
-            if self._closed:
-                raise sqlite3.ProgrammingError("the store is closed")
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            with self._lock:
-                self.connections += 1
-        try:
-            return conn.execute(sql, args).fetchone()
-        finally:
-            with self._lock:
-                if self._closed:
-                    conn.close()
-                else:
-                    self._idle.append(conn)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            for conn in self._idle:
-                conn.close()
-            self._idle = []  # those in use: closed when put back
-
-
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,6 +97,8 @@ class Store:
         self._lock = threading.RLock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # checkpoints run in a thread of their own (see _checkpoints), not inside a commit
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             # NORMAL: a committed transaction survives a crash of this process (kill -9); only a
             # power loss may drop the last ones
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -139,8 +109,37 @@ class Store:
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
         self._incoming_lock = threading.Lock()  # never held while waiting for anything else
         self._durable_seq = self._seq
+        self._written = threading.Event()  # a commit since the last checkpoint
+        self._closing = False
+        self.checkpointer_tid: int | None = None  # the checkpoint thread's (see node._pin_to_one_cpu)
+        self._checkpointer = threading.Thread(target=self._checkpoints, name="checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoints(self) -> None:
+        """Copy committed pages from the WAL into the database, at most every CHECKPOINT_INTERVAL
+        seconds, on a connection of this thread's. SQLite's own checkpoints ran inside the commit
+        that crossed 1,000 pages: with their writes and syncs they were half a block's commit,
+        which the block builder waited for. PASSIVE: readers and the writer never wait for it."""
+        self.checkpointer_tid = threading.get_native_id()
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            while not self._closing:
+                self._written.wait()
+                self._written.clear()
+                if self._closing:
+                    break
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # busy or the like: the next one copies it
+                    log.debug("WAL checkpoint skipped: %s", exc)
+                time.sleep(CHECKPOINT_INTERVAL)
+        finally:
+            conn.close()
 
     def close(self) -> None:
+        self._closing = True
+        self._written.set()
+        self._checkpointer.join(5)
         with self._lock:
             self.readers.close()
             self._conn.close()
@@ -251,12 +250,12 @@ class Store:
                 dest.close()
 
     def _transaction(self) -> "_Tx":
-        return _Tx(self._conn, self._lock)
+        return _Tx(self._conn, self._lock, self._written)
 
 
 class _Tx:
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
-        self._conn, self._lock = conn, lock
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, written: threading.Event) -> None:
+        self._conn, self._lock, self._written = conn, lock, written
 
     def __enter__(self) -> sqlite3.Cursor:
         self._lock.acquire()
@@ -268,5 +267,7 @@ class _Tx:
             self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self._lock.release()
+        if not exc_type:
+            self._written.set()
 
 

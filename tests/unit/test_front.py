@@ -77,3 +77,12 @@ def test_the_node_side_returns_when_the_front_closes_the_link():
     theirs.close()
     node.join(5)
     assert not node.is_alive()
+
+
+def test_the_front_does_not_import_py_evm():
+    import subprocess
+    import sys
+
+    code = "import sys, booster_cli.front; print(sorted(m for m in sys.modules if m == 'eth' or m.startswith('eth.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
