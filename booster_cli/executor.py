@@ -40,7 +40,7 @@ from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
 from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
-from .l2vm import BoosterL2State, BoosterVM, rebuilt
+from .l2vm import INTAKE_VALIDATED, BoosterL2State, BoosterVM, rebuilt
 from .rpc import RpcClient
 from .rawtx import TxDecoder, recover_sender
 from .store import Store
@@ -296,6 +296,7 @@ class Executor:
             tx.validate()
         except EvmValidationError as exc:
             raise TxRejected(f"invalid transaction: {exc}") from exc
+        tx.__dict__[INTAKE_VALIDATED] = True
         state = self.head_state()
         expected = self._next_nonce(sender)
         who = _Checksummed(sender)  # a keccak: only when a message needs it

@@ -10,7 +10,7 @@ from eth.vm.forks.prague.receipts import PragueTypedReceipt as TypedReceipt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booster_cli.l2vm import encode_account, encode_receipt
+from booster_cli.l2vm import encode_account, encode_receipt, logs_bloom
 
 EDGES = st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, 0x100, 2**55, 2**56, 2**64 - 1])
 
@@ -32,3 +32,15 @@ def test_encode_receipt_is_rlp(typed, status, gas_used, bloom, logs):
     if typed:
         receipt = TypedReceipt(2, receipt)
     assert encode_receipt(receipt) == receipt.encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(logs=st.lists(st.tuples(st.sampled_from([b"\x01" * 20, b"\xab" * 20]) | st.binary(min_size=20, max_size=20),
+                               st.lists(st.sampled_from([0, 1, 2**255]) | st.integers(0, 2**256 - 1), max_size=4)), max_size=6))
+def test_logs_bloom_is_eth_blooms(logs):
+    from eth_bloom import BloomFilter
+
+    entries = [Log(address, topics, b"") for address, topics in logs]
+    expected = BloomFilter.from_iterable(v for log in entries for v in log.bloomables)
+    assert logs_bloom(entries) == int(expected)
+    assert logs_bloom(entries) == Receipt(b"\x01", 0, entries).bloom
