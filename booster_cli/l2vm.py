@@ -235,9 +235,10 @@ class BoosterVM(PragueVM):
         if withdrawals:
             return super().set_block_transactions_and_withdrawals(base_block, new_header, transactions, receipts, withdrawals)
         tx_root, tx_nodes = ordered_trie_root([tx.encode() for tx in transactions])
-        receipt_root, receipt_nodes = ordered_trie_root([encode_receipt(r) for r in receipts])
+        receipt_root, _ = ordered_trie_root([encode_receipt(r) for r in receipts])
+        # the transaction trie is how py-evm reads a block's transactions back; receipts are read
+        # from the store's receipt rows (and the receipt root checks them), never from their trie
         self.chaindb.persist_trie_data_dict(tx_nodes)
-        self.chaindb.persist_trie_data_dict(receipt_nodes)
         header = rebuilt(new_header, transaction_root=tx_root, receipt_root=receipt_root)
         transactions = tuple(transactions)
         self._sealed = (transactions, tx_root)  # validate_block need not compute it again
