@@ -84,17 +84,20 @@ def serve_link(sock: socket.socket, accept: Any, wait_durable: Any) -> None:
     accepted in order (``accept(raw, sender) -> (hash, arrival number)``, the executor's), made
     durable at once (``wait_durable``), and answered with the encoded JSON-RPC answers, in order.
     Returns when the front closes the link."""
-    while (batch := recv_frame(sock)) is not None:
-        answers, last = [], 0
-        for id_, raw, sender in batch:
-            taken: list = []
-            answers.append(answer(id_, SEND, lambda r=raw, s=sender, t=taken: _accept(accept, r, s, t)))
-            last = max([last, *taken])
-        if last:
-            failed = answer(None, SEND, wait_durable, last)
-            if "error" in failed:  # not durable: no hash may be given for any of them
-                answers = [a if "error" in a else {**failed, "id": a["id"]} for a in answers]
-        send_frame(sock, [json.dumps(a).encode() for a in answers])
+    try:
+        while (batch := recv_frame(sock)) is not None:
+            answers, last = [], 0
+            for id_, raw, sender in batch:
+                taken: list = []
+                answers.append(answer(id_, SEND, lambda r=raw, s=sender, t=taken: _accept(accept, r, s, t)))
+                last = max([last, *taken])
+            if last:
+                failed = answer(None, SEND, wait_durable, last)
+                if "error" in failed:  # not durable: no hash may be given for any of them
+                    answers = [a if "error" in a else {**failed, "id": a["id"]} for a in answers]
+            send_frame(sock, [json.dumps(a).encode() for a in answers])
+    except OSError as exc:  # the front is gone (the node's watchdog notices)
+        log.warning("the link to the RPC front broke: %s", exc)
 
 
 def _accept(accept: Any, raw: bytes, sender: bytes, taken: list) -> str:
@@ -130,7 +133,8 @@ class _Link:
             try:
                 send_frame(self._sock, [item for item, _ in batch])
                 answers = recv_frame(self._sock)
-            except OSError:
+            except BaseException:  # a request must never wait for ever: without the link, no front
+                log.exception("the link to the L2 node broke; the RPC front exits")
                 answers = None
             if answers is None:  # the node is gone: so is its front
                 log.error("the L2 node closed the link; the RPC front exits")

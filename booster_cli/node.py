@@ -131,7 +131,7 @@ class Node:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
-        threading.Thread(target=self._watch_anvil, name="watchdog", daemon=True).start()
+        threading.Thread(target=self._watch_children, name="watchdog", daemon=True).start()
         _pin_to_one_cpu(_node_cpu(), elsewhere={self.store.checkpointer_tid})
         self.record = {
             "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
@@ -220,12 +220,18 @@ class Node:
                     log.exception("building an L2 block failed")
                     time.sleep(0.1)
 
-    def _watch_anvil(self) -> None:
+    def _watch_children(self) -> None:
+        """Stop the devnet when anvil or the RPC front exits on its own."""
         while not self.stopping.wait(0.2):
             if self.anvil and not self.anvil.alive():
                 code = self.anvil.proc.returncode if self.anvil.proc else "?"
                 log.error("anvil (L1) exited with code %s; stopping the devnet", code)
                 self.request_stop(f"anvil (L1) exited unexpectedly with code {code}; the devnet stopped (log: {self.anvil.log_path})")
+                return
+            front = self.front
+            if front is not None and front.poll() is not None and not self.stopping.is_set():
+                log.error("the L2 RPC front exited with code %s; stopping the devnet", front.returncode)
+                self.request_stop(f"the L2 RPC front exited unexpectedly with code {front.returncode}; the devnet stopped")
                 return
 
     # -- booster_* methods --

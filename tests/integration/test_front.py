@@ -83,3 +83,10 @@ def test_down_stops_the_front(devnet):
     front = devnet.record["l2"]["front_pid"]
     devnet.ok("down")
     wait_dead(front)
+
+
+def test_the_node_stops_when_its_front_dies(devnet):
+    os.kill(devnet.record["l2"]["front_pid"], signal.SIGKILL)
+    wait_dead(devnet.record["l2"]["pid"], devnet.record["l1"]["pid"])
+    status = devnet.booster("status", "--json")
+    assert status.code == 3 and status.json()["running"] is False
