@@ -25,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from eth import constants
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
@@ -399,7 +400,7 @@ class Executor:
         chain.chaindb.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
         self._record_receipts(block, included, receipts)
-        rows = [(h, "mined", json.dumps(r.receipt), None) for h, r, _ in included]
+        rows = [(h, "mined", orjson.dumps(r.receipt).decode(), None) for h, r, _ in included]  # ~10x json's speed
         return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped], used
 
     def rebase(self, head: Anchor) -> list[dict]:

@@ -41,6 +41,8 @@ import sys
 import threading
 from typing import Any
 
+import orjson
+
 from .rawtx import recover_sender
 from .rpc_server import RpcServer, answer
 from .readpool import ReadPool
@@ -95,7 +97,7 @@ def serve_link(sock: socket.socket, accept: Any, wait_durable: Any) -> None:
                 failed = answer(None, SEND, wait_durable, last)
                 if "error" in failed:  # not durable: no hash may be given for any of them
                     answers = [a if "error" in a else {**failed, "id": a["id"]} for a in answers]
-            send_frame(sock, [json.dumps(a).encode() for a in answers])
+            send_frame(sock, [orjson.dumps(a) for a in answers])
     except OSError as exc:  # the front is gone (the node's watchdog notices)
         log.warning("the link to the RPC front broke: %s", exc)
 
