@@ -70,8 +70,9 @@ class TxRejected(RpcError):
 
 
 @dataclass(slots=True)
-class _GasTally:
-    """What py-evm's apply_transaction reads of the header it is given."""
+class GasTally:
+    """What py-evm's apply_transaction reads of the header it is given (the executor and the
+    prover pass this instead of a header rebuilt after every transaction)."""
 
     gas_limit: int
     gas_used: int
@@ -367,7 +368,7 @@ class Executor:
         vm = chain.get_vm(base_header)
         # py-evm reads only gas_limit and gas_used of the header it is given per transaction; the
         # block's header is built once, at the end (one per transaction cost ~4% of a block)
-        tally = _GasTally(base_header.gas_limit, base_header.gas_used)
+        tally = GasTally(base_header.gas_limit, base_header.gas_used)
         bloom = BloomFilter(base_header.bloom)
         included, receipts, dropped = [], [], []
         target = tally.gas_limit // ELASTICITY_MULTIPLIER if up_to_target else tally.gas_limit

@@ -167,13 +167,13 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
     view ``view``; each block must end on the state root the executor sealed. Returns (the last
     block's state root, transactions re-executed)."""
     from eth.vm.chain_context import ChainContext
-    from eth.vm.forks.prague import PragueVM
 
-    from .l2vm import BoosterL2State
+    from .executor import GasTally
+    from .l2vm import BoosterL2State, BoosterVM
     from .precompiles import l1_calls_of
 
     state_class = BoosterL2State.configure(l1_view=view)
-    vm_class = PragueVM.configure(__name__="ProverVM", _state_class=state_class)
+    vm_class = BoosterVM.configure(__name__="ProverVM", _state_class=state_class)
     chain = executor.chain
     context = ChainContext(chain.chain_id)
     count = 0
@@ -184,16 +184,17 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
         parent = chain.get_canonical_block_header_by_number(number - 1)
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
         vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
+        tally = GasTally(header.gas_limit, 0)  # the block's gas so far: all a transaction reads of it
         for tx in block.transactions:
             try:
-                receipt, computation = vm.apply_transaction(header, tx)
+                receipt, computation = vm.apply_transaction(tally, tx)
             finally:
                 view.journal.forget()
             if traces is not None:
                 new = list(islice(view.storage, written, None))
                 written += len(new)
                 traces.append(TxTrace(l1_calls_of(computation), new))
-            header = vm.add_receipt_to_header(header, receipt)
+            tally.gas_used = receipt.gas_used
             count += 1
         root = vm.state.make_state_root()
         if root != block.header.state_root:
