@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from .anvil import pid_alive
 from .errors import BoosterError, ExitCode
@@ -85,7 +86,7 @@ def stop(timeout: float = 15.0) -> str:
     front_pid = record["l2"].get("front_pid")  # dies with the node (parent-death signal) anyway
     if not pid_alive(node_pid):
         _kill(anvil_pid)
-        _kill(front_pid)
+        _kill_front(front_pid)
         state.clear_devnet()
         return "no booster devnet is running here (removed a stale record)"
     os.kill(node_pid, signal.SIGTERM)
@@ -95,9 +96,24 @@ def stop(timeout: float = 15.0) -> str:
     if pid_alive(node_pid):
         _kill(node_pid)
     _kill(anvil_pid)
-    _kill(front_pid)
+    _kill_front(front_pid)
     state.clear_devnet()
     return "booster devnet stopped"
+
+
+def _kill_front(pid: int | None) -> None:
+    """The RPC front dies with its node (parent-death signal); should it not have yet, and only
+    if that pid is still a booster RPC front (pids are reused), kill it and wait for it."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
+    except OSError:
+        return
+    if b"booster_cli.front" not in cmdline:
+        return
+    _kill(pid)
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _kill(pid: int) -> None:

@@ -69,6 +69,11 @@ class TxRejected(RpcError):
         super().__init__(message, code=-32003)
 
 
+# the store's meta entry that tells the RPC front (front.py) a rebase is replacing the receipts
+# from this L2 block on; null otherwise
+REBASING_FROM = "rebasing_from"
+
+
 @dataclass(slots=True)
 class GasTally:
     """What py-evm's apply_transaction reads of the header it is given (the executor and the
@@ -150,6 +155,8 @@ class Executor:
         self._receipts_held: deque[bytes] = deque()  # mined transactions whose receipt is in memory
         base_db = AtomicDB(store.kv) if store else AtomicDB()
         saved = store.meta("executor") if store else None
+        if store and store.meta(REBASING_FROM) is not None:  # a rebase failed or was cut short
+            store.set_meta(REBASING_FROM, None)
         if saved:
             self.chain = chain_class(base_db)
             self._restore(saved)
@@ -420,12 +427,16 @@ class Executor:
             while self.mine_pending():
                 pass
             self.rebasing_from = self.batch.first_block
+            if self.store:  # the RPC front passes receipts from here on to the node meanwhile
+                self.store.set_meta(REBASING_FROM, self.rebasing_from)
             try:
                 changed = self._rebase(head)
             except BaseException as exc:
                 self.broken = f"a rebase failed half-way ({exc})"
                 raise
             self.rebasing_from = None
+            if self.store:
+                self.store.set_meta(REBASING_FROM, None)
             return changed
 
     def _rebase(self, head: Anchor) -> list[dict]:

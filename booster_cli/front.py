@@ -13,8 +13,9 @@ which listens on the L2's public port and keeps two hot paths away from the node
   node's own ``eth_sendRawTransaction`` gives.
 - ``eth_getTransactionReceipt`` of a mined transaction: read from the node's store (SQLite, WAL:
   a reader sees committed data only and never waits). A receipt is in the store from the commit
-  of its block on, the moment the node publishes it; a rebase replaces a batch's receipts in one
-  commit.
+  of its block on, the moment the node publishes it. While a rebase replaces the batch's
+  receipts (in one commit), the node marks it in the store, and the front passes those receipts
+  to the node, which answers them after the rebase.
 
 Everything else (other methods, batches, anything malformed, a dropped transaction's receipt,
 a transaction py-evm must decode) is passed to the node's own JSON-RPC server as it came, and
@@ -44,7 +45,7 @@ from typing import Any
 import orjson
 
 from .rawtx import recover_sender
-from .rpc_server import RpcServer, answer
+from .rpc_server import RpcServer, answer, encode_answer
 from .readpool import ReadPool
 
 log = logging.getLogger("booster.front")
@@ -97,9 +98,20 @@ def serve_link(sock: socket.socket, accept: Any, wait_durable: Any) -> None:
                 failed = answer(None, SEND, wait_durable, last)
                 if "error" in failed:  # not durable: no hash may be given for any of them
                     answers = [a if "error" in a else {**failed, "id": a["id"]} for a in answers]
-            send_frame(sock, [orjson.dumps(a) for a in answers])
+            send_frame(sock, [_encode(a) for a in answers])
     except OSError as exc:  # the front is gone (the node's watchdog notices)
         log.warning("the link to the RPC front broke: %s", exc)
+    except Exception:  # the front exits (its requests must not wait for ever), then the node stops
+        log.exception("the link to the RPC front failed")
+    finally:
+        sock.close()
+
+
+def _encode(answer_: dict) -> bytes:
+    try:
+        return orjson.dumps(answer_)
+    except TypeError:  # what orjson does not take (an id past 64 bits, a lone surrogate): as the node's server
+        return encode_answer(answer_)
 
 
 def _accept(accept: Any, raw: bytes, sender: bytes, taken: list) -> str:
@@ -204,13 +216,13 @@ class Front:
         if not body.startswith(b'{"') or b'"eth_' not in body or body.count(b"{") + body.count(b"[") != 2:
             return None
         try:
-            request = json.loads(body)
+            request = json.loads(body, parse_constant=_no_constant)
         except ValueError:
             return None
         if not isinstance(request, dict) or request.keys() - {"jsonrpc", "id", "method", "params"}:
             return None
         id_, method, params = request.get("id"), request.get("method"), request.get("params")
-        if type(id_) not in (int, str) or type(params) is not list or len(params) != 1 or type(params[0]) is not str:
+        if type(params) is not list or len(params) != 1 or type(params[0]) is not str or not _plain_id(id_):
             return None
         if method == SEND and _HEX.fullmatch(params[0]):
             raw = bytes.fromhex(params[0][2:])
@@ -220,12 +232,40 @@ class Front:
                 return None
             return None if sender is None else self.link.submit(id_, raw, sender)
         if method == RECEIPT and _HASH.fullmatch(params[0]):
-            row = self.receipts.read_one("SELECT status, receipt FROM txs WHERE hash = ?", (bytes.fromhex(params[0][2:]),))
+            row = self.receipts.read_one(_RECEIPT_ROW, (bytes.fromhex(params[0][2:]),))
             if row is None or row[0] == "queued":
                 return json.dumps({"jsonrpc": "2.0", "id": id_, "result": None}).encode()
-            if row[0] == "mined" and row[1]:
+            if row[0] == "mined" and row[1] and not _being_rebased(row[1], row[2]):
                 return b'{"jsonrpc": "2.0", "id": ' + json.dumps(id_).encode() + b', "result": ' + row[1].encode() + b"}"
         return None
+
+
+# a transaction's status and receipt, and where a rebase in progress started (executor.REBASING_FROM)
+_RECEIPT_ROW = "SELECT status, receipt, (SELECT value FROM meta WHERE name = 'rebasing_from') FROM txs WHERE hash = ?"
+
+
+def _being_rebased(receipt: str, rebasing_from: str | None) -> bool:
+    """A rebase is replacing this receipt: the node answers (after the rebase), as it does."""
+    if rebasing_from in (None, "null"):
+        return False
+    return int(json.loads(receipt)["blockNumber"], 16) >= int(rebasing_from)
+
+
+def _plain_id(id_: Any) -> bool:
+    """An id the fast paths answer with: a 64-bit integer or a string of plain UTF-8."""
+    if type(id_) is int:
+        return -(2**63) <= id_ < 2**64
+    if type(id_) is str:
+        try:
+            id_.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            return False
+        return True
+    return False
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,12 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", required=True, help="the node's SQLite store")
     parser.add_argument("--link-fd", type=int, required=True, help="this end of the socket pair to the node")
     parser.add_argument("--cpu", type=int, default=-1, help="run on this CPU (Linux)")
+    parser.add_argument("--parent-pid", type=int, default=0, help="the node's pid: exit if it is gone already")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _die_with_parent()
     # Ctrl-C in a terminal reaches the whole process group: the node stops the front itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if os.getppid() == 1:  # the node died before the signal was set up
+    if args.parent_pid and os.getppid() != args.parent_pid:  # the node died before the signal was set up
         return 1
     link = _Link(socket.socket(fileno=args.link_fd))
     front = Front(link, _Proxy(args.node_port), ReadPool(_path(args.store)))

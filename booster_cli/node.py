@@ -151,22 +151,31 @@ class Node:
         pair whose other end a thread here serves; returns once it listens."""
         ours, theirs = socket.socketpair()
         cpu = _node_cpu()
-        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        other = next((c for c in cpus if c != cpu), -1) if cpu is not None else -1
+        other = -1
+        if cpu is not None:  # the next CPU: several nodes on one machine spread their fronts too
+            cpus = sorted(os.sched_getaffinity(0))
+            other = cpus[(cpus.index(cpu) + 1) % len(cpus)]
         args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
-                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(other)]
-        proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        theirs.close()
+                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(other),
+                "--parent-pid", str(os.getpid())]
+        try:
+            proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         self.front = proc
-        ex = self.executor
-        threading.Thread(target=serve_link, args=(ours, ex.accept, self.store.wait_durable), name="front-link", daemon=True).start()
-        ready, _, _ = select.select([proc.stdout], [], [], FRONT_START_TIMEOUT)
-        line = proc.stdout.readline() if ready else b""
+        threading.Thread(target=serve_link, args=(ours, self.executor.accept, self.store.wait_durable), name="front-link", daemon=True).start()
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], FRONT_START_TIMEOUT)
+            line = proc.stdout.readline() if ready else b""
+        finally:
+            proc.stdout.close()
         if not line.startswith(b"ready"):
             proc.kill()
             proc.wait()
             raise BoosterError(f"the L2 RPC front did not start on {host}:{port} (see the messages above)")
-        proc.stdout.close()
         return proc
 
     def _deploy_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict) -> str:

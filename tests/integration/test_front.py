@@ -90,3 +90,13 @@ def test_the_node_stops_when_its_front_dies(devnet):
     wait_dead(devnet.record["l2"]["pid"], devnet.record["l1"]["pid"])
     status = devnet.booster("status", "--json")
     assert status.code == 3 and status.json()["running"] is False
+
+
+def test_odd_ids_get_their_answers_and_break_nothing(devnet):
+    voting = devnet.deploy_voting()
+    rpc = RpcClient(devnet.record["l2"]["rpc_url"])
+    raw = vote_tx(voting, 0)
+    for id_ in (2**70, "\ud800", -(2**64), 1.5):
+        answer = rpc._post({"jsonrpc": "2.0", "id": id_, "method": "eth_sendRawTransaction", "params": [vote_tx(voting, 9999)]})
+        assert answer["id"] == id_ and "error" in answer
+    assert single(rpc, "eth_sendRawTransaction", raw)["result"] == "0x" + keccak(bytes.fromhex(raw[2:])).hex()

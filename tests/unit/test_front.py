@@ -86,3 +86,34 @@ def test_the_front_does_not_import_py_evm():
     code = "import sys, booster_cli.front; print(sorted(m for m in sys.modules if m == 'eth' or m.startswith('eth.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_ids_orjson_cannot_encode_are_answered_as_the_node_would():
+    ex = FakeExecutor()
+    link, _ = linked(ex)
+    assert json.loads(link.submit(2**70, b"a", b"\x01" * 20))["id"] == 2**70
+    assert json.loads(link.submit("\ud800", b"bad", b"\x01" * 20))["id"] == "\ud800"
+    assert json.loads(link.submit(1, b"c", b"\x01" * 20))["result"]  # the link still serves
+
+
+def test_receipts_a_rebase_is_replacing_are_left_to_the_node(tmp_path):
+    from booster_cli.front import Front
+    from booster_cli.readpool import ReadPool
+    from booster_cli.store import Store
+
+    store = Store(tmp_path / "l2.sqlite")
+    try:
+        tx_hash = b"\x11" * 32
+        store.wait_durable(store.accept_tx(tx_hash, b"raw"))
+        store.commit({}, [(tx_hash, "mined", json.dumps({"blockNumber": "0x5", "status": "0x1"}), None)])
+        front = Front(None, None, ReadPool(store.path))
+        body = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "eth_getTransactionReceipt", "params": ["0x" + tx_hash.hex()]}).encode()
+        assert json.loads(front._fast(body))["result"]["blockNumber"] == "0x5"
+        store.set_meta("rebasing_from", 5)
+        assert front._fast(body) is None  # the node answers, after the rebase
+        store.set_meta("rebasing_from", 6)
+        assert json.loads(front._fast(body))["result"]["status"] == "0x1"
+        store.set_meta("rebasing_from", None)
+        assert json.loads(front._fast(body))["id"] == 3
+    finally:
+        store.close()
