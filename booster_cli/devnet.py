@@ -90,9 +90,7 @@ def stop(timeout: float = 15.0) -> str:
         state.clear_devnet()
         return "no booster devnet is running here (removed a stale record)"
     os.kill(node_pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(node_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_dead(node_pid, timeout)
     if pid_alive(node_pid):
         _kill(node_pid)
     _kill(anvil_pid)
@@ -111,9 +109,13 @@ def _kill_front(pid: int | None) -> None:
     if b"booster_cli.front" not in cmdline:
         return
     _kill(pid)
-    deadline = time.monotonic() + 5
+    _wait_dead(pid, 5.0)
+
+
+def _wait_dead(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def _kill(pid: int) -> None:

@@ -23,7 +23,7 @@ its answer back as it is: one set of methods, one set of error messages. The fro
 neither py-evm nor the executor.
 
 The front dies with the node: Linux's parent-death signal, and the node stops it on its way
-down. It runs on another CPU than the node (see node._pin_to_one_cpu).
+down. It runs on another CPU than the node (see affinity.py).
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ import socket
 import struct
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from .affinity import pin_threads
+from .anvil import _die_with_parent
 from .rawtx import recover_sender
-from .rpc_server import RpcServer, answer, encode_answer
+from .rpc_server import RpcServer, _no_constant, answer, encode_answer
 from .readpool import ReadPool
 
 log = logging.getLogger("booster.front")
@@ -264,10 +267,6 @@ def _plain_id(id_: Any) -> bool:
     return False
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m booster_cli.front")
     parser.add_argument("--host", required=True)
@@ -285,35 +284,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent_pid and os.getppid() != args.parent_pid:  # the node died before the signal was set up
         return 1
     link = _Link(socket.socket(fileno=args.link_fd))
-    front = Front(link, _Proxy(args.node_port), ReadPool(_path(args.store)))
+    front = Front(link, _Proxy(args.node_port), ReadPool(Path(args.store)))
     try:
         server = RpcServer(front, args.host, args.port)
     except OSError as exc:
         print(f"error: the RPC front cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr, flush=True)
         return 1
     server.start()
-    if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
-        for tid in os.listdir("/proc/self/task"):
-            try:
-                os.sched_setaffinity(int(tid), {args.cpu})
-            except OSError:
-                pass
+    pin_threads(args.cpu if args.cpu >= 0 else None)
     print(f"ready {server.port}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     threading.Event().wait()
     return 0
-
-
-def _path(text: str) -> Any:
-    from pathlib import Path
-
-    return Path(text)
-
-
-def _die_with_parent() -> None:
-    from .anvil import _die_with_parent as die
-
-    die()
 
 
 if __name__ == "__main__":

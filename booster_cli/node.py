@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from eth_utils import to_checksum_address
 
 from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
+from .affinity import next_cpu, node_cpu, pin_threads
 from .anvil import AnvilProcess, claim_port
 from .artifacts import load_settlement_artifact
 from .errors import BoosterError, UsageError
@@ -117,7 +118,8 @@ class Node:
             # the node's own server, for the front (which serves the public port) and only it
             self.server = RpcServer(methods(self), "127.0.0.1", 0)
             self.server.start()
-            self.front = self._start_front(cfg.host, l2_port)
+            cpu = node_cpu()
+            self.front = self._start_front(cfg.host, l2_port, next_cpu(cpu))
         except BaseException:
             self.stop()
             raise
@@ -132,7 +134,10 @@ class Node:
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_children, name="watchdog", daemon=True).start()
-        _pin_to_one_cpu(_node_cpu(), elsewhere={self.store.checkpointer_tid})
+        # the node's threads on one CPU (see affinity.py): the store's WAL checkpoints (SQLite's
+        # work, without the GIL) on the others; anvil and the front, started before, keep theirs;
+        # later threads (one per RPC connection) inherit the setting from the server's thread
+        pin_threads(cpu, elsewhere={self.store.checkpointer_tid})
         self.record = {
             "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
             "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(), "front_pid": self.front.pid},
@@ -146,17 +151,12 @@ class Node:
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
 
-    def _start_front(self, host: str, port: int) -> subprocess.Popen:
-        """Start the RPC front (front.py) on the public L2 port, linked to this node by a socket
-        pair whose other end a thread here serves; returns once it listens."""
+    def _start_front(self, host: str, port: int, cpu: int | None) -> subprocess.Popen:
+        """Start the RPC front (front.py) on the public L2 port and on ``cpu``, linked to this
+        node by a socket pair whose other end a thread here serves; returns once it listens."""
         ours, theirs = socket.socketpair()
-        cpu = _node_cpu()
-        other = -1
-        if cpu is not None:  # the next CPU: several nodes on one machine spread their fronts too
-            cpus = sorted(os.sched_getaffinity(0))
-            other = cpus[(cpus.index(cpu) + 1) % len(cpus)]
         args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
-                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(other),
+                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(-1 if cpu is None else cpu),
                 "--parent-pid", str(os.getpid())]
         try:
             proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
@@ -359,32 +359,6 @@ class Node:
 @contextlib.contextmanager
 def _nothing():
     yield
-
-
-def _node_cpu() -> int | None:
-    """The CPU the node's threads run on (Linux, 2 CPUs or more), else None. Several nodes on
-    one machine spread over the CPUs."""
-    if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    return cpus[os.getpid() % len(cpus)] if len(cpus) >= 2 else None
-
-
-def _pin_to_one_cpu(cpu: int | None, elsewhere: set = frozenset()) -> None:
-    """Keep the node's threads on one CPU (Linux). Python runs one thread at a time (the GIL);
-    with the RPC threads and the block builder spread over CPUs, every hand-over of the GIL woke
-    a thread on another CPU: under load ~9 context switches per transaction and a third of the
-    node's time in the kernel, against ~0.1 and a twentieth on one CPU (1.6x the throughput on
-    this 2-CPU machine). anvil and the RPC front, started before, are not affected (the front
-    keeps to another CPU); later threads (one per RPC connection) inherit the setting from the
-    server's thread. The threads in ``elsewhere`` (the store's WAL checkpoints: SQLite's work,
-    without the GIL) run on the other CPUs."""
-    if cpu is None:
-        return
-    others = set(os.sched_getaffinity(0)) - {cpu}
-    for tid in os.listdir("/proc/self/task"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(int(tid), others if int(tid) in elsewhere else {cpu})
 
 
 def _alive(pid: object) -> bool:

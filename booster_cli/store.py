@@ -114,7 +114,7 @@ class Store:
         self._durable_seq = self._seq
         self._written = threading.Event()  # a commit since the last checkpoint
         self._closing = False
-        self.checkpointer_tid: int | None = None  # the checkpoint thread's (see node._pin_to_one_cpu)
+        self.checkpointer_tid: int | None = None  # the checkpoint thread's (see affinity.pin_threads)
         self._checkpointer = threading.Thread(target=self._checkpoints, name="checkpoint", daemon=True)
         self._checkpointer.start()
 

@@ -14,11 +14,41 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
+from booster_cli.accounts import DEV_PRIVATE_KEYS
 from booster_cli.rpc import RpcClient
+from booster_cli.txsign import sign_eip1559
 
 REPO = Path(__file__).resolve().parents[2]
 VOTING = REPO / "templates" / "Voting.sol"
+L1CALL = "0x0000000000000000000000000000000000001001"
+
+
+def signed_vote(voting: str, nonce: int, candidate: int = 1, key: str = DEV_PRIVATE_KEYS[1], gas: int = 300_000, max_fee: int = 10**10) -> bytes:
+    """A signed L2 transaction (chain 167010, tip 1 wei): ``vote(candidate)`` on L1's Voting at
+    ``voting``, through L1CALL."""
+    data = encode(["address", "bytes"], [voting, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
+    raw, _ = sign_eip1559(key, chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=gas, max_fee_per_gas=max_fee, max_priority_fee_per_gas=1)
+    return raw
+
+
+@contextmanager
+def anvil_with_voting(folder: Path) -> Iterator[tuple[RpcClient, str]]:
+    """A plain anvil on a free port with Voting deployed by dev account 0 (any settlement address
+    does); yields (its RPC client, Voting's address); always stopped."""
+    from booster_cli.anvil import AnvilProcess, free_port
+    from booster_cli.solc import compile_file
+    from booster_cli.txsend import transact
+
+    anvil = AnvilProcess(free_port(), folder / "anvil.log")
+    l1 = anvil.start()
+    try:
+        code = compile_file(VOTING).bytecode + encode(["address"], ["0x" + "00" * 20])
+        yield l1, transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=code)["contractAddress"]
+    finally:
+        anvil.stop()
 
 
 @dataclass

@@ -17,19 +17,15 @@ from booster_cli.anvil import pid_alive
 from booster_cli.errors import RpcError
 from booster_cli.executor import Executor
 from booster_cli.rpc import RpcClient
-from booster_cli.txsign import sign_eip1559
 from booster_cli.txsend import wait_for_receipt
 
-from .conftest import Devnet, run_booster
+from .conftest import Devnet, run_booster, signed_vote
 
 pytestmark = pytest.mark.integration
-L1CALL = "0x0000000000000000000000000000000000001001"
 
 
 def vote_tx(key: str, nonce: int, voting: str, candidate: int) -> bytes:
-    data = encode(["address", "bytes"], [voting, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
-    raw, _ = sign_eip1559(key, chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=200_000, max_fee_per_gas=10**11, max_priority_fee_per_gas=1)
-    return raw
+    return signed_vote(voting, nonce, candidate, key=key, gas=200_000, max_fee=10**11)
 
 
 def votes_on_l1(devnet, voting: str, candidate: int) -> int:

@@ -10,26 +10,21 @@ import time
 from urllib.parse import urlparse
 
 import pytest
-from eth_abi import encode
 from eth_utils import keccak
 
 from booster_cli.accounts import DEV_PRIVATE_KEYS
 from booster_cli.anvil import pid_alive
 from booster_cli.rpc import RpcClient
-from booster_cli.txsign import sign_eip1559
 
+from .conftest import signed_vote
 from .test_durability import wait_dead
 
 pytestmark = pytest.mark.integration
 
-L1CALL = "0x0000000000000000000000000000000000001001"
 
 
-def vote_tx(voting: str, nonce: int, key: int = 3) -> str:
-    data = encode(["address", "bytes"], [voting, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1])])
-    raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[key], chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=300_000,
-                          max_fee_per_gas=10**10, max_priority_fee_per_gas=1)
-    return "0x" + raw.hex()
+def vote_tx(voting: str, nonce: int) -> str:
+    return "0x" + signed_vote(voting, nonce, key=DEV_PRIVATE_KEYS[3]).hex()
 
 
 def single(rpc: RpcClient, method: str, *params) -> dict:

@@ -14,13 +14,10 @@ from eth_keys import keys
 from eth_utils import keccak
 
 from booster_cli.accounts import DEV_PRIVATE_KEYS
-from booster_cli.anvil import AnvilProcess, free_port
 from booster_cli.executor import Executor
 from booster_cli.l2vm import BoosterL2State, BoosterTransactionExecutor, BoosterVM
-from booster_cli.solc import compile_file
-from booster_cli.txsend import transact
 
-from .conftest import REPO
+from .conftest import anvil_with_voting
 
 pytestmark = pytest.mark.integration
 
@@ -89,18 +86,12 @@ def run(l1, raws: list[bytes]) -> tuple[list, list]:
 
 
 def test_the_l2_executor_gives_py_evms_results(tmp_path, monkeypatch):
-    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
-    l1 = anvil.start()
-    try:
-        voting = compile_file(REPO / "templates" / "Voting.sol")
-        address = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=voting.bytecode + encode(["address"], ["0x" + "00" * 20]))["contractAddress"]
+    with anvil_with_voting(tmp_path) as (l1, address):
         ours = run(l1, raws := transactions(Executor(l1, 31337, CHAIN).chain.get_vm().__class__, bytes.fromhex(address[2:])))
         assert BoosterL2State.transaction_executor_class is BoosterTransactionExecutor
         monkeypatch.setattr(BoosterL2State, "transaction_executor_class", PragueTransactionExecutor)
         monkeypatch.delattr(BoosterVM, "make_receipt")  # py-evm's receipts (and blooms)
         reference = run(l1, raws)
-    finally:
-        anvil.stop()
     receipts, blocks = ours
     assert {r["status"] for r in receipts} == {"0x0", "0x1"}  # failures are in the mix
     assert any(r["contractAddress"] for r in receipts)

@@ -4,46 +4,29 @@ against a real anvil)."""
 from __future__ import annotations
 
 import pytest
-from eth_abi import encode
-from eth_utils import keccak
 
-from booster_cli.accounts import DEV_PRIVATE_KEYS, PROVER_KEY_LABEL, dev_key
-from booster_cli.anvil import AnvilProcess, free_port
+from booster_cli.accounts import PROVER_KEY_LABEL, dev_key
 from booster_cli.executor import Executor
 from booster_cli.prover import MockProver, ProvingMismatch, fetch_witness, prove_batch, reexecute
-from booster_cli.solc import compile_file
-from booster_cli.txsend import transact
-from booster_cli.txsign import sign_eip1559
 from booster_cli.witness import WitnessError, WitnessMiss, fetch_raw_witness, verify_witness
 
-from .conftest import REPO
+from .conftest import anvil_with_voting, signed_vote
 
 pytestmark = pytest.mark.integration
 
-L1CALL = "0x0000000000000000000000000000000000001001"
 
 
 @pytest.fixture
 def batch(tmp_path):
     """An anvil, an in-process executor, and a pending batch of votes on Voting."""
-    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
-    l1 = anvil.start()
-    try:
-        voting = compile_file(REPO / "templates" / "Voting.sol")
-        receipt = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=voting.bytecode + encode(["address"], ["0x" + "00" * 20]))
-        address = receipt["contractAddress"]
+    with anvil_with_voting(tmp_path) as (l1, address):
         ex = Executor(l1, 31337, 167010)
         for nonce, candidate in enumerate([1, 2, 2, 3]):
-            data = encode(["address", "bytes"], [address, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
-            raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[1], chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=300_000,
-                                  max_fee_per_gas=10**10, max_priority_fee_per_gas=1)
-            ex.submit(raw)
+            ex.submit(signed_vote(address, nonce, candidate))
         while ex.mine_pending():
             pass
         assert len(ex.view.delta()) == 3
         yield ex, address
-    finally:
-        anvil.stop()
 
 
 def raw_witness(ex: Executor) -> dict:

@@ -21,36 +21,28 @@ from booster_cli.store import Store
 from booster_cli.txsend import transact
 from booster_cli.txsign import sign_eip1559
 
-from .conftest import REPO
+from .conftest import L1CALL, REPO, anvil_with_voting, signed_vote
 
 pytestmark = pytest.mark.integration
 
-L1CALL = "0x0000000000000000000000000000000000001001"
 
 
 @pytest.fixture
 def setup(tmp_path):
     """(executor with a store, its RPC methods, a function that submits the next vote)."""
-    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
-    l1 = anvil.start()
-    store = Store(tmp_path / "l2.sqlite")
-    try:
-        voting = compile_file(REPO / "templates" / "Voting.sol")
-        address = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=voting.bytecode + encode(["address"], ["0x" + "00" * 20]))["contractAddress"]
-        ex = Executor(l1, 31337, 167010, store=store)
-        nonce = iter(range(1000))
+    with anvil_with_voting(tmp_path) as (l1, address):
+        store = Store(tmp_path / "l2.sqlite")
+        try:
+            ex = Executor(l1, 31337, 167010, store=store)
+            nonce = iter(range(1000))
 
-        def vote(candidate: int = 1) -> str:
-            data = encode(["address", "bytes"], [address, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
-            raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[1], chain_id=167010, nonce=next(nonce), to=L1CALL, data=data, gas=300_000,
-                                  max_fee_per_gas=10**10, max_priority_fee_per_gas=1)
-            return "0x" + ex.submit(raw).hex()
+            def vote(candidate: int = 1) -> str:
+                return "0x" + ex.submit(signed_vote(address, next(nonce), candidate)).hex()
 
-        node = SimpleNamespace(executor=ex, **{name: None for name in ("status", "delta", "nonces", "settle", "prove", "report", "register_contract", "dump_state")})
-        yield ex, methods(node), vote
-    finally:
-        store.close()
-        anvil.stop()
+            node = SimpleNamespace(executor=ex, **{name: None for name in ("status", "delta", "nonces", "settle", "prove", "report", "register_contract", "dump_state")})
+            yield ex, methods(node), vote
+        finally:
+            store.close()
 
 
 def test_receipts_are_answered_while_a_block_is_being_built(setup):
@@ -184,8 +176,6 @@ contract Filler is BoosterTarget {
 
 def test_a_rebase_keeps_the_transactions_a_rebuilt_block_no_longer_holds(tmp_path):
     import shutil
-
-    from booster_cli.solc import compile_file
 
     (tmp_path / "src").mkdir()
     shutil.copy(REPO / "templates" / "BoosterTarget.sol", tmp_path / "src" / "BoosterTarget.sol")
