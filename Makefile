@@ -8,11 +8,13 @@ ANVIL_VERSION := 1.7.1
 SOLC_VERSION := 0.8.37
 OZ_VERSION := 5.7.0
 CAST_VERSION := 1.7.1
+UNISWAP_V2_CORE_VERSION := 1.0.1
+SOLC05_VERSION := 0.5.16
 PY_STAMP := $(VENV)/.installed
-TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)
+TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)-$(UNISWAP_V2_CORE_VERSION)-$(SOLC05_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit demo report-examples artifacts completions bench clean
+.PHONY: install test test-unit conformance demo report-examples artifacts completions bench clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -26,12 +28,13 @@ $(PY_STAMP): pyproject.toml | $(PY)
 
 # anvil and solcjs come from npm into a git-ignored project-local folder; OpenZeppelin's
 # contracts are the third-party corpus of the fidelity tests; cast is one of the real clients the
-# L2 is tested with.
+# L2 is tested with; Uniswap V2 core (and solcjs 0.5.16, the compiler it was written for, as
+# the alias solc05) is the real-world contract the L1CALL differential runs unmodified.
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
 		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION) @openzeppelin/contracts@$(OZ_VERSION) \
-		@foundry-rs/cast@$(CAST_VERSION)
+		@foundry-rs/cast@$(CAST_VERSION) @uniswap/v2-core@$(UNISWAP_V2_CORE_VERSION) solc05@npm:solc@$(SOLC05_VERSION)
 	touch $@
 
 test: install
@@ -39,6 +42,11 @@ test: install
 
 test-unit: install
 	$(PY) -m pytest -q -m "not integration"
+
+# Ethereum's official state tests (the full vendored set) through the L2 executor and the L1
+# context, compared with plain py-evm; prints a per-category table. `make test` runs a subset.
+conformance: install
+	$(PY) -m tests.conformance.run
 
 # Re-compile the shipped settlement contract artifact from its source.
 artifacts: install

@@ -8,6 +8,7 @@ nonces and code cannot be settled with SSTORE, so any change to them fails the c
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -28,6 +29,8 @@ from .fastevm import FastInterpreter
 from .l1view import L1View
 
 EMPTY_CODE_HASH = keccak(b"")
+# checkpoint ids of L1 contexts: unique in the process, as py-evm's own journals' are
+_CHECKPOINT_IDS = itertools.count(1)
 
 
 class L1AccountDB(AccountDatabaseAPI):
@@ -43,6 +46,7 @@ class L1AccountDB(AccountDatabaseAPI):
         # not journaled: an attempt fails the whole L1 call even if the frame that made it reverted
         self.violations: list[str] = []
         self.written: set[bytes] = set()
+        self._checkpoints: dict[int, int] = {}
 
     # -- roots: there is no local trie; the anchor's root stands in --
     @property
@@ -144,14 +148,20 @@ class L1AccountDB(AccountDatabaseAPI):
             self._journal.set(self._warm_accounts, address, True)
 
     # -- checkpoints --
+    # A checkpoint is an id that is never handed out twice (py-evm's transient storage journal
+    # keeps the ids of committed checkpoints and refuses a repeat; the undo log's length repeats
+    # whenever a frame changed nothing), mapped to the undo log's length when it was taken.
     def record(self) -> int:  # type: ignore[override]
-        return self._journal.mark()
+        checkpoint = next(_CHECKPOINT_IDS)
+        self._checkpoints[checkpoint] = self._journal.mark()
+        return checkpoint
 
     def discard(self, checkpoint: int) -> None:  # type: ignore[override]
-        self._journal.rollback(checkpoint)
+        self._journal.rollback(self._checkpoints.pop(checkpoint))
 
     def commit(self, checkpoint: int) -> None:  # type: ignore[override]
-        pass  # the undo log stays until the whole L1 context is accepted or dropped
+        # the undo entries stay until the whole L1 context is accepted or dropped
+        self._checkpoints.pop(checkpoint)
 
     def lock_changes(self) -> None:
         pass
