@@ -538,17 +538,33 @@ class Executor:
                 self.view.reanchor(head, keep_reads=True)
 
     # -- reads --
-    def call(self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT) -> tuple[bool, bytes, str, int]:
-        """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code): on the
-        head state plus pending L1 writes, then throw every change away. Gas is capped at the
-        L2 block gas limit, as a transaction's would be."""
+    def call(
+        self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT,
+        at: Any = None, overrides: dict | None = None, what: str = "eth_call",
+    ) -> tuple[bool, bytes, str, int]:
+        """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code), then
+        throw every change away. Gas is capped at the L2 block gas limit, as a transaction's would be.
+
+        ``at`` None: on the head state plus pending L1 writes (the anchor policy first). ``at`` a
+        past canonical block's header: on that block's L2 state and block context, as geth; the
+        L1 view (anchor and pending delta) exists only for the head, so a call that reaches an L1
+        precompile there is refused (an RpcError naming ``what``), never answered with the head's
+        L1 state. ``overrides``: geth's state overrides (address → ``callstate.AccountOverride``),
+        written into this call's state only."""
+        from .callstate import PastL1Access, apply_overrides, computation_class
+
         gas = min(gas, L2_GAS_LIMIT)
         with self.lock:
-            self.refresh_anchor()
-            state = self.chain.get_vm().state
+            if at is None:
+                self.refresh_anchor()
+            state = self.chain.get_vm(at).state
             mark = self.view.journal.mark()
             reads = self.view.reader.snapshot_reads()
             try:
+                if overrides:
+                    apply_overrides(state, overrides)
+                if at is not None or overrides:
+                    state.computation_class = computation_class(state.computation_class, at is not None, frozenset(overrides or ()))
                 tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
                 state.mark_address_warm(sender)
                 if to is None:
@@ -559,6 +575,11 @@ class Executor:
                     state.mark_address_warm(to)
                     message = Message(gas=gas, to=to, sender=sender, value=value, data=data, code=state.get_code(to), code_address=to)
                     computation = state.computation_class.apply_message(state, message, tx_context)
+            except PastL1Access as exc:
+                raise RpcError(
+                    f"{what} at L2 block {at.block_number}: the L1 view is kept only for the head block "
+                    f"({self.head().block_number}); {exc.precompile} cannot run on past state", -32000,
+                ) from None
             finally:
                 self.view.journal.rollback(mark)
                 # what a call looked at is not part of the batch: it must not pin the anchor

@@ -3,16 +3,22 @@ use (answered as geth and anvil answer them), and the ``booster_*`` namespace th
 
 Blocks are the canonical L2 chain; ``pending``, ``safe`` and ``finalized`` mean the head (there is
 no pending block: transactions wait in the queue, and the L2 has no finality of its own). Every
-bad parameter is a JSON-RPC error -32602 with a readable message."""
+bad parameter is a JSON-RPC error -32602 with a readable message.
+
+``eth_call`` / ``eth_estimateGas`` honour their block parameter: a past block's L2 state answers,
+unless the call reaches an L1 precompile, which is then an error (the L1 view is kept only for
+the head; see ``_run``). Their third parameter is geth's state override set."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from eth.exceptions import HeaderNotFound, InsufficientFunds
+from eth_utils import to_checksum_address
 
 from . import __version__
 from .abi import decode_revert
+from .callstate import AccountOverride
 from .errors import RpcError
 from .executor import ASK_UNDER_LOCK, L2_GAS_LIMIT
 from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
@@ -74,20 +80,79 @@ def _bool(value: Any, what: str) -> bool:
     return value
 
 
-def _block_param(value: Any) -> str | int | bytes:
+def _block_param(value: Any, hash_string: bool = False) -> str | int | bytes:
     """A block parameter: a tag, a 0x block number, or an EIP-1898 object ``{"blockHash"}`` /
-    ``{"blockNumber"}``; a tag stays a string, a hash is bytes."""
+    ``{"blockNumber"}``; a tag stays a string, a hash is bytes. ``hash_string``: where geth takes
+    a block number or hash, a bare 0x string of 64 hex digits is a block hash (web3.py sends
+    one so)."""
     if value is None:
         return "latest"
     if isinstance(value, str) and value in TAGS:
         return value
     if isinstance(value, dict) and "blockHash" in value:
+        if "blockNumber" in value:
+            raise RpcError("invalid block: give blockHash or blockNumber, not both", -32602)
+        if value.get("requireCanonical") is not None:
+            _bool(value["requireCanonical"], "requireCanonical")  # only canonical blocks are known anyway
         return _hash(value["blockHash"], "block hash")
     if isinstance(value, dict) and isinstance(value.get("blockNumber"), str):
         return _block_param(value["blockNumber"])
     if isinstance(value, str) and value.startswith("0x"):
-        return _qty(value)
+        return _hash(value, "block hash") if hash_string and len(value) == 66 else _qty(value)
     raise RpcError(f"invalid block {value!r}: expected {', '.join(TAGS)}, a 0x block number or {{\"blockHash\": …}}", -32602)
+
+
+OVERRIDE_FIELDS = ("balance", "nonce", "code", "state", "stateDiff")
+
+
+def _slots(value: Any, what: str) -> dict[int, int]:
+    if not isinstance(value, dict):
+        raise RpcError(f"invalid {what}: expected an object of 32-byte slot → 32-byte value", -32602)
+    return {int.from_bytes(_hash(k, "storage slot"), "big"): int.from_bytes(_hash(v, "storage value"), "big") for k, v in value.items()}
+
+
+def _state_overrides(value: Any) -> dict[bytes, AccountOverride]:
+    """eth_call's third parameter, geth's state override set: address → ``balance``, ``nonce``,
+    ``code``, ``state`` (the whole storage, replaced) or ``stateDiff`` (slots patched); null
+    fields are left alone. Unknown fields are refused rather than ignored, and so is geth's
+    ``movePrecompileToAddress`` (not supported)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RpcError("invalid state overrides: expected an object of address → account override", -32602)
+    accounts: dict[bytes, AccountOverride] = {}
+    for key, account in value.items():
+        address = _address(key)
+        if address in accounts:
+            raise RpcError(f"invalid state overrides: {key} is given twice", -32602)
+        if account is None:
+            account = {}
+        if not isinstance(account, dict):
+            raise RpcError(f"invalid state override for {key}: expected an object with {', '.join(OVERRIDE_FIELDS)}", -32602)
+        if account.get("movePrecompileToAddress") is not None:
+            raise RpcError("movePrecompileToAddress is not supported by the booster L2's state overrides", -32602)
+        unknown = sorted(set(account) - {*OVERRIDE_FIELDS, "movePrecompileToAddress"})
+        if unknown:
+            raise RpcError(f"invalid state override for {key}: unknown field {unknown[0]!r} (expected {', '.join(OVERRIDE_FIELDS)})", -32602)
+        if account.get("state") is not None and account.get("stateDiff") is not None:
+            raise RpcError(f"account {to_checksum_address(address)} has both 'state' and 'stateDiff'", -32602)
+        nonce = None if account.get("nonce") is None else _qty(account["nonce"])
+        if nonce is not None and nonce >= 2**64:
+            raise RpcError(f"invalid nonce override for {key}: at most 2**64-1", -32602)
+        accounts[address] = AccountOverride(
+            balance=None if account.get("balance") is None else _qty(account["balance"]),
+            nonce=nonce,
+            code=None if account.get("code") is None else _hex(account["code"], "code"),
+            state=None if account.get("state") is None else _slots(account["state"], "state"),
+            state_diff=None if account.get("stateDiff") is None else _slots(account["stateDiff"], "stateDiff"),
+        )
+    return accounts
+
+
+def _no_block_overrides(value: Any) -> None:
+    """eth_call's fourth parameter (geth's block overrides): only an empty one is accepted."""
+    if value is not None and value != {}:
+        raise RpcError("block overrides (the fourth parameter) are not supported by the booster L2", -32602)
 
 
 class ExecutionReverted(RpcError):
@@ -105,9 +170,9 @@ def methods(node: "Node") -> dict:
         return hex(ex.published_head)  # without ex.lock: the newest committed block
 
     # -- blocks: call these under ex.lock --
-    def number_of(param: Any) -> int | None:
+    def number_of(param: Any, hash_string: bool = False) -> int | None:
         """The canonical block number a block parameter names; None if there is no such block."""
-        ref = _block_param(param)
+        ref = _block_param(param, hash_string)
         head = ex.head().block_number
         if ref == "earliest":
             return 0
@@ -121,10 +186,16 @@ def methods(node: "Node") -> dict:
                 return None
         return ref if ref <= head else None
 
-    def state_at(param: Any):
-        number = number_of(param)
+    def known_number(param: Any) -> int:
+        """``number_of`` where geth takes a block number or hash (state reads, eth_call), with an
+        unknown block an error as geth's ("header not found")."""
+        number = number_of(param, hash_string=True)
         if number is None:
             raise RpcError(f"header not found: no L2 block {param!r} (the head is {hex(ex.head().block_number)})", -32000)
+        return number
+
+    def state_at(param: Any):
+        number = known_number(param)
         if number == ex.head().block_number:
             return ex.chain.get_vm().state
         return ex.chain.get_vm(ex.chain.get_canonical_block_header_by_number(number)).state
@@ -205,29 +276,55 @@ def methods(node: "Node") -> dict:
                 raise RpcError(f"transaction {tx_hash} was dropped: {rec.dropped}", -32003)
             return ex.receipt(key)
 
-    def _run(tx: dict) -> tuple[bytes, int]:
+    def past_header(block: Any) -> Any:
+        """None for the head (a tag but "earliest", or the head's number or hash), else the past
+        canonical block's header; under ex.lock."""
+        if block is None or (isinstance(block, str) and block in TAGS and block != "earliest"):
+            return None
+        number = known_number(block)
+        return None if number == ex.head().block_number else ex.chain.get_canonical_block_header_by_number(number)
+
+    def _run(tx: dict, block: Any = "latest", accounts: dict | None = None, what: str = "eth_call") -> tuple[bytes, int]:
+        """Run the call object ``tx`` at ``block`` with the parsed state overrides ``accounts``.
+
+        The block parameter is honoured, never answered from another block: the head (by tag,
+        number or hash) runs on the head state with the L1 view as always; a past canonical block
+        runs on its own L2 state and block context (as geth does), and is refused (-32000) once
+        the call reaches an L1 precompile, since the L1 view (anchor and pending delta) is kept
+        only for the head; an unknown block is geth's "header not found" (see Executor.call).
+        Refusing every past block would have been simpler, but wallets and indexers ask for
+        pinned blocks of plain L2 contracts, and those answers are exact."""
         if not isinstance(tx, dict):
             raise RpcError("call object must be a JSON object", -32602)
         sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
         to = _address(tx["to"]) if tx.get("to") else None
         data = _data(tx.get("data") or tx.get("input"))
-        try:
-            ok, output, error, gas_used = ex.call(sender, to, data, _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT))
-        except InsufficientFunds as exc:
-            raise RpcError(f"insufficient L2 funds: {exc}", -32003) from None
+        value, gas = _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT)
+        with ex.lock:
+            at = past_header(block)
+            try:
+                ok, output, error, gas_used = ex.call(sender, to, data, value, gas, at=at, overrides=accounts, what=what)
+            except InsufficientFunds as exc:
+                raise RpcError(f"insufficient L2 funds: {exc}", -32003) from None
         if not ok:
             raise ExecutionReverted(output, decode_revert(output) if output else error)
         return output, gas_used
 
-    def call(tx: dict, block: str = "latest") -> str:
-        return "0x" + _run(tx)[0].hex()
+    def call(tx: dict, block: Any = "latest", overrides: Any = None, block_overrides: Any = None) -> str:
+        """geth's eth_call: the block parameter as ``_run`` says, state overrides as geth's
+        (``_state_overrides``), block overrides refused unless empty."""
+        accounts = _state_overrides(overrides)
+        _no_block_overrides(block_overrides)
+        return "0x" + _run(tx, block, accounts)[0].hex()
 
-    def estimate_gas(tx: dict, block: str = "latest") -> str:
+    def estimate_gas(tx: dict, block: Any = "latest", overrides: Any = None, block_overrides: Any = None) -> str:
         """The lowest gas limit with which the transaction does not fail: intrinsic gas (EIP-7623
         floor included) plus the execution's gas, checked, then searched upwards if the 63/64
-        rule or a stipend needs more than was used."""
+        rule or a stipend needs more than was used. Block and overrides as eth_call's."""
         if not isinstance(tx, dict):
             raise RpcError("call object must be a JSON object", -32602)
+        accounts = _state_overrides(overrides)
+        _no_block_overrides(block_overrides)
         data = _data(tx.get("data") or tx.get("input"))
         zeros = data.count(0)
         tokens = zeros + 4 * (len(data) - zeros)
@@ -236,11 +333,11 @@ def methods(node: "Node") -> dict:
             intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
         floor = 21_000 + 10 * tokens
         cap = min(_qty(tx.get("gas"), L2_GAS_LIMIT), L2_GAS_LIMIT)
-        used = _run({**tx, "gas": hex(cap - intrinsic)})[1]  # raises if it fails even with all the gas
+        used = _run({**tx, "gas": hex(cap - intrinsic)}, block, accounts, "eth_estimateGas")[1]  # raises if it fails even with all the gas
 
         def fits(limit: int) -> bool:
             try:
-                _run({**tx, "gas": hex(limit - intrinsic)})
+                _run({**tx, "gas": hex(limit - intrinsic)}, block, accounts, "eth_estimateGas")
                 return True
             except ExecutionReverted:
                 return False
