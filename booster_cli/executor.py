@@ -41,7 +41,7 @@ from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
 from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
-from .l2vm import INTAKE_VALIDATED, BoosterL2State, BoosterVM, rebuilt
+from .l2vm import INTAKE_VALIDATED, BoosterL2State, BoosterVM, apply_atomically, rebuilt
 from .rpc import RpcClient
 from .rawtx import TxDecoder, recover_sender
 from .store import Store
@@ -62,6 +62,22 @@ class _Checksummed:
 
     def __str__(self) -> str:
         return to_checksum_address(self.address)
+
+
+SECPK1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+TX_BASE_GAS = 21_000
+FLOOR_PER_TOKEN, TOKENS_PER_NONZERO_BYTE = 10, 4  # EIP-7623 (Prague)
+
+
+def intrinsic_gas(tx: Any) -> tuple[int, str]:
+    """The least gas a transaction can carry and what sets it: py-evm's intrinsic gas (base,
+    calldata, creation, access list, authorizations) or Prague's calldata floor (EIP-7623), as
+    anvil and geth check before accepting it. py-evm itself checks neither before it charges the
+    sender (it then fails with "Message.gas cannot be negative")."""
+    intrinsic = tx.intrinsic_gas
+    zeros = tx.data.count(0)
+    floor = TX_BASE_GAS + FLOOR_PER_TOKEN * (zeros + TOKENS_PER_NONZERO_BYTE * (len(tx.data) - zeros))
+    return (intrinsic, "intrinsic gas") if intrinsic >= floor else (floor, "the EIP-7623 calldata floor")
 
 
 class TxRejected(RpcError):
@@ -305,6 +321,18 @@ class Executor:
             tx.validate()
         except EvmValidationError as exc:
             raise TxRejected(f"invalid transaction: {exc}") from exc
+        if tx.s > SECPK1_HALF_N:
+            # EIP-2: the high-s twin of a valid signature; py-evm drops it only when building
+            raise TxRejected("invalid transaction signature: s is in the upper half of the curve order (EIP-2)")
+        need, why = intrinsic_gas(tx)
+        if tx.gas < need:
+            raise TxRejected(f"intrinsic gas too low: gas {tx.gas}, needs at least {need} ({why})")
+        settlement = self.view.settlement
+        if not tx.to and settlement is not None and generate_contract_address(sender, tx.nonce) == settlement:
+            raise TxRejected(
+                f"this contract creation would land at the settlement contract's address {to_checksum_address(settlement)}, "
+                "which is reserved on L2 (its deployer's key is public)"
+            )
         tx.__dict__[INTAKE_VALIDATED] = True
         state = self.head_state()
         expected = self._next_nonce(sender)
@@ -352,6 +380,10 @@ class Executor:
                 raise
             try:
                 block, rows, used = self._build_block(pending, self.chain.header, up_to_target=True)
+            except BaseException:
+                self._publish([], pending)  # nothing was sealed: they wait for the next block
+                raise
+            try:
                 self.commit(rows)
             except BaseException:
                 self._publish(pending, [])  # as good as applied: they stay in the store
@@ -380,24 +412,33 @@ class Executor:
         included, receipts, dropped = [], [], []
         target = tally.gas_limit // ELASTICITY_MULTIPLIER if up_to_target else tally.gas_limit
         used = 0
-        for tx_hash in pending:
-            rec = self.txs[tx_hash]
-            if rec.tx.gas > tally.gas_limit - tally.gas_used or (included and tally.gas_used + rec.tx.gas > target):
-                break  # the rest waits for the next block
-            used += 1
-            try:
-                # py-evm validates before touching state, so a rejected tx leaves none behind
-                receipt, computation = vm.apply_transaction(tally, rec.tx)
-            except EvmValidationError as exc:
-                rec.dropped = str(exc)
-                dropped.append((tx_hash, rec))
-                continue
-            finally:
-                self.view.journal.forget()
-            tally.gas_used = receipt.gas_used
-            bloom |= receipt.bloom
-            included.append((tx_hash, rec, computation))
-            receipts.append(receipt)
+        # the L1 writes of the whole block stay undoable until it is sealed: a block abandoned
+        # half-way (L1 not answering) leaves nothing in the pending delta
+        journal = self.view.journal
+        block_mark = journal.mark()
+        try:
+            for tx_hash in pending:
+                rec = self.txs[tx_hash]
+                if rec.tx.gas > tally.gas_limit - tally.gas_used or (included and tally.gas_used + rec.tx.gas > target):
+                    break  # the rest waits for the next block
+                used += 1
+                try:
+                    # all or nothing (see apply_atomically); a rejected tx leaves nothing behind
+                    receipt, computation = apply_atomically(vm, tally, rec.tx)
+                except EvmValidationError as exc:
+                    rec.dropped = str(exc)
+                    dropped.append((tx_hash, rec))
+                    continue
+                tally.gas_used = receipt.gas_used
+                bloom |= receipt.bloom
+                included.append((tx_hash, rec, computation))
+                receipts.append(receipt)
+        except BaseException:
+            journal.rollback(block_mark)
+            for _, rec in dropped:
+                rec.dropped = None  # not recorded: the block is built again from the start
+            raise
+        journal.forget()
         if not included and not allow_empty:
             return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
         header = rebuilt(base_header, bloom=int(bloom), gas_used=tally.gas_used)
@@ -444,7 +485,7 @@ class Executor:
         old_head = chain.get_canonical_head()
         old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
         before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
-        self.view.clear_pending()
+        self.view.clear_pending(keep_exclusions=True)  # settle --exclude rebases under its exclusions
         self.view.reanchor(head, keep_reads=False)
         self.batch.tx_hashes = []
         parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
@@ -551,7 +592,7 @@ class Executor:
         precompile there is refused (an RpcError naming ``what``), never answered with the head's
         L1 state. ``overrides``: geth's state overrides (address → ``callstate.AccountOverride``),
         written into this call's state only."""
-        from .callstate import PastL1Access, apply_overrides, computation_class
+        from .callstate import PastL1Access, PastView, apply_overrides, computation_class
 
         gas = min(gas, L2_GAS_LIMIT)
         with self.lock:
@@ -561,6 +602,8 @@ class Executor:
             mark = self.view.journal.mark()
             reads = self.view.reader.snapshot_reads()
             try:
+                if at is not None:
+                    state.l1_view = PastView(self.view)
                 if overrides:
                     apply_overrides(state, overrides)
                 if at is not None or overrides:
@@ -578,7 +621,7 @@ class Executor:
             except PastL1Access as exc:
                 raise RpcError(
                     f"{what} at L2 block {at.block_number}: the L1 view is kept only for the head block "
-                    f"({self.head().block_number}); {exc.precompile} cannot run on past state", -32000,
+                    f"({self.head().block_number}); {exc.reason}", -32000,
                 ) from None
             finally:
                 self.view.journal.rollback(mark)

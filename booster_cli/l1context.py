@@ -9,6 +9,7 @@ nonces and code cannot be settled with SSTORE, so any change to them fails the c
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -29,6 +30,11 @@ from .fastevm import FastInterpreter
 from .l1view import L1View
 
 EMPTY_CODE_HASH = keccak(b"")
+# Fault injection for the atomicity tests: with BOOSTER_FAULT=l1-sstore-value:0x<value>, an
+# SSTORE of that value inside the L1 context raises an exception of booster's own, half-way
+# through an L1 call.
+_FAULT = os.environ.get("BOOSTER_FAULT", "")
+FAULT_SSTORE_VALUE = int(_FAULT.split(":", 1)[1], 16) if _FAULT.startswith("l1-sstore-value:") else None
 # checkpoint ids of L1 contexts: unique in the process, as py-evm's own journals' are
 _CHECKPOINT_IDS = itertools.count(1)
 
@@ -75,6 +81,8 @@ class L1AccountDB(AccountDatabaseAPI):
         return self._view.get_storage(address, slot)
 
     def set_storage(self, address: bytes, slot: int, value: int) -> None:
+        if value == FAULT_SSTORE_VALUE:
+            raise RuntimeError(f"injected fault: an L1 SSTORE of {hex(value)} (BOOSTER_FAULT)")
         key = (address, slot)
         if key not in self._originals:
             self._originals[key] = self._view.get_storage(address, slot)
@@ -305,6 +313,56 @@ def execution_context(view: L1View) -> ExecutionContext:
     return context
 
 
+def _execute(view: L1View, sender: bytes, origin: bytes, target: bytes, data: bytes, gas: int, is_static: bool):  # type: ignore[no-untyped-def]
+    """One message to ``target`` in a fresh L1 context on ``view``: (account DB, computation).
+    Its writes are in the view's journal; the caller keeps or rolls them back."""
+    db = L1AccountDB(view)
+    state = L1State(db, execution_context(view))
+    for address in (sender, target, view.anchor.coinbase):
+        db.mark_address_warm(address)
+    message = Message(gas=gas, to=target, sender=sender, value=0, data=data, code=db.get_code(target), code_address=target, is_static=is_static)
+    tx_context = state.get_transaction_context_class()(gas_price=state.execution_context.base_fee_per_gas, origin=origin)
+    return db, state.computation_class.apply_message(state, message, tx_context)
+
+
+PROBE_SLOT = int.from_bytes(keccak(b"booster.applyStateUpdates.probe"), "big")
+PROBE_GAS = 1_000_000
+
+
+def accepts_updates(view: L1View, address: bytes) -> bool:
+    """Can the settlement apply a delta to ``address``? Decided by what the contract does, not
+    by byte patterns in its code (a dispatcher may compare the selector any way it likes):
+    1. an empty ``applyStateUpdates`` from the settlement succeeds on L1 (anvil's answer), and
+    2. ``applyStateUpdates([(PROBE_SLOT, v)])`` from the settlement, run here in the L1 context
+       and thrown away, leaves ``v`` in that slot. A fallback that accepts any call and writes
+       nothing passes (1) and fails (2): the settlement would silently drop the delta.
+    The probe's writes are thrown away; its reads join the read set, so a change on L1 to what
+    the answer depends on is a conflict like any other, and the answer stays valid for as long
+    as the batch's anchor can move without one (the prover re-executes with these answers)."""
+    known = view._accepts.get(address)
+    if known is None:
+        known = view.settlement is None or (_probe_writes(view, address) and view.empty_update_succeeds(address))
+        view._accepts[address] = known
+    return known
+
+
+def _probe_writes(view: L1View, address: bytes) -> bool:
+    from eth_abi import encode as abi_encode
+
+    from .l1view import APPLY_STATE_UPDATES_SELECTOR
+
+    settlement = view.settlement
+    mark = view.journal.mark()
+    try:
+        value = 2 if view.get_storage(address, PROBE_SLOT) == 1 else 1
+        change = [(PROBE_SLOT.to_bytes(32, "big"), value.to_bytes(32, "big"))]
+        data = APPLY_STATE_UPDATES_SELECTOR + abi_encode(["(bytes32,bytes32)[]"], [change])
+        db, computation = _execute(view, settlement, settlement, address, data, PROBE_GAS, False)
+        return not computation.is_error and not db.violations and view.get_storage(address, PROBE_SLOT) == value
+    finally:
+        view.journal.rollback(mark)
+
+
 def run_l1_call(
     view: L1View,
     *,
@@ -319,22 +377,7 @@ def run_l1_call(
     """Run ``target``'s L1 code with ``data`` from ``sender``. Writes stay in the view only when
     the call succeeds, changes nothing but storage, and ``keep_writes`` is set."""
     mark = view.journal.mark()
-    db = L1AccountDB(view)
-    state = L1State(db, execution_context(view))
-    for address in (sender, target, view.anchor.coinbase):
-        db.mark_address_warm(address)
-    message = Message(
-        gas=gas,
-        to=target,
-        sender=sender,
-        value=0,
-        data=data,
-        code=db.get_code(target),
-        code_address=target,
-        is_static=is_static,
-    )
-    tx_context = state.get_transaction_context_class()(gas_price=state.execution_context.base_fee_per_gas, origin=origin)
-    computation = state.computation_class.apply_message(state, message, tx_context)
+    db, computation = _execute(view, sender, origin, target, data, gas, is_static)
     used = computation.get_gas_used()
     if db.violations:
         view.journal.rollback(mark)
@@ -344,7 +387,15 @@ def run_l1_call(
         err = computation.error
         return L1Result(False, computation.output, used, [], str(err) or type(err).__name__, isinstance(err, Revert))
     if keep_writes:
-        refused = [a for a in sorted(db.written) if not view.accepts_updates(a) and _has_pending_writes(view, a)]
+        excluded = view.excluded and [a for a in sorted(db.written) if a in view.excluded and _has_pending_writes(view, a)]
+        if excluded:
+            view.journal.rollback(mark)
+            return L1Result(
+                False, b"", used, [],
+                refusal=f"{to_checksum_address(excluded[0])} is excluded from this settlement (booster settle --exclude): "
+                "its applyStateUpdates would fail on L1; write to it again once the settlement has landed",
+            )
+        refused = [a for a in sorted(db.written) if not accepts_updates(view, a) and _has_pending_writes(view, a)]
         if refused:
             view.journal.rollback(mark)
             return L1Result(
@@ -352,6 +403,10 @@ def run_l1_call(
                 refusal=f"L1CALL wrote to {to_checksum_address(refused[0])}, which does not implement "
                 "applyStateUpdates((bytes32,bytes32)[]) for the settlement contract: the settlement would fail",
             )
+        full = view.capacity_refusal(mark)
+        if full:
+            view.journal.rollback(mark)
+            return L1Result(False, b"", used, [], refusal=full)
     else:
         # a simulation leaves no trace: neither its writes nor its logs
         view.journal.rollback(mark)

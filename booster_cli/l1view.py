@@ -99,6 +99,10 @@ class Journal:
         """Make everything so far permanent (called between L2 transactions)."""
         self._undo.clear()
 
+    def added_since(self, target: dict, mark: int) -> set:
+        """The keys of ``target`` that were not in it at ``mark`` and are now."""
+        return {key for t, key, old in self._undo[mark:] if t is target and old is _MISSING and key in target}
+
 
 @dataclass
 class AccountInfo:
@@ -226,6 +230,9 @@ class L1View:
     preimages: dict[int, bytes] = field(default_factory=dict)  # keccak → input, for slot labels
     # (anchor, the L1 block context of calls on it), see l1context.execution_context
     block_context: tuple | None = field(default=None, repr=False, compare=False)
+    # targets left out of the pending settlement (``booster settle --exclude``): an L1CALL that
+    # writes to one is refused, until the settlement lands (see l1context.run_l1_call)
+    excluded: set[bytes] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
@@ -253,23 +260,17 @@ class L1View:
         value = self.codes.get(address)
         return self.reader.account(address).code if value is None else value
 
-    def accepts_updates(self, address: bytes) -> bool:
-        """Can the settlement apply a delta to ``address``? Its L1 code must dispatch
-        applyStateUpdates((bytes32,bytes32)[]) (a PUSH4 of the selector, as compilers emit) and an
-        empty update from the settlement contract must not revert at the anchor. A fallback that
-        accepts anything fails the first test; access control that excludes the settlement, the
-        second."""
-        known = self._accepts.get(address)
-        if known is None:
-            known = b"\x63" + APPLY_STATE_UPDATES_SELECTOR in self.get_code(address)
-            if known and self.settlement is not None:
-                call = {"from": "0x" + self.settlement.hex(), "to": "0x" + address.hex(), "data": "0x" + APPLY_EMPTY_CALLDATA.hex()}
-                try:
-                    self.rpc.call("eth_call", call, hex(self.anchor.number))
-                except RpcError:
-                    known = False
-            self._accepts[address] = known
-        return known
+    def empty_update_succeeds(self, address: bytes) -> bool:
+        """Does an empty ``applyStateUpdates`` from the settlement contract succeed on L1 at the
+        anchor (anvil's own answer)? Access control that excludes the settlement fails it."""
+        if self.settlement is None:
+            return True
+        call = {"from": "0x" + self.settlement.hex(), "to": "0x" + address.hex(), "data": "0x" + APPLY_EMPTY_CALLDATA.hex()}
+        try:
+            self.rpc.call("eth_call", call, hex(self.anchor.number))
+        except RpcError:
+            return False
+        return True
 
     # -- checkpoints shared with the L2 state, so an L2 revert also undoes its L1CALLs --
     def checkpoint(self, key: Any) -> None:
@@ -295,18 +296,76 @@ class L1View:
     def reanchor(self, anchor: Anchor, keep_reads: bool) -> None:
         """Move to a new anchor. ``keep_reads`` only when the read set is unchanged at the new anchor."""
         self.anchor = anchor
-        self._accepts.clear()
         if keep_reads:
+            # which targets accept applyStateUpdates stays known: the probes' reads are in the
+            # read set, unchanged at the new anchor (l1context.accepts_updates)
             self.reader.move_to(anchor.number)
         else:
+            self._accepts.clear()
             self.reader = L1Reader(self.rpc, anchor.number)
 
-    def clear_pending(self) -> None:
-        """After settlement: the writes are on L1 now."""
+    def clear_pending(self, keep_exclusions: bool = False) -> None:
+        """After settlement: the writes are on L1 now (and the exclusions of that settlement end).
+        ``keep_exclusions``: a rebase empties the delta to build it again, under the same ones."""
         for d in (self.storage, self.balances, self.nonces, self.codes, self.preimages):
             d.clear()
+        if not keep_exclusions:
+            self.excluded.clear()
         self.journal.forget()
         self._marks.clear()
+
+    # -- batch capacity: a batch never outgrows one settlement (see capacity.py) --
+    def settlement_shape(self, skip: set | frozenset = frozenset()) -> tuple[int, int, int]:
+        """(fresh slots, reset slots, contracts) the pending delta's settlement would carry,
+        leaving out the keys in ``skip``; net-zero entries are not settled."""
+        fresh = reset = 0
+        contracts = set()
+        before = self.reader.storage
+        for (address, slot), value in self.storage.items():
+            if (address, slot) in skip:
+                continue
+            original = before(address, slot)
+            if value == original:
+                continue
+            if original == 0:
+                fresh += 1
+            else:
+                reset += 1
+            contracts.add(address)
+        return fresh, reset, len(contracts)
+
+    def settlement_gas_estimate(self) -> int:
+        """The L1 gas the pending delta's settlement needs, by the measured model."""
+        from .capacity import settlement_gas_estimate
+
+        return settlement_gas_estimate(*self.settlement_shape())
+
+    def capacity_refusal(self, mark: int) -> str:
+        """Why the writes made since journal mark ``mark`` must be refused: they would take the
+        pending batch past what one settlement can carry on L1 (``capacity.CAPACITY_SHARE_PERCENT``
+        of the anchor block's gas limit); "" when they fit. Deterministic in the delta and the
+        anchor, so the prover's re-execution refuses exactly the same calls."""
+        from .capacity import CAPACITY_SHARE_PERCENT, capacity, settlement_gas_estimate
+
+        cap = capacity(self.anchor.gas_limit)
+        n = len(self.storage)
+        if settlement_gas_estimate(n, 0, n) <= cap:
+            return ""  # even all fresh, each in its own contract: it fits (the common case, O(1))
+        fresh, reset, contracts = self.settlement_shape()
+        gas = settlement_gas_estimate(fresh, reset, contracts)
+        if gas <= cap:
+            return ""
+        limits = f"more than one settlement may use ({cap:,} gas: {CAPACITY_SHARE_PERCENT}% of L1's block gas limit {self.anchor.gas_limit:,})"
+        new = self.journal.added_since(self.storage, mark)
+        if not any(self.settlement_shape(new)[:2]):
+            return (
+                f"this L1CALL alone writes {fresh + reset} slots in {contracts} contract(s), ~{gas:,} L1 gas to settle, "
+                f"{limits}: split the work over several transactions"
+            )
+        return (
+            f"the pending batch is full: with this call's writes it would hold {fresh + reset} slots in {contracts} contract(s), "
+            f"~{gas:,} L1 gas to settle, {limits}; run booster settle, then send this again"
+        )
 
     # -- persistence (between L2 transactions: the journal is empty then) --
     def to_record(self) -> dict:
@@ -324,6 +383,7 @@ class L1View:
             },
             "accepts": [[a.hex(), ok] for a, ok in self._accepts.items()],
             "preimages": [[hex(h), p.hex()] for h, p in self.preimages.items()],
+            "excluded": [a.hex() for a in sorted(self.excluded)],
         }
 
     def load_record(self, record: dict) -> None:
@@ -338,6 +398,7 @@ class L1View:
         self.storage = {(bytes.fromhex(a), int(s, 16)): int(v, 16) for a, s, v in record["storage"]}
         self._accepts = {bytes.fromhex(a): ok for a, ok in record["accepts"]}
         self.preimages = {int(h, 16): bytes.fromhex(p) for h, p in record.get("preimages", [])}
+        self.excluded = {bytes.fromhex(a) for a in record.get("excluded", [])}
         self.journal.forget()
 
     def ancestor_hashes(self) -> Iterator[bytes]:

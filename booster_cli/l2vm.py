@@ -3,6 +3,7 @@ checkpoint the L1 view, and a VM that seals blocks with one-pass tries and witho
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from eth.abc import BlockAndMetaWitness
@@ -30,6 +31,8 @@ from .l1view import L1View
 from .ordered_trie import ordered_trie_root
 from .precompiles import BOOSTER_PRECOMPILES
 from .rlpbytes import rlp_bytes, rlp_int, rlp_list
+
+log = logging.getLogger("booster.l2")
 
 
 class BoosterComputation(FastInterpreter, PragueComputation):
@@ -165,6 +168,12 @@ class BoosterL2State(PragueState):
         """The gas bought and the nonce incremented at the start of a transaction, in one write."""
         self._account_db.buy_gas(address, fee)
 
+    def has_code_or_nonce(self, address) -> bool:  # type: ignore[override]
+        """The settlement contract's address is occupied on L2 too: its deployer's key (the
+        relayer's) is public, and a contract created there on L2 would act on L1 as the one
+        account allowed to call applyStateUpdates. A creation there fails as a collision."""
+        return address == self.l1_view.settlement or super().has_code_or_nonce(address)
+
     def snapshot(self):  # type: ignore[override]
         snap = super().snapshot()
         self.l1_view.checkpoint(snap[1])
@@ -177,6 +186,79 @@ class BoosterL2State(PragueState):
     def commit(self, snapshot) -> None:  # type: ignore[override]
         super().commit(snapshot)
         self.l1_view.commit(snapshot[1])
+
+
+class InternalFailure:
+    """The computation of a transaction that booster's own code (or py-evm's) failed on with an
+    exception that is not an EVM outcome: what its receipt is made from (status 0, no logs)."""
+
+    is_error = True
+    output = b""
+    children: tuple = ()
+
+    def __init__(self, error: Exception, create_address: bytes | None) -> None:
+        self.error = RuntimeError(f"booster internal error: {type(error).__name__}: {error}")
+        self.msg = type("Msg", (), {"storage_address": create_address})()
+
+    def get_log_entries(self) -> tuple:
+        return ()
+
+    def get_raw_log_entries(self) -> tuple:
+        return ()
+
+
+# Errors of the world around a transaction, not of the transaction: the L1 not answering, a
+# read outside the prover's witness, a full disk, the process being stopped. The block being
+# built is abandoned (its transactions stay queued); every other exception is deterministic
+# (the same transaction on the same state fails the same way) and fails that transaction alone.
+ENVIRONMENT_ERRORS: tuple[type[BaseException], ...] = (OSError, MemoryError)
+
+
+def apply_atomically(vm, tally, transaction):  # type: ignore[no-untyped-def]
+    """``vm.apply_transaction`` with the transaction all or nothing: on an exception of
+    booster's or py-evm's code (py-evm raises some only after it bought the gas and bumped the
+    nonce, e.g. "Message.gas cannot be negative"), every L2 and L1 write it made is undone and
+    it is included as failed, with all its gas charged and its nonce used, as an exceptional
+    halt would be. Validation errors (nothing touched yet) and ``ENVIRONMENT_ERRORS`` (and
+    ``BoosterError``s, which are the node's own reports: L1 unreachable, witness misses)
+    propagate. The executor and the prover both apply transactions here, so they agree."""
+    from .errors import BoosterError
+
+    state = vm.state
+    vm.validate_transaction_against_header(tally, transaction)
+    state.lock_changes()
+    snapshot = state.snapshot()  # after lock_changes, which flattens the storage journals
+    try:
+        computation = state.apply_transaction(transaction)
+        receipt = vm.make_receipt(tally, transaction, computation, state)
+    except EvmValidationError:
+        state.revert(snapshot)
+        raise
+    except (BoosterError, *ENVIRONMENT_ERRORS):
+        state.revert(snapshot)
+        raise
+    except Exception as exc:  # noqa: BLE001 - deterministic failure of this transaction alone
+        state.revert(snapshot)
+        state.clear_transient_storage()
+        computation = _fail(vm, tally, transaction, exc)
+        return transaction.make_receipt(EIP658_TRANSACTION_STATUS_CODE_FAILURE, tally.gas_used + transaction.gas, []), computation
+    state.commit(snapshot)
+    return receipt, computation
+
+
+def _fail(vm, tally, transaction, exc: Exception) -> InternalFailure:  # type: ignore[no-untyped-def]
+    """Charge a transaction that failed internally all its gas and use its nonce."""
+    from eth._utils.address import generate_contract_address
+
+    state = vm.state
+    sender = transaction.sender
+    create_address = generate_contract_address(sender, state.get_nonce(sender)) if not transaction.to else None
+    log.warning("transaction 0x%s failed inside booster: %s: %s", transaction.hash.hex(), type(exc).__name__, exc)
+    state.buy_gas(sender, transaction.gas * state.get_gas_price(transaction))
+    tip = transaction.gas * state.get_tip(transaction)
+    if tip:
+        state.delta_balance(state.coinbase, tip)
+    return InternalFailure(exc, create_address)
 
 
 def rebuilt(obj, **changes):

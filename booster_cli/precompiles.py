@@ -64,9 +64,45 @@ def _prepare(computation: "ComputationAPI", name: str) -> tuple[bytes, bytes]:
     return target, calldata
 
 
+DELEGATION_PREFIX = b"\xef\x01\x00"  # EIP-7702: an EOA's code pointing at another account's
+
+
+def _caller_identity_refusal(computation: "ComputationAPI", view) -> str | None:  # type: ignore[no-untyped-def]
+    """Why L1 code must not see this precompile call's ``msg.sender``, or None.
+
+    The rule (see the README, "Who is msg.sender on L1"): an address means the same owner on
+    both layers only where the owner is the same. An EOA is one key on both, so a transaction's
+    signer (``msg.sender == tx.origin``, no L2 code) and an EOA running its EIP-7702 delegation
+    act as themselves. An L2 contract — deployed, or still in its constructor — acts on L1 only
+    where L1 holds no code at its address, or exactly its code: otherwise CREATE on L2 (same
+    deployer, same nonce) would let anyone who controls the deployer on L2 impersonate the L1
+    contract there, above all the settlement contract, whose deployer's key is public."""
+    sender = computation.msg.sender
+    state = computation.state
+    l2_code = state.get_code(sender)
+    is_contract = (sender != computation.transaction_context.origin or l2_code) and not l2_code.startswith(DELEGATION_PREFIX)
+    if not is_contract:
+        return None
+    l1_code = view.get_code(sender)
+    if not l1_code or l1_code == l2_code:
+        return None
+    from eth_utils import to_checksum_address
+
+    who = to_checksum_address(sender)
+    what = "the settlement contract" if sender == view.settlement else f"a different contract ({len(l1_code)} bytes of code)"
+    l2_what = "is being constructed" if not l2_code else f"has {len(l2_code)} bytes of code"
+    return (
+        f"booster: msg.sender {who} is an L2 contract that {l2_what}, but on L1 that address holds {what}; "
+        "L1 code may see an L2 contract as its caller only where L1 holds no code or the same code at its address"
+    )
+
+
 def _run_in_l1(computation: "ComputationAPI", name: str, keep_writes: bool) -> "ComputationAPI":
     target, calldata = _prepare(computation, name)
     msg = computation.msg
+    refusal = _caller_identity_refusal(computation, computation.state.l1_view)
+    if refusal:
+        _revert(computation, refusal)
     result = run_l1_call(
         computation.state.l1_view,
         sender=msg.sender,

@@ -23,17 +23,14 @@ from typing import TYPE_CHECKING
 
 from eth_abi import encode as abi_encode
 from eth_keys import keys
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from .delta import delta_hash, encode_updates, settleable
 from .errors import BoosterError, UsageError
-from .l1view import APPLY_STATE_UPDATES_SELECTOR
 from .witness import Witness, WitnessReader, fetch_raw_witness, verify_witness
 
 if TYPE_CHECKING:
     from .executor import Executor
-
-APPLY_PUSH = b"\x63" + APPLY_STATE_UPDATES_SELECTOR  # PUSH4 selector
 
 
 @dataclass(frozen=True)
@@ -152,12 +149,12 @@ def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | No
     live = executor.view
     view = L1View(live.rpc, witness.anchor, live.chain_id, live.settlement)
     view.reader = WitnessReader(witness)  # type: ignore[assignment]
-    # which targets accept applyStateUpdates was decided by the executor; the prover checks the
-    # part it can prove (the dispatcher in the witnessed code) and takes the rest as given
-    for address, accepts in live._accepts.items():
-        if accepts and APPLY_PUSH not in view.reader.account(address).code:
-            raise ProvingMismatch(f"the executor accepted {to_checksum_address(address)} as a settlement target but its witnessed code has no applyStateUpdates dispatcher")
-        view._accepts[address] = accepts
+    # which targets accept applyStateUpdates was decided by the executor, by running their hook
+    # (l1context.accepts_updates): a question of whether the settlement will go through, not of
+    # what the batch computes, so the prover takes it as given instead of widening the witness
+    view._accepts.update(live._accepts)
+    # targets left out of this settlement (settle --exclude) refuse L1CALL writes here too
+    view.excluded = set(live.excluded)
     root, count = run_blocks(executor, view, executor.batch.first_block, executor.chain.get_canonical_head().block_number, traces)
     return view.delta(), root, count
 
@@ -169,7 +166,7 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
     from eth.vm.chain_context import ChainContext
 
     from .executor import GasTally
-    from .l2vm import BoosterL2State, BoosterVM
+    from .l2vm import BoosterL2State, BoosterVM, apply_atomically
     from .precompiles import l1_calls_of
 
     state_class = BoosterL2State.configure(l1_view=view)
@@ -187,7 +184,7 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
         tally = GasTally(header.gas_limit, 0)  # the block's gas so far: all a transaction reads of it
         for tx in block.transactions:
             try:
-                receipt, computation = vm.apply_transaction(tally, tx)
+                receipt, computation = apply_atomically(vm, tally, tx)
             finally:
                 view.journal.forget()
             if traces is not None:

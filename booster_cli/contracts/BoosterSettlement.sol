@@ -30,6 +30,10 @@ interface IBoosterTarget {
 /// Accepts proven L2 batches and writes their storage deltas into L1 target contracts.
 /// The "proof" is a prover signature over the batch's public inputs: a stand-in for a ZK
 /// verifier with the same public inputs, so swapping in a real verifier only changes _checkSeal.
+/// Every public input the contract can know is checked here, not left to the seal: the L1 chain
+/// id (block.chainid) and L2 chain id (immutable) are hashed in, the batch id, anchor number and
+/// hash, the delta hash and the L2 pre-state root are compared with L1's own values; the L2
+/// post-state root and transaction-list hash are what the proof attests.
 contract BoosterSettlement {
     // secp256k1n / 2: a signature with a larger s is the malleable twin of a valid one (EIP-2)
     uint256 private constant HALF_CURVE_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -51,6 +55,7 @@ contract BoosterSettlement {
     error WrongBatchId(uint256 got, uint256 expected);
     error StaleAnchor(uint256 anchorNumber, uint256 expectedAnchor);
     error AnchorHashMismatch(bytes32 onChain, bytes32 given);
+    error L2PreStateRootMismatch(bytes32 onChain, bytes32 given);
     error DeltaHashMismatch();
     error BadSeal(address recovered);
     error ApplyFailed(address target, bytes reason);
@@ -93,6 +98,9 @@ contract BoosterSettlement {
         bytes32 onChain = blockhash(b.anchorNumber);
         if (onChain != b.anchorHash) revert AnchorHashMismatch(onChain, b.anchorHash);
         if (deltaHash(updates) != b.deltaHash) revert DeltaHashMismatch();
+        // the batch must continue the L2 chain from the last settled state: a proof only says
+        // that pre-state leads to post-state, not that pre-state is the L2's current one
+        if (b.l2PreStateRoot != l2StateRoot) revert L2PreStateRootMismatch(l2StateRoot, b.l2PreStateRoot);
         _checkSeal(publicInputsHash(b), seal);
 
         // effects before the target calls, so a target re-entering settle sees the batch as used

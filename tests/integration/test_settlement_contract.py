@@ -47,7 +47,6 @@ ERRORS = error_table(ABI)
 BATCH_SETTLED_TOPIC = keccak(b"BatchSettled(uint256,uint256,bytes32,bytes32,uint256)")
 UPDATES_TYPE = "(address,(bytes32,bytes32)[])[]"  # ContractUpdate[]
 BATCH_TYPE = "(uint256,uint256,bytes32,bytes32,bytes32,bytes32,bytes32)"
-PRE_ROOT = keccak(b"test pre state root")
 POST_ROOT = keccak(b"test post state root")
 TX_LIST_HASH = keccak(b"test tx list")
 
@@ -122,7 +121,7 @@ class Ctx:
             anchor_number=number,
             anchor_hash=block_hash,
             l2_chain_id=L2_CHAIN_ID,
-            l2_pre_state_root=PRE_ROOT,
+            l2_pre_state_root=self.view(self.settlement, "l2StateRoot()", out="bytes32"),
             l2_post_state_root=POST_ROOT,
             tx_list_hash=TX_LIST_HASH,
             delta_hash=delta_hash(updates),
@@ -435,7 +434,7 @@ def test_bad_seal_is_rejected(ctx, voting, counter, kind):
 
 @pytest.mark.parametrize(
     "field,value",
-    [("l1_chain_id", 1), ("l2_chain_id", L2_CHAIN_ID + 1), ("l2_pre_state_root", POST_ROOT), ("tx_list_hash", bytes(32))],
+    [("l1_chain_id", 1), ("l2_chain_id", L2_CHAIN_ID + 1), ("l2_pre_state_root", keccak(b"another pre-state root")), ("tx_list_hash", bytes(32))],
 )
 def test_seal_over_other_public_inputs_is_bad_seal(ctx, voting, counter, field, value):
     """A prover seal binds every public input: one sealed for another chain or batch content fails."""
@@ -447,6 +446,20 @@ def test_seal_over_other_public_inputs_is_bad_seal(ctx, voting, counter, field, 
     receipt = ctx.send(inputs.batch_tuple(), updates, seal)
     assert int(receipt["blockNumber"], 16) == inputs.anchor_number + 1
     assert_rejected(ctx, receipt, f"BadSeal({recover(seal, inputs.hash())})", entries, before, state)
+
+
+def test_a_sealed_batch_that_does_not_continue_the_stored_l2_state_is_refused(ctx, voting, counter):
+    """The seal says "pre-state leads to post-state", not that pre-state is the L2's current
+    state: the contract compares it with the root it stored, so a verifier swapped in for the
+    seal check leaves nothing unchecked. An honest seal over another pre-state is refused."""
+    entries = some_entries(voting, counter, seed=850)
+    updates = encode_updates(entries)
+    before, state = snapshot(ctx, entries), ctx.settlement_state()
+    stored = state[1]
+    forked = keccak(b"an L2 state the chain never settled")
+    inputs, receipt = ctx.settle(updates, l2_pre_state_root=forked)
+    assert int(receipt["blockNumber"], 16) == inputs.anchor_number + 1
+    assert_rejected(ctx, receipt, f"L2PreStateRootMismatch(0x{stored.hex()}, 0x{forked.hex()})", entries, before, state)
 
 
 # -- 6. targets that cannot take the delta ------------------------------------------------
