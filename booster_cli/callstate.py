@@ -26,20 +26,41 @@ class AccountOverride:
 
 
 class PastL1Access(Exception):
-    """A call on a past block's state reached an L1 precompile. Not an EVM error (which the
-    calling frame could catch and go on): the whole call stops, since no answer it gives would
-    be that block's."""
+    """A call on a past block's state reached an L1 precompile (or the L1 view). Not an EVM
+    error (which the calling frame could catch and go on): the whole call stops, since no answer
+    it gives would be that block's. ``reason`` completes "the L1 view is kept only for the head
+    block; …"."""
 
-    def __init__(self, precompile: str) -> None:
-        super().__init__(precompile)
-        self.precompile = precompile
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _refuse(name: str):  # type: ignore[no-untyped-def]
     def refuse(computation: Any) -> Any:
-        raise PastL1Access(name)
+        raise PastL1Access(f"{name} cannot run on past state")
 
     return refuse
+
+
+class PastView:
+    """The L1 view as a past block's L2 state holds it (``state.l1_view``): the settlement
+    address and the L1 chain id, which never change; frame checkpoints that have nothing to undo
+    (no L1 code runs on past state); any other use stops the call with ``PastL1Access``, never
+    answering from the head's L1 state. The real view's journal is left untouched."""
+
+    __slots__ = ("settlement", "chain_id")
+
+    def __init__(self, view: Any) -> None:
+        self.settlement, self.chain_id = view.settlement, view.chain_id
+
+    def checkpoint(self, key: Any) -> None:
+        pass
+
+    discard = commit = checkpoint
+
+    def __getattr__(self, name: str) -> Any:
+        raise PastL1Access(f"L1 state ({name}) cannot be read on past state")
 
 
 def apply_overrides(state: Any, overrides: dict[bytes, AccountOverride]) -> None:

@@ -590,8 +590,9 @@ class Executor:
         past canonical block's header: on that block's L2 state and block context, as geth; the
         L1 view (anchor and pending delta) exists only for the head, so a call that reaches an L1
         precompile there is refused (an RpcError naming ``what``), never answered with the head's
-        L1 state. ``overrides``: geth's state overrides (address → ``callstate.AccountOverride``),
-        written into this call's state only."""
+        L1 state (the state's view is a ``callstate.PastView``: the real one is not touched).
+        ``overrides``: geth's state overrides (address → ``callstate.AccountOverride``), written
+        into this call's state only."""
         from .callstate import PastL1Access, PastView, apply_overrides, computation_class
 
         gas = min(gas, L2_GAS_LIMIT)

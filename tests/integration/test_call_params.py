@@ -66,6 +66,7 @@ class World:
     l2: RpcClient
     l1: RpcClient  # the devnet's anvil: the oracle
     runtime: str  # CallProbe's deployed code
+    init_code: str  # and its creation code
     probe: str  # CallProbe, at the same address on both chains
     voting: str  # an L1 Voting the L2 votes on
     l2_blocks: list[int]  # the L2 blocks after which the counter was 0, 1, 2
@@ -93,7 +94,7 @@ def world(tmp_path_factory):
         # a pending delta, so that "the delta is unchanged" means something
         vote = l1_input(voting, calldata("vote(uint256)", ("uint256",), (1,)))
         assert transact(l2, DEV_PRIVATE_KEYS[6], to=L1CALL, data=bytes.fromhex(vote[2:]))["status"] == "0x1"
-        yield World(dn, l2, dn.l1, "0x" + compiled.deployed_bytecode.hex(), addresses[0], voting, *blocks)
+        yield World(dn, l2, dn.l1, "0x" + compiled.deployed_bytecode.hex(), "0x" + compiled.bytecode.hex(), addresses[0], voting, *blocks)
 
 
 def outcome(rpc: RpcClient, method: str, *params) -> tuple:
@@ -145,6 +146,12 @@ def test_past_blocks_answer_their_own_state_as_anvil_does(world):
         ours_gas, anvil_gas = w.l2.call("eth_estimateGas", bump, hex(ours)), w.l1.call("eth_estimateGas", bump, hex(anvils))
         assert ours_gas == anvil_gas, (expected, ours_gas, anvil_gas)
     assert int(w.l2.call("eth_estimateGas", bump, hex(w.l2_blocks[0])), 16) > int(w.l2.call("eth_estimateGas", bump, "latest"), 16) + 15_000
+    # contract creation at a past block: by a call without "to", and by CREATE inside the call
+    deploy = {"from": DEV_ADDRESSES[DEPLOYER], "data": w.init_code}
+    spawn = {"from": DEV_ADDRESSES[DEPLOYER], "to": w.probe, "data": calldata("spawn()")}
+    for call in (deploy, spawn):
+        assert w.l2.call("eth_call", call, hex(w.l2_blocks[1])) == w.l1.call("eth_call", call, hex(w.l1_blocks[1]))
+    assert w.l2.call("eth_call", deploy, hex(w.l2_blocks[1])) == w.runtime
     # before the deployment there is no code: an empty answer on both, "earliest" too
     assert w.l2.call("eth_call", {"to": w.probe, "data": calldata("counter()")}, hex(w.l2_blocks[0] - 1)) == "0x"
     assert w.l1.call("eth_call", {"to": w.probe, "data": calldata("counter()")}, hex(w.l1_blocks[0] - 1)) == "0x"
