@@ -18,10 +18,11 @@ MODES = (*PRECOMPILE_OF_MODE, "l2")
 class RemoteError(BoosterError):
     """An error the node reported; keeps the exit code the node chose (e.g. 4 for a conflict)."""
 
-    def __init__(self, message: str, exit_code: int, conflicts: list | None = None) -> None:
+    def __init__(self, message: str, exit_code: int, conflicts: list | None = None, unsettleable: list | None = None) -> None:
         super().__init__(message)
         self.exit_code = ExitCode(exit_code)
         self.conflicts = conflicts or []
+        self.unsettleable = unsettleable or []
 
 
 class Client:
@@ -37,7 +38,7 @@ class Client:
         except RpcError as exc:
             data = exc.data if isinstance(exc.data, dict) else {}
             if "exit_code" in data:
-                raise RemoteError(str(exc), data["exit_code"], data.get("conflicts")) from None
+                raise RemoteError(str(exc), data["exit_code"], data.get("conflicts"), data.get("unsettleable")) from None
             raise
 
 
@@ -69,8 +70,10 @@ def get_nonces(addresses: list[str], rpc_url: str | None = None) -> dict:
     return Client(rpc_url).call("booster_getNonces", [_address(a) for a in addresses] or None)
 
 
-def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = False) -> dict:
-    return Client(rpc_url).call("booster_settle", dry_run, rebase)
+def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None) -> dict:
+    if not exclude:
+        return Client(rpc_url).call("booster_settle", dry_run, rebase)
+    return Client(rpc_url).call("booster_settle", dry_run, rebase, [_address(a, "--exclude address") for a in exclude])
 
 
 def report(rpc_url: str | None = None, batch: int | None = None) -> dict:

@@ -67,3 +67,13 @@ class SettlementConflict(BoosterError):
     def __init__(self, message: str, conflicts: list[dict] | None = None) -> None:
         super().__init__(message)
         self.conflicts = conflicts or []
+
+
+class UnsettleableBatch(BoosterError):
+    """The pending batch's settlement would fail on L1 because of one or more target contracts
+    (their ``applyStateUpdates`` fails): nothing was sent. ``targets`` says which, why, and which
+    L2 transactions wrote to them (``booster settle --exclude ADDR`` is the way out)."""
+
+    def __init__(self, message: str, targets: list[dict]) -> None:
+        super().__init__(message)
+        self.unsettleable = targets

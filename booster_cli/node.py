@@ -310,12 +310,14 @@ class Node:
             out[to_checksum_address(a)] = self.executor.nonce(raw)
         return out
 
-    def settle(self, dry_run: bool = False, rebase: bool = False) -> dict:
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict:
+        if exclude is not None and not (isinstance(exclude, list) and all(isinstance(a, str) for a in exclude)):
+            raise UsageError("booster_settle's third parameter is a list of addresses to exclude")
         with self.executor.lock:
             # labels need the batch's preimages, which a settlement clears
             preimages = dict(self.executor.view.preimages)
             try:
-                result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase))
+                result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase), exclude=exclude)
             except Exception:
                 if self.executor.broken:  # nothing after it can be trusted; the store can
                     log.error("%s; stopping the devnet", self.executor.broken)

@@ -2,8 +2,14 @@
 
 Steps: read the L1 head H; if the anchor is older, check the batch's read set at H (a change →
 ``SettlementConflict``, exit 4, nothing lost; none → re-anchor on H); have the mock prover seal the
-public inputs; send ``BoosterSettlement.settle`` so it lands in block anchor+1; on a lost race
-(another L1 transaction got there first) try again, a bounded number of times.
+public inputs; pre-flight: run each target's ``applyStateUpdates`` as the settlement will (a
+failure → ``UnsettleableBatch``, exit 1, nothing sent, every failing target named with the way
+out, ``settle --exclude``); send ``BoosterSettlement.settle`` so it lands in block anchor+1; on a
+lost race (another L1 transaction got there first) try again, a bounded number of times.
+
+``exclude``: targets left out of the settlement. The batch is re-executed on the L1 head with
+their L1CALL writes refused (see ``L1View.excluded``); the transactions whose outcome changed are
+reported as a rebase's are. The exclusion lasts until the batch settles.
 """
 
 from __future__ import annotations
@@ -13,17 +19,19 @@ import signal
 import time
 from dataclasses import dataclass, field
 
+from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from .abi import decode_revert, error_table, parse_signature
-from .delta import UPDATES_TYPE, DeltaEntry, delta_hash, encode_updates, hex32, settleable  # noqa: F401 (re-exported)
-from .errors import BoosterError, RpcError, SettlementConflict, UsageError
+from .delta import UPDATES_TYPE, DeltaEntry, delta_hash, encode_updates, group_by_contract, hex32, settleable  # noqa: F401 (re-exported)
+from .errors import BoosterError, RpcError, SettlementConflict, UnsettleableBatch, UsageError
+from .l1view import APPLY_STATE_UPDATES_SELECTOR
 from .executor import Executor, fetch_head_anchor
 from .prover import MockProver, prove_batch
 from .report_model import calldata_gas
 from .txsign import address_of
-from .rpc import RpcClient
+from .rpc import RpcClient, RpcConnectionError
 from .txsend import send_transaction, wait_for_receipt
 
 SETTLE_SIG = parse_signature(
@@ -47,6 +55,7 @@ class Settlement:
     gas: dict = field(default_factory=dict)
     rebased: list[dict] = field(default_factory=list)
     l2_blocks: list[int] = field(default_factory=list)  # [first, last] L2 block of the batch
+    excluded: list[str] = field(default_factory=list)  # targets left out (settle --exclude)
 
     def to_json(self) -> dict:
         return {
@@ -61,6 +70,7 @@ class Settlement:
             "gas": self.gas,
             "rebased": self.rebased,
             "l2_blocks": self.l2_blocks,
+            "excluded": self.excluded,
         }
 
 
@@ -93,10 +103,72 @@ def _show(value: object) -> object:
     return hex32(value) if isinstance(value, int) else value
 
 
-def _failed_target(reason: str) -> str | None:
-    if reason.startswith("ApplyFailed("):
-        return reason[len("ApplyFailed("):].split(",")[0]
+def _parse_addresses(values: list[str] | None) -> set[bytes]:
+    out = set()
+    for value in values or []:
+        raw = None
+        if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+            try:
+                raw = bytes.fromhex(value[2:])
+            except ValueError:
+                raw = None
+        if raw is None:
+            raise UsageError(f"--exclude {value!r}: expected an address (0x followed by 40 hex digits)")
+        out.add(raw)
+    return out
+
+
+APPLY_FAILED_SELECTOR = keccak(b"ApplyFailed(address,bytes)")[:4]
+NO_REASON = "reverted without a reason (a bare revert, or it ran out of gas)"
+# what targets built on templates/BoosterTarget.sol revert with
+TARGET_ERRORS = {keccak(b"OnlySettlement(address)")[:4]: ("OnlySettlement", ["address"])}
+
+
+def _revert_data(exc: RpcError) -> bytes | None:
+    """The revert data of a failed eth_call / eth_estimateGas: bytes (maybe empty), or None when
+    the node gave none (which also means no data: an out-of-gas halt has none)."""
+    data = exc.data
+    if isinstance(data, dict):  # some nodes nest it
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
     return None
+
+
+def apply_failed(data: bytes | None) -> tuple[str, bytes] | None:
+    """(target, the target's own revert data) of the settlement's ``ApplyFailed``, else None."""
+    if not data or data[:4] != APPLY_FAILED_SELECTOR:
+        return None
+    try:
+        target, reason = abi_decode(["address", "bytes"], data[4:])
+    except Exception:
+        return None
+    return to_checksum_address(target), bytes(reason)
+
+
+def target_reason(data: bytes | None, errors: dict | None = None) -> str:
+    """A target's failure in words; empty revert data never shows as ``0x``."""
+    if not data:
+        return NO_REASON
+    return decode_revert(data, {**TARGET_ERRORS, **(errors or {})})
+
+
+def unsettleable_message(targets: list[dict]) -> str:
+    parts = []
+    for t in targets:
+        who = f"{t['name']} {t['contract']}" if t.get("name") else t["contract"]
+        txs = t["txs"]
+        written = f"written by {len(txs)} L2 transaction(s): {', '.join(txs)}" if txs else "written by this batch"
+        parts.append(f"{who}: its applyStateUpdates would fail on L1: {t['reason']} ({written})")
+    way_out = " ".join(f"--exclude {t['contract']}" for t in targets)
+    return (
+        f"the pending batch cannot settle: {'; '.join(parts)}. Nothing was sent and the batch stays pending; "
+        f"'booster settle {way_out}' re-executes it without L1CALL writes to "
+        f"{'that contract' if len(targets) == 1 else 'those contracts'} and settles the rest"
+    )
 
 
 class Relayer:
@@ -112,13 +184,20 @@ class Relayer:
         out = self.l1.call("eth_call", {"to": self.settlement, "data": "0x" + keccak(b"nextBatchId()")[:4].hex()}, "latest")
         return int(out, 16)
 
-    def settle(self, dry_run: bool = False, rebase: bool = False) -> Settlement | dict | None:
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None) -> Settlement | dict | None:
         """Prove and settle the pending delta; ``None`` when there is nothing to settle. With
         ``dry_run``: prove, estimate, and report — nothing is sent, nothing changes. With
         ``rebase``: when L1 changed what the batch read, re-execute the batch on the L1 head
-        first (reported in ``rebased``) instead of refusing."""
+        first (reported in ``rebased``) instead of refusing. With ``exclude`` (addresses): leave
+        those targets out — the batch is re-executed on the L1 head with their L1CALL writes
+        refused (the changed outcomes are reported in ``rebased``) — then settle the rest.
+        A target whose applyStateUpdates would fail stops it before anything is sent
+        (``UnsettleableBatch``)."""
         if dry_run and rebase:
             raise UsageError("--dry-run and --rebase exclude each other: a rebase re-executes the batch")
+        excluded = _parse_addresses(exclude)
+        if dry_run and excluded:
+            raise UsageError("--dry-run and --exclude exclude each other: an exclusion re-executes the batch")
         ex = self.executor
         rebased: list[dict] = []
         with ex.lock:
@@ -126,17 +205,21 @@ class Relayer:
                 pass  # every acknowledged transaction belongs to this batch
             if not settleable(ex.view.delta()):
                 return None
+            if excluded - ex.view.excluded:
+                rebased += self.exclude(excluded)
             last_error = ""
             for _ in range(MAX_ATTEMPTS):
                 rebased += self.anchor_on_head(rebase)
                 prepared = self.prepare()
                 if prepared is None:
-                    return {"batch": None, "changes": [], "rebased": rebased, "message": "nothing to settle after the rebase: the delta is empty"}
+                    return {"batch": None, "changes": [], "rebased": rebased, "excluded": self.excluded_json(),
+                            "message": "nothing to settle after the re-execution: the delta is empty"}
                 proof, entries, data = prepared
                 inputs = proof.inputs
+                self.preflight(proof, entries)
                 if dry_run:
                     return self._dry_run(proof, data, entries)
-                gas = self.gas_limit(data, inputs.anchor_number, len({e.contract for e in entries}), len(entries))
+                gas = self.gas_limit(data, inputs.anchor_number, len({e.contract for e in entries}), len(entries), proof=proof, entries=entries)
                 if ex.store:
                     # a crash from here until the commit below is reconciled on restart
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
@@ -151,20 +234,89 @@ class Relayer:
                     result.proof = proof.to_json()
                     result.gas = gas_breakdown(gas_used, data, entries)
                     result.rebased = rebased
-                    ex.view.clear_pending()
+                    result.excluded = self.excluded_json()
+                    ex.view.clear_pending()  # the exclusions end with the batch
                     ex.start_new_batch()
                     ex.refresh_anchor()
                     ex.commit(history=[(result.batch, result.to_json())])
                     if ex.store:
                         ex.store.set_meta("settling", None)
                     return result
-                last_error = self.revert_reason(tx_hash, receipt)
+                raw = self.revert_data(tx_hash, receipt)
+                last_error = decode_revert(raw, self.errors) if raw is not None else "unknown reason"
                 if block != inputs.anchor_number + 1:
                     time.sleep(0.05)  # someone else's L1 transaction landed first: try again
                     continue
-                target = _failed_target(last_error)
-                raise BoosterError(f"settlement reverted on L1: {last_error}" + (f" (target contract {target})" if target else ""))
+                failed = apply_failed(raw)
+                if failed:
+                    raise self.unsettleable([failed], proof, entries)
+                raise BoosterError(f"settlement reverted on L1: {last_error}")
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
+
+    def exclude(self, addresses: set[bytes]) -> list[dict]:
+        """Leave ``addresses`` out of the pending settlement: re-execute the batch on the L1 head
+        with their L1CALL writes refused (under the executor's lock); returns the outcomes that
+        changed. The exclusion is part of the batch (the prover re-executes under it) and is
+        kept with it (durable) until the batch settles."""
+        ex = self.executor
+        ex.view.excluded |= addresses
+        return ex.rebase(fetch_head_anchor(self.l1))
+
+    def excluded_json(self) -> list[str]:
+        return [to_checksum_address(a) for a in sorted(self.executor.view.excluded)]
+
+    def preflight(self, proof, entries: list[DeltaEntry]) -> None:
+        """Before anything is sent: run each target's ``applyStateUpdates(changes)`` as the
+        settlement will (from the settlement contract, at the anchor, in block anchor+1, with
+        the updates of the targets before it applied); every target that fails is reported at
+        once (``UnsettleableBatch``)."""
+        failures = self.failing_targets(entries)
+        if failures:
+            raise self.unsettleable(failures, proof, entries)
+
+    def failing_targets(self, entries: list[DeltaEntry]) -> list[tuple[str, bytes]]:
+        """(target, its revert data) for each target whose applyStateUpdates fails on L1."""
+        anchor = self.executor.view.anchor
+        applied: dict[str, dict] = {}  # state overrides: the updates of the targets before
+        failures = []
+        for contract, changes in group_by_contract(entries):
+            updates = [(s.to_bytes(32, "big"), v.to_bytes(32, "big")) for s, v in changes]
+            data = APPLY_STATE_UPDATES_SELECTOR + abi_encode(["(bytes32,bytes32)[]"], [updates])
+            call = {"from": self.settlement, "to": contract, "data": "0x" + data.hex(), "gas": hex(anchor.gas_limit)}
+            try:
+                self.l1.call("eth_call", call, hex(anchor.number), applied or None, {"number": hex(anchor.number + 1)})
+            except RpcConnectionError:
+                raise
+            except RpcError as exc:
+                failures.append((contract, _revert_data(exc) or b""))
+                continue
+            applied[contract] = {"stateDiff": {hex32(s): hex32(v) for s, v in changes}}
+        return failures
+
+    def unsettleable(self, failures: list[tuple[str, bytes]], proof, entries: list[DeltaEntry]) -> UnsettleableBatch:
+        """The error naming each failing target: label, reason, the L2 transactions that wrote
+        to it (first wrote one of its slots in the batch, or L1CALLed it), the way out."""
+        ex = self.executor
+        names = ex.store.meta("contracts", {}) if ex.store else {}
+        traces = list(zip(ex.batch.tx_hashes, getattr(proof, "traces", None) or []))
+        targets = []
+        for contract, data in failures:
+            raw = bytes.fromhex(contract[2:])
+            txs = [
+                "0x" + tx_hash.hex()
+                for tx_hash, trace in traces
+                if any(a == raw for a, _ in trace.first_writes) or any(c.target == raw for c in trace.calls)
+            ]
+            targets.append({
+                "contract": contract,
+                "name": (names.get(contract) or {}).get("name"),
+                "reason": target_reason(data, self.errors),
+                "revert_data": "0x" + data.hex(),
+                "slots": sum(1 for e in entries if e.contract == contract),
+                "txs": txs,
+                "way_out": f"booster settle --exclude {contract}",
+            })
+        return UnsettleableBatch(unsettleable_message(targets), targets)
 
     def prepare(self):
         """Prove the pending batch on its current anchor and encode its ``settle`` call:
@@ -182,20 +334,35 @@ class Relayer:
         tx_hash = send_transaction(self.l1, self.key, to=self.settlement, data=data, gas=gas)
         return tx_hash, wait_for_receipt(self.l1, tx_hash)
 
-    def gas_limit(self, data: bytes, anchor_number: int, contracts: int, slots: int) -> int:
-        """anvil's estimate in the block the settlement lands in, with a margin; a revert found
-        here is reported before anything is sent."""
+    def gas_limit(self, data: bytes, anchor_number: int, contracts: int, slots: int, proof=None, entries: list[DeltaEntry] | None = None) -> int:
+        """anvil's estimate in the block the settlement lands in, with a margin, at most L1's
+        block gas limit; a revert found here is reported before anything is sent (a target's
+        ``ApplyFailed`` as ``UnsettleableBatch`` when ``proof`` and ``entries`` are given)."""
+        block_gas = self.executor.view.anchor.gas_limit
         call = {"from": address_of(self.key), "to": self.settlement, "data": "0x" + data.hex()}
         try:
             estimate = int(self.l1.call("eth_estimateGas", call, hex(anchor_number), None, {"number": hex(anchor_number + 1)}), 16)
+        except RpcConnectionError:
+            raise
         except RpcError as exc:
-            raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") and len(exc.data) > 2 else None
-            if raw is None:  # no revert data: estimation unavailable, use the model
-                return GAS_BASE + GAS_PER_CONTRACT * contracts + GAS_PER_SLOT * slots
-            reason = decode_revert(bytes.fromhex(raw[2:]), self.errors)
-            target = _failed_target(reason)
-            raise BoosterError(f"the settlement would revert on L1: {reason}" + (f" (target contract {target})" if target else "")) from None
-        return estimate * 6 // 5 + 20_000
+            raw = _revert_data(exc)
+            if not raw:  # no revert data: estimation unavailable, or out of gas
+                model = GAS_BASE + GAS_PER_CONTRACT * contracts + GAS_PER_SLOT * slots
+                text = str(exc).lower()
+                if model > block_gas or "out of gas" in text or "exceeds allowance" in text or "gas required" in text:
+                    raise BoosterError(
+                        f"the settlement would run out of gas within L1's block gas limit {block_gas:,} ({exc}): nothing was sent, "
+                        "the batch stays pending"
+                    ) from None
+                return model
+            failed = apply_failed(raw)
+            if failed and proof is not None and entries is not None:
+                raise self.unsettleable([failed], proof, entries) from None
+            reason = decode_revert(raw, self.errors)
+            if failed:
+                reason = f"{failed[0]}'s applyStateUpdates failed: {target_reason(failed[1], self.errors)}"
+            raise BoosterError(f"the settlement would revert on L1: {reason}") from None
+        return min(estimate * 6 // 5 + 20_000, max(block_gas, estimate))
 
     def _dry_run(self, proof, data: bytes, entries: list[DeltaEntry]) -> dict:
         anchor = self.executor.view.anchor
@@ -204,7 +371,13 @@ class Relayer:
             estimate = int(self.l1.call("eth_estimateGas", call, hex(anchor.number), None, {"number": hex(anchor.number + 1)}), 16)
             error = None
         except RpcError as exc:
-            estimate, error = None, decode_revert(bytes.fromhex(exc.data[2:]), self.errors) if isinstance(exc.data, str) and len(exc.data) > 2 else str(exc)
+            raw = _revert_data(exc)
+            failed = apply_failed(raw)
+            if failed:
+                error = f"ApplyFailed({failed[0]}): {target_reason(failed[1], self.errors)}"
+            else:
+                error = decode_revert(raw, self.errors) if raw else str(exc)
+            estimate = None
         return {
             "dry_run": True,
             "batch": proof.inputs.batch_id,
@@ -215,6 +388,22 @@ class Relayer:
             "estimated_gas": estimate,
             "estimate_error": error,
             "gas": gas_breakdown(estimate, data, entries) if estimate else None,
+            "capacity": self.capacity_json(),
+        }
+
+    def capacity_json(self) -> dict:
+        """How full the batch is: the model's settlement gas against what one settlement may use."""
+        from .capacity import capacity
+
+        view = self.executor.view
+        fresh, reset, contracts = view.settlement_shape()
+        return {
+            "fresh_slots": fresh,
+            "reset_slots": reset,
+            "contracts": contracts,
+            "model_gas": view.settlement_gas_estimate(),
+            "max_gas": capacity(view.anchor.gas_limit),
+            "l1_block_gas_limit": view.anchor.gas_limit,
         }
 
     def anchor_on_head(self, rebase: bool) -> list[dict]:
@@ -237,8 +426,9 @@ class Relayer:
               "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"])} for c in conflicts],
         )
 
-    def revert_reason(self, tx_hash: str, receipt: dict) -> str:
-        """Replay the failed transaction on its parent block to read its revert data."""
+    def revert_data(self, tx_hash: str, receipt: dict) -> bytes | None:
+        """Replay the failed transaction on its parent block to read its revert data (None when
+        the node gives none)."""
         try:
             tx = self.l1.call("eth_getTransactionByHash", tx_hash)
             block = int(receipt["blockNumber"], 16)
@@ -249,9 +439,18 @@ class Relayer:
                 None,
                 {"number": hex(block)},
             )
+        except RpcConnectionError:
+            raise
         except RpcError as exc:
-            data = exc.data if isinstance(exc.data, str) else ""
-            if data.startswith("0x") and len(data) > 2:
-                return decode_revert(bytes.fromhex(data[2:]), self.errors)
-            return str(exc)
-        return "unknown reason"
+            return _revert_data(exc)
+        return None
+
+    def revert_reason(self, tx_hash: str, receipt: dict) -> str:
+        """The failed transaction's revert reason in words."""
+        raw = self.revert_data(tx_hash, receipt)
+        if raw is None:
+            return "unknown reason"
+        failed = apply_failed(raw)
+        if failed:
+            return f"ApplyFailed({failed[0]}): {target_reason(failed[1], self.errors)}"
+        return decode_revert(raw, self.errors)

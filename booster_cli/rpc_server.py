@@ -170,8 +170,12 @@ def _no_constant(name: str) -> None:
 
 
 def _extra(exc: BoosterError) -> dict:
-    conflicts = getattr(exc, "conflicts", None)
-    return {"conflicts": conflicts} if conflicts else {}
+    extra = {}
+    for name in ("conflicts", "unsettleable"):  # structured details the CLI shows (--json too)
+        value = getattr(exc, name, None)
+        if value:
+            extra[name] = value
+    return extra
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -206,6 +206,7 @@ def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addres
 def settle(
     dry_run: Annotated[bool, typer.Option("--dry-run", envvar="BOOSTER_DRY_RUN", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
+    exclude: Annotated[Optional[List[str]], typer.Option("--exclude", metavar="ADDR", help="Leave this L1 contract out (repeatable): the batch is re-executed on the L1 head with L1CALL writes to it refused, then the rest settles.")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -215,19 +216,27 @@ def settle(
 
     try:
         with output.status("proving (witness + re-execution) and settling on L1…"):
-            result = do_settle(rpc_url, dry_run, rebase)
+            result = do_settle(rpc_url, dry_run, rebase, exclude)
     except RemoteError as exc:
         if exc.conflicts:
             if json_out:
                 output.emit_json({"error": str(exc), "conflicts": exc.conflicts})
             else:
                 output.console().print(output.conflict_table(exc.conflicts))
+        if exc.unsettleable:
+            if json_out:
+                output.emit_json({"error": str(exc), "unsettleable": exc.unsettleable})
+            else:
+                output.console().print(output.unsettleable_table(exc.unsettleable))
         raise
     if json_out:
         output.emit_json(result)
         return
     if result.get("rebased"):
-        output.console().print(output.rebase_table(result["rebased"]))
+        title = f"excluding {', '.join(result['excluded'])}: " if result.get("excluded") else "rebase: "
+        output.console().print(output.rebase_table(result["rebased"], title))
+    if result.get("excluded"):
+        output.note(f"left out of this settlement (L1CALL writes to them refused until it lands): {', '.join(result['excluded'])}")
     if result.get("batch") is None:
         output.note(result.get("message", "nothing to settle"))
         return

@@ -120,10 +120,22 @@ def gas_table(gas: dict, title: str):
     return table
 
 
-def rebase_table(changed: list[dict]):
+def unsettleable_table(targets: list[dict]):
     from rich.table import Table
 
-    table = Table(title=f"rebase: {len(changed)} transaction outcome(s) changed", title_justify="left")
+    table = Table(title="the settlement would fail on L1: nothing was sent", title_justify="left")
+    for col in ("contract", "applyStateUpdates fails with", "slots", "written by L2 txs", "way out"):
+        table.add_column(col, no_wrap=col != "written by L2 txs")
+    for t in targets:
+        who = f"{t['name']} {t['contract']}" if t.get("name") else t["contract"]
+        table.add_row(who, t["reason"], str(t["slots"]), "\n".join(t["txs"]) or "-", t["way_out"])
+    return table
+
+
+def rebase_table(changed: list[dict], title: str = "rebase: "):
+    from rich.table import Table
+
+    table = Table(title=f"{title}{len(changed)} transaction outcome(s) changed", title_justify="left")
     for col in ("tx", "from", "before", "after"):
         table.add_column(col, no_wrap=True)
     for c in changed:

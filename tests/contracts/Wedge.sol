@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import "../../templates/BoosterTarget.sol";
+
+/// Contracts for the wedge tests (tests/integration/test_wedge.py) and the settlement capacity
+/// benchmark (benchmarks/settlement_capacity.py). Deploy with `--contract NAME`.
+
+/// A healthy target that writes many fresh slots per call: slot keccak256(seed, i) := value for
+/// i < count. Keccak slots and a value without zero bytes are the costliest calldata a
+/// settlement carries per slot (64 non-zero bytes).
+contract SlotFiller is BoosterTarget {
+    constructor(address settlement) BoosterTarget(settlement) {}
+
+    function fill(uint256 seed, uint256 count, uint256 value) external {
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 slot = keccak256(abi.encode(seed, i));
+            assembly {
+                sstore(slot, value)
+            }
+        }
+    }
+
+    function poke(uint256 slot, uint256 value) external {
+        assembly {
+            sstore(slot, value)
+        }
+    }
+}
+
+/// A target that takes at most one change per settlement and reverts (with a reason) on more.
+/// An empty or one-change update succeeds, so the L2 accepts it as a settlement target (booster
+/// probes a target with one change); a batch that wrote two of its slots cannot settle.
+contract PickyTarget {
+    struct StateChange {
+        bytes32 slot;
+        bytes32 value;
+    }
+
+    address public immutable boosterSettlement;
+
+    constructor(address settlement) {
+        boosterSettlement = settlement;
+    }
+
+    function applyStateUpdates(StateChange[] calldata changes) external {
+        require(msg.sender == boosterSettlement, "only the settlement");
+        require(changes.length <= 1, "PickyTarget: one change per settlement");
+        for (uint256 i = 0; i < changes.length; ++i) {
+            bytes32 slot = changes[i].slot;
+            bytes32 value = changes[i].value;
+            assembly {
+                sstore(slot, value)
+            }
+        }
+    }
+
+    function poke(uint256 slot, uint256 value) external {
+        assembly {
+            sstore(slot, value)
+        }
+    }
+}
+
+/// Like PickyTarget, but on more than one change its applyStateUpdates loops until the gas runs
+/// out: no revert data at all.
+contract GasBurner {
+    struct StateChange {
+        bytes32 slot;
+        bytes32 value;
+    }
+
+    address public immutable boosterSettlement;
+
+    constructor(address settlement) {
+        boosterSettlement = settlement;
+    }
+
+    function applyStateUpdates(StateChange[] calldata changes) external {
+        require(msg.sender == boosterSettlement, "only the settlement");
+        if (changes.length > 1) {
+            assembly {
+                for {} 1 {} {}
+            }
+        }
+        for (uint256 i = 0; i < changes.length; ++i) {
+            bytes32 slot = changes[i].slot;
+            bytes32 value = changes[i].value;
+            assembly {
+                sstore(slot, value)
+            }
+        }
+    }
+
+    function poke(uint256 slot, uint256 value) external {
+        assembly {
+            sstore(slot, value)
+        }
+    }
+}
