@@ -293,7 +293,9 @@ def methods(node: "Node") -> dict:
         the call reaches an L1 precompile, since the L1 view (anchor and pending delta) is kept
         only for the head; an unknown block is geth's "header not found" (see Executor.call).
         Refusing every past block would have been simpler, but wallets and indexers ask for
-        pinned blocks of plain L2 contracts, and those answers are exact."""
+        pinned blocks of plain L2 contracts, and those answers are exact. The head keeps the
+        block context it always had, the next block's (NUMBER is the head's + 1; geth and anvil
+        give the head's own): what a transaction sent now would see."""
         if not isinstance(tx, dict):
             raise RpcError("call object must be a JSON object", -32602)
         sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
