@@ -303,6 +303,11 @@ def test_overrides_never_leak(world):
     assert snapshot() == before
     # the real state: the next bump goes from 2 to 3
     assert int(w.l2.call("eth_call", {"to": p, "data": calldata("bump()")}, "latest"), 16) == 3
+    # nor did those calls join the batch's L1 read set: an L1 change to the slot they read
+    # (votes[2]) does not hold the anchor back (only votes[1], the pending vote's, would)
+    l1_vote = transact(w.l1, DEV_PRIVATE_KEYS[8], to=w.voting, data=bytes.fromhex(calldata("vote(uint256)", ("uint256",), (2,))[2:]))
+    w.l2.call("eth_call", {"to": p, "data": calldata("counter()")}, "latest")  # a head call follows the anchor policy
+    assert w.l2.call("booster_status")["anchor"]["number"] == int(l1_vote["blockNumber"], 16)
 
 
 @pytest.mark.parametrize(
