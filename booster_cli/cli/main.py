@@ -206,7 +206,7 @@ def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addres
 def settle(
     dry_run: Annotated[bool, typer.Option("--dry-run", envvar="BOOSTER_DRY_RUN", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
-    exclude: Annotated[Optional[List[str]], typer.Option("--exclude", metavar="ADDR", help="Leave this L1 contract out (repeatable): the batch is re-executed on the L1 head with L1CALL writes to it refused, then the rest settles.")] = None,
+    exclude: Annotated[Optional[List[str]], typer.Option("--exclude", envvar="BOOSTER_EXCLUDE", metavar="ADDR", help="Leave this L1 contract out (repeatable): the batch is re-executed on the L1 head with L1CALL writes to it refused, then the rest settles.")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
