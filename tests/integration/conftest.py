@@ -105,10 +105,11 @@ def clean_env(tmp_path: Path) -> dict:
 
 
 @contextmanager
-def started_devnet(folder: Path) -> Iterator[Devnet]:
+def started_devnet(folder: Path, extra_env: dict | None = None) -> Iterator[Devnet]:
     """A devnet on free ports with its state in ``folder``; always stopped (and its processes
-    killed if ``down`` could not)."""
-    env = clean_env(folder)
+    killed if ``down`` could not). ``extra_env``: more environment for the devnet and the
+    commands run on it (e.g. a fault to inject)."""
+    env = {**clean_env(folder), **(extra_env or {})}
     res = run_booster(folder, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
     assert res.code == 0, res.err
     devnet = Devnet(folder, env, res.json())
