@@ -381,7 +381,7 @@ def run_l1_call(
     used = computation.get_gas_used()
     if db.violations:
         view.journal.rollback(mark)
-        return L1Result(False, b"", used, [], refusal=f"{NOT_ALLOWED}: {db.violations[0]}")
+        return L1Result(False, b"", used, [], refusal=f"{NOT_ALLOWED}: {db.violations[0]} ({why_refused(db.violations[0])})")
     if computation.is_error:
         view.journal.rollback(mark)
         err = computation.error
@@ -416,6 +416,18 @@ def run_l1_call(
 
 
 NOT_ALLOWED = "not allowed inside the L1 context"
+_ONLY_STORAGE = "the settlement applies L1CALL's effects as storage writes only"
+
+
+def why_refused(violation: str) -> str:
+    """Why the L1 context refuses what ``violation`` names: what a storage write cannot carry."""
+    if violation.startswith(("ETH transfer", "moving ETH")):
+        return f"{_ONLY_STORAGE}: no ETH can move on L1 through them"
+    if violation.startswith(("contract creation", "deploying code", "changing an L1 nonce")):
+        return f"{_ONLY_STORAGE}: they cannot deploy code or change an L1 nonce; deploy contracts on L1 directly"
+    if violation.startswith(("SELFDESTRUCT", "deleting", "wiping")):
+        return f"{_ONLY_STORAGE}: they cannot delete an L1 account, its code or its balance"
+    return _ONLY_STORAGE
 
 
 def _has_pending_writes(view: L1View, address: bytes) -> bool:

@@ -242,7 +242,7 @@ def test_eth_transfer_inside_the_l1_context_is_refused(lab, mode):
     # on L1 itself the funded Probe can send the wei
     assert lab.devnet.l1.call("eth_call", {"from": DEV_ADDRESSES[1], "to": lab.probe, "data": hx(calldata("sendWei(address)", SINK))}, "latest") == "0x"
     reason = assert_refused(lab, lab.probe, "sendWei(address)", SINK, mode=mode)
-    assert reason == f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.probe} to {SINK}"
+    assert reason == f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.probe} to {SINK} (the settlement applies L1CALL\'s effects as storage writes only: no ETH can move on L1 through them)"
 
 
 def test_eth_transfer_is_refused_even_when_the_l1_code_ignores_its_failure(lab):
@@ -250,7 +250,7 @@ def test_eth_transfer_is_refused_even_when_the_l1_code_ignores_its_failure(lab):
     sent = lab.devnet.l1.call("eth_call", {"from": DEV_ADDRESSES[1], "to": lab.probe, "data": hx(data)}, "latest")
     assert sent == word(1)  # on L1: sent, then slot 20 written
     reason = assert_refused(lab, lab.probe, "sendWeiCaught(address,uint256)", SINK, "20")
-    assert reason == f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.probe} to {SINK}"
+    assert reason == f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.probe} to {SINK} (the settlement applies L1CALL\'s effects as storage writes only: no ETH can move on L1 through them)"
     assert call(lab.devnet, lab.probe, "load(uint256)(uint256)", "20") == ["0"]
 
 
@@ -275,12 +275,12 @@ def test_contract_creation_inside_the_l1_context_is_refused(lab, sig, args, valu
 def test_contract_creation_reason_names_contract_creation(lab, sig, args):
     res = lab.devnet.booster("send", lab.probe, sig, *args)
     assert res.code == 5
-    assert res.err == f"error: transaction would revert: booster: not allowed inside the L1 context: contract creation (CREATE/CREATE2) by {lab.probe} (not sent)\n"
+    assert res.err == f"error: transaction would revert: booster: not allowed inside the L1 context: contract creation (CREATE/CREATE2) by {lab.probe} (the settlement applies L1CALL\'s effects as storage writes only: they cannot deploy code or change an L1 nonce; deploy contracts on L1 directly) (not sent)\n"
 
 
 def test_selfdestruct_inside_the_l1_context_is_refused(lab):
     reason = assert_refused(lab, lab.probe, "destroy(address)", SINK)
-    assert reason == f"booster: not allowed inside the L1 context: SELFDESTRUCT by {lab.probe}"
+    assert reason == f"booster: not allowed inside the L1 context: SELFDESTRUCT by {lab.probe} (the settlement applies L1CALL\'s effects as storage writes only: they cannot delete an L1 account, its code or its balance)"
     assert len(lab.devnet.l1.call("eth_getCode", lab.probe, "latest")) > 2
 
 
@@ -336,7 +336,7 @@ def test_value_call_without_l1_balance_is_refused_too(lab):
     assert int(lab.devnet.l1.call("eth_getBalance", lab.poor_probe, "latest"), 16) == 0
     data = payload(lab.poor_probe, calldata("sendWeiCaught(address,uint256)", SINK, 50))
     got = revert_data(l2(lab.devnet), {"from": DEV_ADDRESSES[1], "to": L1CALL, "data": hx(data)})
-    assert got == hx(error_string(f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.poor_probe} to {SINK}"))
+    assert got == hx(error_string(f"booster: not allowed inside the L1 context: ETH transfer of 1 wei from {lab.poor_probe} to {SINK} (the settlement applies L1CALL\'s effects as storage writes only: no ETH can move on L1 through them)"))
 
 
 def test_estimate_of_a_transaction_that_catches_a_refusal_fits_the_block(lab):
