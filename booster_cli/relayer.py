@@ -373,10 +373,9 @@ class Relayer:
         except RpcError as exc:
             raw = _revert_data(exc)
             failed = apply_failed(raw)
-            if failed:
-                error = f"ApplyFailed({failed[0]}): {target_reason(failed[1], self.errors)}"
-            else:
-                error = decode_revert(raw, self.errors) if raw else str(exc)
+            if failed:  # a target the per-target pre-flight could not catch
+                raise self.unsettleable([failed], proof, entries) from None
+            error = decode_revert(raw, self.errors) if raw else str(exc)
             estimate = None
         return {
             "dry_run": True,

@@ -248,6 +248,12 @@ def settle(
             output.console().print(output.gas_table(result["gas"], "estimated settlement gas"))
         else:
             output.say(f"the settlement would revert: {result.get('estimate_error')}")
+        cap = result.get("capacity")
+        if cap:
+            output.say(
+                f"batch capacity: ~{cap['model_gas']:,} of the {cap['max_gas']:,} L1 gas one settlement may use "
+                f"({cap['fresh_slots']} fresh + {cap['reset_slots']} rewritten slot(s) in {cap['contracts']} contract(s))"
+            )
         return
     output.console().print(output.delta_table(delta, title=f"settled L1 diff of batch {result['batch']}"))
     output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']})")

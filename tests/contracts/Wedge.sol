@@ -98,3 +98,38 @@ contract GasBurner {
         }
     }
 }
+
+/// Takes updates only in a transaction the settlement contract itself originates, which never
+/// happens on L1 (the relayer sends the settlement). Called from the settlement's address, as
+/// booster's acceptance check and the relayer's per-target pre-flight do, it succeeds; inside the
+/// real settlement it reverts: the settlement's gas estimate is where it shows.
+contract OriginBound {
+    struct StateChange {
+        bytes32 slot;
+        bytes32 value;
+    }
+
+    address public immutable boosterSettlement;
+
+    constructor(address settlement) {
+        boosterSettlement = settlement;
+    }
+
+    function applyStateUpdates(StateChange[] calldata changes) external {
+        require(msg.sender == boosterSettlement, "only the settlement");
+        require(tx.origin == msg.sender, "OriginBound: not a direct call");
+        for (uint256 i = 0; i < changes.length; ++i) {
+            bytes32 slot = changes[i].slot;
+            bytes32 value = changes[i].value;
+            assembly {
+                sstore(slot, value)
+            }
+        }
+    }
+
+    function poke(uint256 slot, uint256 value) external {
+        assembly {
+            sstore(slot, value)
+        }
+    }
+}

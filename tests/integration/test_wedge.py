@@ -175,6 +175,25 @@ def test_every_failing_target_is_named_and_an_exclusion_survives_a_restart(devne
     assert storage(devnet, healthy, 3) == 33
 
 
+def test_a_target_that_fails_only_inside_the_settlement_is_named_from_the_estimate(devnet):
+    """OriginBound passes the per-target pre-flight (called from the settlement's address) but
+    reverts inside the real settlement (tx.origin is the relayer): the settlement's gas estimate
+    finds it, and it is reported like the pre-flight's finds, never as ApplyFailed(…, 0x…)."""
+    healthy, bound = deploy(devnet, "SlotFiller"), deploy(devnet, "OriginBound")
+    h = poke(devnet, healthy, 1, 11)["tx_hash"]
+    b = poke(devnet, bound, 2, 22, sender=1)["tx_hash"]
+    before = l1_fingerprint(devnet, [(healthy, 1), (bound, 2)])
+    for extra in ((), ("--dry-run",)):
+        res = devnet.booster("settle", *extra, "--json")
+        assert res.code == 1, res.err
+        [target] = res.json()["unsettleable"]
+        assert (target["contract"], target["reason"], target["txs"]) == (to_checksum_address(bound), "OriginBound: not a direct call", [b])
+    assert l1_fingerprint(devnet, [(healthy, 1), (bound, 2)]) == before
+    out = devnet.ok("settle", "--exclude", bound, "--json").json()
+    assert [c["tx_hash"] for c in out["rebased"]] == [b] and h not in str(out["rebased"])
+    assert (storage(devnet, healthy, 1), storage(devnet, bound, 2)) == (11, 0)
+
+
 def fill_slot(seed: int, i: int) -> int:
     return int.from_bytes(keccak(encode(["uint256", "uint256"], [seed, i])), "big")
 
