@@ -209,9 +209,16 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
     if receipt["status"] != "0x1":
         raise TransactionReverted(f"deploying {compiled.name} reverted on {layer} (tx {receipt['transactionHash']})")
     address = _checksum(receipt["contractAddress"])
+    result = {"contract": compiled.name, "address": address, "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
     if not on_l2:
         client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None)
-    return {"contract": compiled.name, "address": address, "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
+    elif RpcClient(st["l1"]["rpc_url"]).call("eth_getCode", address, "latest") not in ("0x", rpc.call("eth_getCode", address, "latest")):
+        # dev account 0 deploys on both layers, so its L1 and L2 contracts can share an address
+        result["warning"] = (
+            f"L1 holds other code at {address}: this L2 contract cannot be msg.sender of L1 code through the "
+            "precompiles (an L2 contract acts on L1 only where L1 holds no code or the same code at its address)"
+        )
+    return result
 
 
 def _checksum(address: str) -> str:

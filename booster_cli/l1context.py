@@ -134,7 +134,9 @@ class L1AccountDB(AccountDatabaseAPI):
         self._journal.set(self._view.codes, address, b"")
 
     def account_has_code_or_nonce(self, address: bytes) -> bool:
-        return self.get_nonce(address) != 0 or self.get_code(address) != b""
+        # code first: py-evm asks this on every CALL (emptiness, for its gas), and an account
+        # with code needs no nonce, so a plain call to a contract does not observe its nonce
+        return self.get_code(address) != b"" or self.get_nonce(address) != 0
 
     def delete_account(self, address: bytes) -> None:
         self._forbid("account", address, "deleting an L1 account (SELFDESTRUCT)")

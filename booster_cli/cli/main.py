@@ -323,6 +323,8 @@ def deploy(
         output.emit_json(result)
     else:
         output.say(f"deployed {result['contract']} on {result['layer'].upper()} at {result['address']} (tx {result['tx_hash']})")
+    if "warning" in result:
+        output.warn(result["warning"])
 
 
 @app.command()

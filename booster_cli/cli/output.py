@@ -46,6 +46,11 @@ def status(message: str):
     return console(stderr=True).status(message)
 
 
+def warn(message: str) -> None:
+    """Something the user should know about a result that succeeded: one line on stderr."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def error_line(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 

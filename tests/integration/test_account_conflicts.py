@@ -142,3 +142,16 @@ def test_changes_to_what_the_batch_did_not_observe_settle(devnet):
     assert settled["batch"] == 1 and settled["rebased"] == []
     assert settled["anchor"]["number"] >= anchor + 2  # re-anchored on the head, re-proven
     assert seen_on_l1(devnet, w, 1) == watched_balance and seen_on_l1(devnet, w, 2) == 0
+
+
+def test_a_factory_the_batch_called_may_deploy_on_l1_meanwhile(devnet):
+    """A plain call makes py-evm ask whether the callee is empty (for the call's gas); that
+    once read the nonce before the code, so a factory deploying on L1 (its nonce 1 → 2)
+    conflicted with every batch that had called it, though no L1 code can tell 1 from 2."""
+    w = watcher(devnet)
+    factory = deploy(devnet, "Factory")
+    devnet.ok("send", w, "recordPing(uint256,address)", "4", factory)
+    l1_send(devnet, 5, factory, keccak(b"make()")[:4])  # the factory's nonce moves on L1
+    assert int(devnet.l1.call("eth_getTransactionCount", factory, "latest"), 16) == 2
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["batch"] == 1 and settled["rebased"] == []

@@ -214,3 +214,25 @@ def test_the_same_code_at_the_same_address_acts_as_itself(net, aliases):
     assert receipt["status"] == "0x1", receipt
     assert net.ok("settle", "--json").json()["batch"] is not None
     assert privileged_calls(net, vault) == 1
+
+
+def test_deploy_on_l2_warns_when_l1_holds_other_code_at_the_address(net, aliases):
+    """Dev account 0 deploys on both layers: its L2 contract can land where its L1 contract is."""
+    rpc, dev0 = l2(net), DEV_ADDRESSES[0]
+    for _ in range(32):  # move dev account 0's L2 nonce to one its L1 deployments used
+        nonce = int(rpc.call("eth_getTransactionCount", dev0, "pending"), 16)
+        target = to_checksum_address(generate_contract_address(bytes.fromhex(dev0[2:]), nonce))
+        if net.l1.call("eth_getCode", target, "latest") != "0x":
+            break
+        assert l2_send(net, DEV_PRIVATE_KEYS[0], dev0, b"")["status"] == "0x1"
+    else:
+        pytest.fail("dev account 0 deployed nothing on L1 in its first 32 nonces")
+    res = net.booster("deploy", str(IDENTITY), "--contract", "Middleman", "--l2", "--json")
+    assert res.code == 0, res.err
+    out = res.json()
+    assert out["address"] == target and "cannot be msg.sender of L1 code" in out["warning"]
+    assert res.err == f"warning: {out['warning']}\n"
+    # where L1 holds nothing, no warning
+    res = net.booster("deploy", str(IDENTITY), "--contract", "Middleman", "--l2", "--json")
+    if net.l1.call("eth_getCode", res.json()["address"], "latest") == "0x":
+        assert "warning" not in res.json() and res.err == ""
