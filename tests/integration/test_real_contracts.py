@@ -28,6 +28,11 @@ read while empty or cleared to zero (a canonical trie has no zero values). They 
 the direct run read an empty slot (Uniswap's kLast and the factory's feeTo) or cleared a slot
 booster's settlement never writes (a slot that goes 0 → x → 0 inside a batch is a net-zero delta
 entry, rightly not settled). The tests name those slots and check that they are the only cause.
+
+Also here: natural uses a semantic rule blocks (Uniswap's createPair: CREATE2; a Governor paying
+ETH from its treasury) are refused saying what and why; and two product findings, as strict
+xfails: the settlement block does not carry the TIMESTAMP the L1 context gave the batch, and a
+pending batch that read the block context cannot be settled once L1 mines a block.
 """
 
 from __future__ import annotations
@@ -686,6 +691,41 @@ def test_uniswap_create_pair_through_l1call_is_refused_saying_what_and_why(devne
     assert receipt["status"] == "0x0" and receipt["revertReason"] == hx(error_string(reason))
     assert devnet.ok("delta", "show", "--json").json()["changes"] == []
     assert int(l1.call("eth_call", {"to": u.factory, "data": hx(calldata("allPairsLength()"))}, "latest"), 16) == 1
+
+
+def test_governor_paying_eth_through_l1call_is_refused_saying_what_and_why(devnet):
+    """A Governor treasury paying ETH: the proposal is made and carried on L1 directly, and only
+    its execute goes through L1CALL, where the ETH transfer is refused."""
+    l1, settlement = devnet.l1, devnet.record["contracts"]["settlement"]
+    oz = oz_contracts()
+    me = lambda i: DEV_ADDRESSES[i]  # noqa: E731
+    token = deploy(l1, oz["OZVotesToken"]["bytecode"], ["address", "address[]", "uint256"], [settlement, [me(1)], 100 * E18])
+    governor = deploy(l1, oz["OZGovernor"]["bytecode"], ["address", "address", "uint48", "uint32"], [settlement, token, 1, 3])
+    assert transact(l1, DEV_PRIVATE_KEYS[0], to=governor, data=b"", value=E18)["status"] == "0x1"  # the treasury
+    send_l1(l1, 1, token, calldata("delegate(address)", me(1)))
+    description = "Pay user 5 one ETH"
+    targets, values, calls = [me(5)], [E18], [b""]
+    send_l1(l1, 1, governor, calldata("propose(address[],uint256[],bytes[],string)", targets, values, calls, description))
+    proposal = int.from_bytes(keccak(encode(["address[]", "uint256[]", "bytes[]", "bytes32"], [targets, values, calls, keccak(description.encode())])), "big")
+    l1.call("evm_mine")
+    send_l1(l1, 1, governor, calldata("castVote(uint256,uint8)", proposal, 1))
+    for _ in range(3):
+        l1.call("evm_mine")
+    execute = calldata("execute(address[],uint256[],bytes[],bytes32)", targets, values, calls, keccak(description.encode()))
+    # on L1 itself the proposal executes: the refusal is booster's
+    assert answer(l1, {"from": me(2), "to": governor, "data": hx(execute)})[0] == "ok"
+
+    res = devnet.booster("send", governor, "execute(address[],uint256[],bytes[],bytes32)", f"[{me(5)}]", f"[{E18}]", "[0x]",
+                         hx(keccak(description.encode())), "--from", "2")
+    assert res.code == 5 and res.out == "", res.err
+    m = re.fullmatch(r"error: transaction would revert: (booster: .+) \(not sent\)\n", res.err)
+    assert m, res.err
+    reason = m.group(1)
+    # what was blocked, from where to where...
+    assert reason.startswith(f"booster: not allowed inside the L1 context: ETH transfer of {E18} wei from {governor} to {me(5)} ("), reason
+    # ...and why
+    assert "storage writes only" in reason and "no ETH can move" in reason, reason
+    assert devnet.ok("delta", "show", "--json").json()["changes"] == []
 
 
 # ---------------------------------------------------------------- TIMESTAMP vs the settlement block
