@@ -281,6 +281,45 @@ class L1State(PragueState):
     def set_system_contracts(self) -> None:
         pass  # L1 already has its system contracts; writing them here would land in the delta
 
+    # -- the block context, observed: these values change with every L1 block, so a batch whose
+    # L1 code looked at one cannot move to a later anchor unchanged (L1Reader.changed_since) --
+    def _observe(self, what: str, value):  # type: ignore[no-untyped-def]
+        self._account_db._view.reader.observed_block.setdefault(what, value)
+        return value
+
+    @property
+    def timestamp(self) -> int:
+        return self._observe("TIMESTAMP", self.execution_context.timestamp)
+
+    @property
+    def block_number(self) -> int:
+        return self._observe("NUMBER", self.execution_context.block_number)
+
+    @property
+    def coinbase(self) -> bytes:
+        return self._observe("COINBASE", self.execution_context.coinbase)
+
+    @property
+    def mix_hash(self) -> bytes:
+        return self._observe("PREVRANDAO", self.execution_context.mix_hash)
+
+    @property
+    def gas_limit(self) -> int:
+        return self._observe("GASLIMIT", self.execution_context.gas_limit)
+
+    @property
+    def base_fee(self) -> int:
+        return self._observe("BASEFEE", self.execution_context.base_fee_per_gas)
+
+    def get_ancestor_hash(self, block_number: int) -> bytes:
+        """BLOCKHASH: in the 256-block window, an L1 hash (part of the read set); outside it, 0
+        — which a later anchor may turn into a hash, so that answer is observed too."""
+        depth = self.execution_context.block_number - block_number - 1
+        if depth < 0 or depth >= 256 or block_number < 0:
+            return self._observe(f"BLOCKHASH {block_number}", b"")
+        view = self._account_db._view
+        return view.anchor.hash if block_number == view.anchor.number else view.reader.block_hash(block_number)
+
 
 @dataclass
 class L1Result:
@@ -389,32 +428,35 @@ def run_l1_call(
         err = computation.error
         return L1Result(False, computation.output, used, [], str(err) or type(err).__name__, isinstance(err, Revert))
     if keep_writes:
-        excluded = view.excluded and [a for a in sorted(db.written) if a in view.excluded and _has_pending_writes(view, a)]
-        if excluded:
+        refusal = _settlement_refusal(view, db, mark)
+        if refusal:
             view.journal.rollback(mark)
-            return L1Result(
-                False, b"", used, [],
-                refusal=f"{to_checksum_address(excluded[0])} is excluded from this settlement (booster settle --exclude): "
-                "its applyStateUpdates would fail on L1; write to it again once the settlement has landed",
-            )
-        refused = [a for a in sorted(db.written) if not accepts_updates(view, a) and _has_pending_writes(view, a)]
-        if refused:
-            view.journal.rollback(mark)
-            return L1Result(
-                False, b"", used, [],
-                refusal=f"L1CALL wrote to {to_checksum_address(refused[0])}, which does not implement "
-                "applyStateUpdates((bytes32,bytes32)[]) for the settlement contract: the settlement would fail",
-            )
-        full = view.capacity_refusal(mark)
-        if full:
-            view.journal.rollback(mark)
-            return L1Result(False, b"", used, [], refusal=full)
+            return L1Result(False, b"", used, [], refusal=refusal)
     else:
         # a simulation leaves no trace: neither its writes nor its logs
         view.journal.rollback(mark)
         return L1Result(True, computation.output, used, [])
     logs = [(addr, tuple(topics), data) for _, addr, topics, data in computation.get_raw_log_entries()]
     return L1Result(True, computation.output, used, logs)
+
+
+def _settlement_refusal(view: L1View, db: L1AccountDB, mark: int) -> str | None:
+    """Why the settlement could not carry the writes this L1CALL made (kept since ``mark``), or
+    None: a target left out of it, a target that cannot take applyStateUpdates, a full batch."""
+    written = [a for a in sorted(db.written) if _has_pending_writes(view, a)]
+    excluded = [a for a in written if a in view.excluded]
+    if excluded:
+        return (
+            f"{to_checksum_address(excluded[0])} is excluded from this settlement (booster settle --exclude): "
+            "its applyStateUpdates would fail on L1; write to it again once the settlement has landed"
+        )
+    refused = [a for a in written if not accepts_updates(view, a)]
+    if refused:
+        return (
+            f"L1CALL wrote to {to_checksum_address(refused[0])}, which does not implement "
+            "applyStateUpdates((bytes32,bytes32)[]) for the settlement contract: the settlement would fail"
+        )
+    return view.capacity_refusal(mark) or None
 
 
 NOT_ALLOWED = "not allowed inside the L1 context"

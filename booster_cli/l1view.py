@@ -124,6 +124,9 @@ class L1Reader:
         # the read set: code always, balance and nonce when observed
         self.observed_balances: set[bytes] = set()
         self.observed_nonces: set[bytes] = set()
+        # what L1 code saw of the block context (NUMBER, TIMESTAMP, ..., BLOCKHASH outside the
+        # window): name → value, see L1State; values that change from block to block
+        self.observed_block: dict[str, Any] = {}
         self._fresh_accounts: dict[bytes, AccountInfo] = {}
 
     @property
@@ -168,6 +171,9 @@ class L1Reader:
         for a in acct_keys:
             addr = "0x" + a.hex()
             calls += [("eth_getCode", [addr, tag]), ("eth_getBalance", [addr, tag]), ("eth_getTransactionCount", [addr, tag])]
+        watch_block = bool(self.observed_block or self.block_hashes)
+        if watch_block:
+            calls.append(("eth_getBlockByNumber", [tag, False]))
         results = iter(self.rpc.batch(calls))
         conflicts = []
         for (address, slot), raw in zip(slot_keys, results):
@@ -189,14 +195,38 @@ class L1Reader:
             if address in self.observed_nonces and (now.nonce == 0) != (seen.nonce == 0):
                 conflicts.append({"contract": who, "slot": "nonce", "l2_saw": seen.nonce, "l1_now": now.nonce})
             fresh[address] = now
+        if watch_block:
+            conflicts += self._block_context_changes(Anchor.from_rpc_block(next(results)))
         if not conflicts:
             # what nobody looked at may have moved (balances change with every L1 transaction):
             # take the new block's values, so a later look sees that block
             self._fresh_accounts = fresh
         return conflicts
 
+    def _block_context_changes(self, head: "Anchor") -> list[dict]:
+        """What the L1 code saw of its block (block anchor+1) that differs in block head+1, where
+        a settlement would land after moving to ``head``; and BLOCKHASH answers that change."""
+        now = {
+            "NUMBER": head.number + 1, "TIMESTAMP": head.timestamp + 1, "BASEFEE": head.next_base_fee(),
+            "COINBASE": head.coinbase, "PREVRANDAO": head.prevrandao, "GASLIMIT": head.gas_limit,
+        }
+        window = range(head.number + 1 - 256, head.number + 1)
+        conflicts = []
+        for what, saw in self.observed_block.items():
+            if what.startswith("BLOCKHASH "):
+                number = int(what.split()[1])
+                if number in window:  # was 0 (outside the old window), a hash now
+                    conflicts.append({"contract": "L1 block", "slot": what, "l2_saw": "0x", "l1_now": "a block hash"})
+            elif now[what] != saw:
+                show = (lambda v: "0x" + v.hex()) if isinstance(saw, bytes) else str
+                conflicts.append({"contract": "L1 block", "slot": what, "l2_saw": show(saw), "l1_now": show(now[what])})
+        for number in self.block_hashes:
+            if number not in window:
+                conflicts.append({"contract": "L1 block", "slot": f"BLOCKHASH {number}", "l2_saw": "a block hash", "l1_now": "0x (out of the 256-block window)"})
+        return conflicts
+
     def snapshot_reads(self) -> tuple:
-        return (set(self.slots), set(self.accounts), set(self.block_hashes), set(self.observed_balances), set(self.observed_nonces))
+        return (set(self.slots), set(self.accounts), set(self.block_hashes), set(self.observed_balances), set(self.observed_nonces), dict(self.observed_block))
 
     def forget_reads_since(self, snapshot: tuple) -> None:
         """Drop from the read set what was read after ``snapshot`` (an eth_call's reads)."""
@@ -205,6 +235,7 @@ class L1Reader:
                 del current[key]
         self.observed_balances &= snapshot[3]
         self.observed_nonces &= snapshot[4]
+        self.observed_block = snapshot[5]
 
     def move_to(self, block_number: int) -> None:
         """Re-pin on a later block whose values of the read set are unchanged (see changed_since)."""
@@ -382,6 +413,7 @@ class L1View:
                 "block_hashes": [[n, h.hex()] for n, h in r.block_hashes.items()],
                 "observed_balances": [a.hex() for a in r.observed_balances],
                 "observed_nonces": [a.hex() for a in r.observed_nonces],
+                "observed_block": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in r.observed_block.items()},
             },
             "accepts": [[a.hex(), ok] for a, ok in self._accepts.items()],
             "preimages": [[hex(h), p.hex()] for h, p in self.preimages.items()],
@@ -397,6 +429,7 @@ class L1View:
         self.reader.block_hashes = {int(n): bytes.fromhex(h) for n, h in reads["block_hashes"]}
         self.reader.observed_balances = {bytes.fromhex(a) for a in reads.get("observed_balances", [])}
         self.reader.observed_nonces = {bytes.fromhex(a) for a in reads.get("observed_nonces", [])}
+        self.reader.observed_block = {k: (bytes.fromhex(v[2:]) if isinstance(v, str) else v) for k, v in reads.get("observed_block", {}).items()}
         self.storage = {(bytes.fromhex(a), int(s, 16)): int(v, 16) for a, s, v in record["storage"]}
         self._accepts = {bytes.fromhex(a): ok for a, ok in record["accepts"]}
         self.preimages = {int(h, 16): bytes.fromhex(p) for h, p in record.get("preimages", [])}

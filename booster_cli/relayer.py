@@ -223,6 +223,7 @@ class Relayer:
                 if ex.store:
                     # a crash from here until the commit below is reconciled on restart
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
+                self.pin_landing_timestamp(inputs.anchor_number)
                 tx_hash, receipt = self.send(data, gas)
                 if os.environ.get("BOOSTER_FAULT") == "crash-after-settlement-sent":
                     os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the crash tests
@@ -328,6 +329,14 @@ class Relayer:
         proof = prove_batch(self.executor, self._next_batch_id(), self.prover)
         data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [proof.inputs.batch_tuple(), encode_updates(entries), proof.seal])
         return proof, entries, data
+
+    def pin_landing_timestamp(self, anchor_number: int) -> None:
+        """Give the block the settlement lands in the TIMESTAMP the L1 context gave the batch
+        (the anchor's + 1 s): what L1 code wrote from it (Uniswap's blockTimestampLast) then
+        matches the block that wrote it. anvil stamps blocks with its own clock otherwise."""
+        anchor = self.executor.view.anchor
+        if anchor.number == anchor_number:
+            self.l1.call("evm_setNextBlockTimestamp", hex(anchor.timestamp + 1))
 
     def send(self, data: bytes, gas: int) -> tuple[str, dict]:
         """Send a settle call; (tx hash, receipt)."""

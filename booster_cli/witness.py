@@ -136,6 +136,7 @@ class WitnessReader:
         self.block_hashes: dict[int, bytes] = {}
         self.observed_balances: set[bytes] = set()
         self.observed_nonces: set[bytes] = set()
+        self.observed_block: dict = {}
 
     def storage(self, address: bytes, slot: int) -> int:
         try:

@@ -89,3 +89,16 @@ contract Swallower {
 
     fallback() external {}
 }
+
+/// Stores the block number and timestamp its L1 code runs in.
+contract Stamp is BoosterTarget {
+    uint256 public number; // slot 0
+    uint256 public time; // slot 1
+
+    constructor(address settlement) BoosterTarget(settlement) {}
+
+    function stamp() external {
+        number = block.number;
+        time = block.timestamp;
+    }
+}

@@ -189,3 +189,23 @@ def test_an_internal_error_half_way_through_an_l1_call_fails_only_that_transacti
         assert dn.ok("send", poison, "set(uint256)", "8", "--from", "1", "--json").json()["status"] == 1
         assert dn.ok("settle", "--json").json()["batch"] == 2
         assert storage(dn, poison, 0) == 8
+
+
+def test_a_batch_that_read_the_block_context_conflicts_once_l1_moves_and_rebases(net):
+    """NUMBER and TIMESTAMP in the L1 context describe the block the settlement lands in; they
+    are part of the read set: after another L1 block the batch would land elsewhere (exit 4),
+    ``--rebase`` re-executes it, and L1 ends with the very block that wrote them."""
+    stamp = deploy(net, PATTERNS, "settlement", contract="Stamp")
+    assert net.ok("send", stamp, "stamp()", "--json").json()["status"] == 1
+    anchor = net.ok("delta", "show", "--json").json()["anchor"]["number"]
+    assert [c[3] for c in changes(net)][0] == anchor + 1
+    net.l1.call("evm_mine")
+    res = net.booster("settle", "--json")
+    assert res.code == 4, res.err
+    conflicts = res.json()["conflicts"]
+    assert {"contract": "L1 block", "slot": "NUMBER", "l2_saw": str(anchor + 1), "l1_now": str(anchor + 2)} in conflicts
+    assert [c[3] for c in changes(net)][0] == anchor + 1  # nothing lost
+    settled = net.ok("settle", "--rebase", "--json").json()
+    landed = net.l1.call("eth_getBlockByNumber", hex(settled["l1_block"]), False)
+    assert storage(net, stamp, 0) == settled["l1_block"]
+    assert storage(net, stamp, 1) == int(landed["timestamp"], 16)  # the settlement block's own

@@ -30,9 +30,9 @@ booster's settlement never writes (a slot that goes 0 → x → 0 inside a batch
 entry, rightly not settled). The tests name those slots and check that they are the only cause.
 
 Also here: natural uses a semantic rule blocks (Uniswap's createPair: CREATE2; a Governor paying
-ETH from its treasury) are refused saying what and why; and two product findings, as strict
-xfails: the settlement block does not carry the TIMESTAMP the L1 context gave the batch, and a
-pending batch that read the block context cannot be settled once L1 mines a block.
+ETH from its treasury) are refused saying what and why; the settlement block carries the
+TIMESTAMP the L1 context gave the batch; a pending batch that read the block context conflicts
+once L1 mines a block (exit 4) and ``settle --rebase`` settles it (both found here, fixed since).
 """
 
 from __future__ import annotations
@@ -731,12 +731,6 @@ def test_governor_paying_eth_through_l1call_is_refused_saying_what_and_why(devne
 # ---------------------------------------------------------------- TIMESTAMP vs the settlement block
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "booster's L1 context says TIMESTAMP = anchor's timestamp + 1 for block anchor + 1, the block the "
-    "settlement lands in, but nothing makes that block carry that timestamp: anvil stamps it with its "
-    "clock, so Uniswap's blockTimestampLast (and the price accumulators' next elapsed time) on L1 "
-    "disagree with the block that wrote them; the differential above sets the settlement block's "
-    "timestamp itself (evm_setNextBlockTimestamp) to compare like with like"))
 def test_uniswap_block_timestamp_last_is_the_settlement_blocks_timestamp(devnet):
     u = uniswap_on_l1(devnet, range(1, 2))
     l1, l2 = devnet.l1, l2_rpc(devnet)
@@ -759,12 +753,6 @@ def test_uniswap_block_timestamp_last_is_the_settlement_blocks_timestamp(devnet)
 # ---------------------------------------------------------------- a pending batch and a new L1 block
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a pending batch whose L1 calls read the block context (TIMESTAMP here; NUMBER the same) cannot be "
-    "settled once L1 mines a block, even an empty one: the relayer re-anchors on the head because no "
-    "L1 slot the batch read changed, then the prover re-executes it in the new anchor's block context "
-    "and refuses ('re-execution from the witness disagrees with the executor's delta'), exit 1, and "
-    "--rebase does the same; the block context is not part of the read set the anchor policy checks"))
 def test_pending_batch_that_read_the_block_context_settles_after_an_l1_block(devnet):
     u = uniswap_on_l1(devnet, range(0))
     l1 = devnet.l1
@@ -773,10 +761,15 @@ def test_pending_batch_that_read_the_block_context_settles_after_an_l1_block(dev
     anchor, anchor_ts = block(l1)
     (change,) = [c for c in devnet.ok("delta", "show", "--json").json()["changes"] if not c["net_zero"]]  # (and unlocked: 1 → 0 → 1)
     assert int(change["slot"], 16) == 8 and int(change["after"], 16) >> 224 == anchor_ts + 1
-    l1.call("evm_mine")  # an empty L1 block: nothing the batch read from L1 storage changes
+    # an empty L1 block, 12 s later: nothing the batch read from L1 storage changes, but the
+    # TIMESTAMP of the block a settlement would land in does (an empty block in the same second
+    # would leave it, and the batch settles as it is)
+    l1.call("evm_setNextBlockTimestamp", hex(anchor_ts + 12))
+    l1.call("evm_mine")
     # the batch read the block it would land in, which is no longer to come: a conflict (exit 4)
     res = devnet.booster("settle", "--json")
     assert res.code == 4, f"settle → {res.code}: {res.err}"
+    assert res.json()["conflicts"] == [{"contract": "L1 block", "slot": "TIMESTAMP", "l2_saw": str(anchor_ts + 1), "l1_now": str(anchor_ts + 13)}]
     # ...that --rebase resolves, re-executing the batch on the head
     head, head_ts = block(l1)
     l1.call("evm_setNextBlockTimestamp", hex(head_ts + 1))
