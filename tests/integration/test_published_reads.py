@@ -183,6 +183,9 @@ def test_a_rebase_keeps_the_transactions_a_rebuilt_block_no_longer_holds(tmp_pat
     filler = compile_file(tmp_path / "src" / "Filler.sol")
     anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
     l1 = anvil.start()
+    # 12 x 100 fresh slots would not fit one settlement on a 30M-gas L1 (the batch closes at
+    # ~1,120): this test is about L2 blocks, so L1 gets room for the batch
+    l1.call("evm_setBlockGasLimit", hex(100_000_000))
     store = Store(tmp_path / "l2.sqlite")
     try:
         address = transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=filler.bytecode + encode(["address"], ["0x" + "00" * 20]))["contractAddress"]
