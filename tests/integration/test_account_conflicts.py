@@ -155,3 +155,34 @@ def test_a_factory_the_batch_called_may_deploy_on_l1_meanwhile(devnet):
     assert int(devnet.l1.call("eth_getTransactionCount", factory, "latest"), 16) == 2
     settled = devnet.ok("settle", "--json").json()
     assert settled["batch"] == 1 and settled["rebased"] == []
+
+
+def test_a_contract_with_nonce_zero_the_batch_called_may_deploy_meanwhile(devnet):
+    """The same with a factory whose nonce starts at 0 (code placed without a deployment, as
+    genesis or anvil_setCode place it): its first CREATE on L1 moves the nonce 0 → 1, a change
+    of zero-ness that only matters if the nonce was observed; a call observes its code only."""
+    w = watcher(devnet)
+    placed = to_checksum_address("0x" + keccak(b"a factory placed by anvil_setCode")[-20:].hex())
+    template = deploy(devnet, "Factory")
+    devnet.l1.call("anvil_setCode", placed, devnet.l1.call("eth_getCode", template, "latest"))
+    l1_send(devnet, 5, DEV_ADDRESSES[5])  # mines the placed code into a block
+    assert int(devnet.l1.call("eth_getTransactionCount", placed, "latest"), 16) == 0
+    devnet.ok("send", w, "recordPing(uint256,address)", "4", placed)
+    l1_send(devnet, 5, placed, keccak(b"make()")[:4])
+    assert int(devnet.l1.call("eth_getTransactionCount", placed, "latest"), 16) == 1
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["batch"] == 1 and settled["rebased"] == []
+
+
+def test_an_account_whose_code_hash_the_batch_read_may_keep_transacting(devnet):
+    """EXTCODEHASH of an account without code observes whether it is empty, so its nonce's
+    zero-ness: an EOA that already sent a transaction may send more on L1 (nonce 1 → 2) without
+    changing what the batch saw (keccak256(""))."""
+    w = watcher(devnet)
+    eoa = DEV_ADDRESSES[6]
+    l1_send(devnet, 6, DEV_ADDRESSES[7])
+    devnet.ok("send", w, "recordCodeHash(uint256,address)", "3", eoa)
+    l1_send(devnet, 6, DEV_ADDRESSES[7])  # its nonce moves on; still no code, still not empty
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["batch"] == 1 and settled["rebased"] == []
+    assert seen_on_l1(devnet, w, 3) == int.from_bytes(EMPTY_CODE_HASH, "big")
