@@ -36,6 +36,8 @@ def fixtures_dir() -> Path | None:
 
 
 def _int(value: str) -> int:
+    # retesteth writes numbers past 2**256 (invalid transactions' values) as ":bigint 0x…"
+    value = value.removeprefix("0x:bigint ").removeprefix(":bigint ")
     return int(value, 16) if value.startswith("0x") else int(value)
 
 

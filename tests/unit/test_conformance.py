@@ -24,7 +24,9 @@ pytestmark = pytest.mark.skipif(BASE is None, reason="no conformance fixtures: s
 
 @pytest.fixture(scope="module")
 def results():
-    return run_files(subset_files(BASE), BASE)
+    results, errors = run_files(subset_files(BASE), BASE)
+    assert errors == []
+    return results
 
 
 def _listed(results, title):
