@@ -4,7 +4,7 @@
   of path (a), and the "py-evm pass" column).
 - ``run_l2`` (path (a)): booster's L2 classes (BoosterVM, BoosterL2State over an L1View of an
   empty in-memory L1, BoosterTransactionExecutor) apply the transaction the way
-  ``Executor._build_block`` does: intake's decoding and sender recovery, ``vm.apply_transaction(
+  ``Executor._build_block`` does: intake's decoding and sender recovery, ``apply_atomically(vm,
   GasTally(...), tx)``, ``view.journal.forget()``, then the block sealed by ``vm.mine_block``.
 - ``run_l1`` (path (b)): the pre-state is L1 at the anchor; the transaction's message (sender,
   to, data, gas − intrinsic gas, value 0: L1CALL carries none) runs through ``run_l1_call``. Its
@@ -44,7 +44,7 @@ from eth_utils import keccak
 from booster_cli.executor import GasTally
 from booster_cli.l1context import NOT_ALLOWED, run_l1_call
 from booster_cli.l1view import Anchor, L1View
-from booster_cli.l2vm import BoosterL2State, BoosterVM, rebuilt
+from booster_cli.l2vm import BoosterL2State, BoosterVM, apply_atomically, rebuilt
 from booster_cli.precompiles import L1CALL_ADDRESS, L1DELEGATECALL_ADDRESS, L1SANDBOXCALL_ADDRESS
 from booster_cli.rawtx import TxDecoder, recover_sender
 
@@ -132,10 +132,13 @@ def run_plain(case: Case, vm_class=PragueVM) -> Outcome:  # type: ignore[no-unty
         receipt, computation = vm.apply_transaction(header, tx)
     except Exception as exc:  # py-evm refuses it: the state stays the pre-state
         return Outcome(pre_root, EMPTY_LOGS, invalid=f"{type(exc).__name__}: {exc}")
+    # what the transaction touched at 0x…1001-1003: a message sent there, or an address made
+    # warm there (BALANCE, EXTCODE*, a SELFDESTRUCT beneficiary: warm from the start on booster)
+    touched = _touches_booster(computation) or any(vm.state._account_db.is_address_warm(a) for a in BOOSTER_ADDRESSES)
     vm.state.persist()
     return Outcome(
         vm.state.state_root, hash_log_entries(computation.get_log_entries()), receipt.gas_used,
-        0 if computation.is_error else 1, touched_booster=_touches_booster(computation),
+        0 if computation.is_error else 1, touched_booster=touched,
     )
 
 
@@ -167,17 +170,19 @@ def run_l2(case: Case) -> Outcome:
         return Outcome(pre_root, EMPTY_LOGS, invalid=f"intake: {type(exc).__name__}: {exc}")
     if getattr(tx, "chain_id", None) not in (None, CHAIN_ID):
         return Outcome(pre_root, EMPTY_LOGS, invalid="intake: wrong chain id")
-    # _build_block: one transaction, applied against a GasTally, the journal forgotten after it
+    # _build_block: one transaction applied all or nothing against a GasTally (apply_atomically),
+    # the L1 journal rolled back if the block is abandoned, forgotten once it is built
     vm = chain.get_vm(header)
     tally = GasTally(header.gas_limit, header.gas_used)
+    mark = view.journal.mark()
     try:
-        receipt, computation = vm.apply_transaction(tally, tx)
+        receipt, computation = apply_atomically(vm, tally, tx)
     except EvmValidationError as exc:  # dropped, as _build_block drops it
         return Outcome(pre_root, EMPTY_LOGS, invalid=f"ValidationError: {exc}")
-    except Exception as exc:  # the node would have failed building the block
+    except Exception as exc:  # the node would have abandoned the block
+        view.journal.rollback(mark)
         return Outcome(pre_root, EMPTY_LOGS, crash=f"{type(exc).__name__}: {exc}")
-    finally:
-        view.journal.forget()
+    view.journal.forget()
     tally.gas_used = receipt.gas_used
     sealed = rebuilt(header, bloom=int(receipt.bloom), gas_used=tally.gas_used)
     block = vm.set_block_transactions_and_withdrawals(vm.get_block(), sealed, [tx], [receipt])
@@ -249,6 +254,8 @@ class _Watch(PragueComputation):
         def run(computation) -> None:  # type: ignore[no-untyped-def]
             if computation.get_gas_remaining() < base_gas:
                 pass  # out of gas before the opcode's own work, on L1 and in the L1 context alike
+            elif op == CALL and computation.msg.is_static:
+                pass  # a CALL with value in a static frame fails on L1 and in the L1 context alike
             elif op in (CALL, CALLCODE):
                 value = computation._stack.values[-3] if len(computation._stack.values) >= 3 else 0
                 value = int.from_bytes(value, "big") if isinstance(value, bytes) else value
