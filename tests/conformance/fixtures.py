@@ -21,6 +21,7 @@ REPO = HERE.parent.parent
 # commit (no Prague fillings yet); booster and the oracle both run Prague (see engine.py)
 FORK = "Cancun"
 SUBSET_LIST = HERE / "subset.txt"
+VENDORED = HERE / "subset"
 GROUPS = ("Cancun", "Pyspecs", "Shanghai", "VMTests")
 
 
@@ -28,7 +29,10 @@ def fixtures_dir() -> Path | None:
     candidates = []
     if os.environ.get("BOOSTER_CONFORMANCE_FIXTURES"):
         candidates.append(Path(os.environ["BOOSTER_CONFORMANCE_FIXTURES"]))
-    candidates += [HERE / "fixtures", REPO.parent / "shared" / "conformance" / "fixtures", Path("/work/shared/conformance/fixtures")]
+    candidates += [HERE / "fixtures", REPO.parent / "shared" / "conformance" / "fixtures"]
+    # last: the curated subset vendored with the tests (subset/, gzipped, with its licence), so a
+    # clean clone runs it in `make test`; `make conformance` then runs that set
+    candidates.append(VENDORED)
     for c in candidates:
         if c.is_dir() and any(c.iterdir()):
             return c
