@@ -19,8 +19,9 @@
 A case "passes" a path when that path's post-state root and logs hash are the fixture's; the
 point of the exercise is that each booster path passes exactly where py-evm does (a case py-evm
 itself fails is reported as such, not as a booster finding). Fixtures are Cancun fillings run on
-Prague (see fixtures.FORK): the few cases Prague changes (EIP-7623's calldata floor, EIP-2537's
-precompile addresses) fail on py-evm too and stay out of booster's account.
+Prague (see fixtures.FORK): the cases Prague changes (EIP-7623's calldata floor, EIP-2537's
+precompile addresses…) fail on py-evm too and stay out of booster's account; for each case
+py-evm's Prague fails, py-evm's Cancun is run as well, to tell a fork change from a py-evm fail.
 """
 
 from __future__ import annotations
