@@ -30,6 +30,7 @@ from eth import constants
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth._utils.address import generate_contract_address
+from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.message import Message
 from eth_bloom import BloomFilter
@@ -64,6 +65,7 @@ class _Checksummed:
         return to_checksum_address(self.address)
 
 
+MAX_INITCODE_SIZE = 49_152  # EIP-3860
 SECPK1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 TX_BASE_GAS = 21_000
 FLOOR_PER_TOKEN, TOKENS_PER_NONZERO_BYTE = 10, 4  # EIP-7623 (Prague)
@@ -321,6 +323,10 @@ class Executor:
             tx.validate()
         except EvmValidationError as exc:
             raise TxRejected(f"invalid transaction: {exc}") from exc
+        if getattr(tx, "type_id", None) == BLOB_TX_TYPE:
+            raise TxRejected("blob transactions (type 3) are not supported: the L2 has no blobs")
+        if not tx.to and len(tx.data) > MAX_INITCODE_SIZE:
+            raise TxRejected(f"max initcode size exceeded: {len(tx.data)} bytes, at most {MAX_INITCODE_SIZE} (EIP-3860)")
         if tx.s > SECPK1_HALF_N:
             # EIP-2: the high-s twin of a valid signature; py-evm drops it only when building
             raise TxRejected("invalid transaction signature: s is in the upper half of the curve order (EIP-2)")

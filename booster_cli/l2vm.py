@@ -7,6 +7,7 @@ import logging
 from functools import lru_cache
 
 from eth.abc import BlockAndMetaWitness
+from eth.exceptions import VMError
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS
 from eth.db.account import AccountDB
 from eth.rlp.accounts import Account
@@ -234,6 +235,12 @@ def apply_atomically(vm, tally, transaction):  # type: ignore[no-untyped-def]
     except EvmValidationError:
         state.revert(snapshot)
         raise
+    except VMError as exc:
+        # an EVM error that escapes a transaction was raised before its computation started
+        # (inside one it is the computation's outcome): the transaction was invalid, as py-evm
+        # judges it (a blob fee it cannot pay, initcode over EIP-3860's limit)
+        state.revert(snapshot)
+        raise EvmValidationError(f"invalid transaction: {type(exc).__name__}: {exc}") from exc
     except (BoosterError, *ENVIRONMENT_ERRORS):
         state.revert(snapshot)
         raise

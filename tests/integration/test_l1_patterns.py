@@ -117,6 +117,8 @@ def refused(rpc: RpcClient, raw: bytes) -> str:
         ("floor", False, b"\x01" * 10, 21_000, "intrinsic gas too low: gas 21000, needs at least 21400 (the EIP-7623 calldata floor)"),
         ("intrinsic", True, b"\x00" * 10, 21_000, "intrinsic gas too low: gas 21000, needs at least 53040 (intrinsic gas)"),
         ("high-s", False, b"", 21_000, "invalid transaction signature: s is in the upper half of the curve order (EIP-2)"),
+        # found by the state tests: once acknowledged, then included as failed with all its gas
+        ("initcode", True, b"\x00" * 49_153, 15_000_000, "max initcode size exceeded: 49153 bytes, at most 49152 (EIP-3860)"),
     ],
 )
 def test_intake_refuses_what_geth_refuses_and_the_nonce_goes_on(net, case, create, data, gas, expected):
@@ -133,7 +135,7 @@ def test_intake_refuses_what_geth_refuses_and_the_nonce_goes_on(net, case, creat
     assert refused(rpc, bad) == expected
     assert int(rpc.call("eth_getTransactionCount", who, "pending"), 16) == nonce
     # nothing is stuck: the same nonce with enough gas and a normal signature is mined
-    good = signed(key, raw_tx(key, L2_CHAIN_ID, nonce, sink, data, 100_000))
+    good = signed(key, raw_tx(key, L2_CHAIN_ID, nonce, sink, data[:49_152], 100_000 if len(data) < 1000 else 15_000_000))
     tx_hash = rpc.call("eth_sendRawTransaction", "0x" + good.hex())
     assert wait_for_receipt(rpc, tx_hash)["status"] == "0x1"
 
