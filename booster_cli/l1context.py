@@ -260,6 +260,11 @@ class _AncestorHashes:
         return self._view.ancestor_hashes()
 
 
+def _observed(name: str, field: str) -> property:
+    """A block-context value of the L1 state that, once read, joins the read set (L1State)."""
+    return property(lambda self: self._observe(name, getattr(self.execution_context, field)))
+
+
 class L1State(PragueState):
     """A Prague state over an ``L1AccountDB``; precompiles are plain Prague ones (no L1CALL on L1)."""
 
@@ -287,29 +292,12 @@ class L1State(PragueState):
         self._account_db._view.reader.observed_block.setdefault(what, value)
         return value
 
-    @property
-    def timestamp(self) -> int:
-        return self._observe("TIMESTAMP", self.execution_context.timestamp)
-
-    @property
-    def block_number(self) -> int:
-        return self._observe("NUMBER", self.execution_context.block_number)
-
-    @property
-    def coinbase(self) -> bytes:
-        return self._observe("COINBASE", self.execution_context.coinbase)
-
-    @property
-    def mix_hash(self) -> bytes:
-        return self._observe("PREVRANDAO", self.execution_context.mix_hash)
-
-    @property
-    def gas_limit(self) -> int:
-        return self._observe("GASLIMIT", self.execution_context.gas_limit)
-
-    @property
-    def base_fee(self) -> int:
-        return self._observe("BASEFEE", self.execution_context.base_fee_per_gas)
+    timestamp = _observed("TIMESTAMP", "timestamp")
+    block_number = _observed("NUMBER", "block_number")
+    coinbase = _observed("COINBASE", "coinbase")
+    mix_hash = _observed("PREVRANDAO", "mix_hash")
+    gas_limit = _observed("GASLIMIT", "gas_limit")
+    base_fee = _observed("BASEFEE", "base_fee_per_gas")
 
     def get_ancestor_hash(self, block_number: int) -> bytes:
         """BLOCKHASH: in the 256-block window, an L1 hash (part of the read set); outside it, 0

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from eth_utils import keccak, to_checksum_address
 
+from .capacity import CAPACITY_SHARE_PERCENT, capacity, settlement_gas_estimate
 from .delta import DeltaEntry
 from .errors import RpcError
 from .rpc import RpcClient
@@ -369,8 +370,6 @@ class L1View:
 
     def settlement_gas_estimate(self) -> int:
         """The L1 gas the pending delta's settlement needs, by the measured model."""
-        from .capacity import settlement_gas_estimate
-
         return settlement_gas_estimate(*self.settlement_shape())
 
     def capacity_refusal(self, mark: int) -> str:
@@ -378,8 +377,6 @@ class L1View:
         pending batch past what one settlement can carry on L1 (``capacity.CAPACITY_SHARE_PERCENT``
         of the anchor block's gas limit); "" when they fit. Deterministic in the delta and the
         anchor, so the prover's re-execution refuses exactly the same calls."""
-        from .capacity import CAPACITY_SHARE_PERCENT, capacity, settlement_gas_estimate
-
         cap = capacity(self.anchor.gas_limit)
         n = len(self.storage)
         if settlement_gas_estimate(n, 0, n) <= cap:

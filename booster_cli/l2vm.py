@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from types import SimpleNamespace
 
 from eth.abc import BlockAndMetaWitness
 from eth.exceptions import VMError
@@ -199,7 +200,7 @@ class InternalFailure:
 
     def __init__(self, error: Exception, create_address: bytes | None) -> None:
         self.error = RuntimeError(f"booster internal error: {type(error).__name__}: {error}")
-        self.msg = type("Msg", (), {"storage_address": create_address})()
+        self.msg = SimpleNamespace(storage_address=create_address)  # what receipts read of it
 
     def get_log_entries(self) -> tuple:
         return ()

@@ -28,10 +28,8 @@ contract SlotFiller is BoosterTarget {
     }
 }
 
-/// A target that takes at most one change per settlement and reverts (with a reason) on more.
-/// An empty or one-change update succeeds, so the L2 accepts it as a settlement target (booster
-/// probes a target with one change); a batch that wrote two of its slots cannot settle.
-contract PickyTarget {
+/// A settlement target that admits an update only under a condition of its own (``_admit``).
+abstract contract ConditionalTarget {
     struct StateChange {
         bytes32 slot;
         bytes32 value;
@@ -43,9 +41,11 @@ contract PickyTarget {
         boosterSettlement = settlement;
     }
 
+    function _admit(StateChange[] calldata changes) internal view virtual;
+
     function applyStateUpdates(StateChange[] calldata changes) external {
         require(msg.sender == boosterSettlement, "only the settlement");
-        require(changes.length <= 1, "PickyTarget: one change per settlement");
+        _admit(changes);
         for (uint256 i = 0; i < changes.length; ++i) {
             bytes32 slot = changes[i].slot;
             bytes32 value = changes[i].value;
@@ -62,39 +62,27 @@ contract PickyTarget {
     }
 }
 
+/// A target that takes at most one change per settlement and reverts (with a reason) on more.
+/// An empty or one-change update succeeds, so the L2 accepts it as a settlement target (booster
+/// probes a target with one change); a batch that wrote two of its slots cannot settle.
+contract PickyTarget is ConditionalTarget {
+    constructor(address settlement) ConditionalTarget(settlement) {}
+
+    function _admit(StateChange[] calldata changes) internal pure override {
+        require(changes.length <= 1, "PickyTarget: one change per settlement");
+    }
+}
+
 /// Like PickyTarget, but on more than one change its applyStateUpdates loops until the gas runs
 /// out: no revert data at all.
-contract GasBurner {
-    struct StateChange {
-        bytes32 slot;
-        bytes32 value;
-    }
+contract GasBurner is ConditionalTarget {
+    constructor(address settlement) ConditionalTarget(settlement) {}
 
-    address public immutable boosterSettlement;
-
-    constructor(address settlement) {
-        boosterSettlement = settlement;
-    }
-
-    function applyStateUpdates(StateChange[] calldata changes) external {
-        require(msg.sender == boosterSettlement, "only the settlement");
+    function _admit(StateChange[] calldata changes) internal pure override {
         if (changes.length > 1) {
             assembly {
                 for {} 1 {} {}
             }
-        }
-        for (uint256 i = 0; i < changes.length; ++i) {
-            bytes32 slot = changes[i].slot;
-            bytes32 value = changes[i].value;
-            assembly {
-                sstore(slot, value)
-            }
-        }
-    }
-
-    function poke(uint256 slot, uint256 value) external {
-        assembly {
-            sstore(slot, value)
         }
     }
 }
@@ -103,33 +91,10 @@ contract GasBurner {
 /// happens on L1 (the relayer sends the settlement). Called from the settlement's address, as
 /// booster's acceptance check and the relayer's per-target pre-flight do, it succeeds; inside the
 /// real settlement it reverts: the settlement's gas estimate is where it shows.
-contract OriginBound {
-    struct StateChange {
-        bytes32 slot;
-        bytes32 value;
-    }
+contract OriginBound is ConditionalTarget {
+    constructor(address settlement) ConditionalTarget(settlement) {}
 
-    address public immutable boosterSettlement;
-
-    constructor(address settlement) {
-        boosterSettlement = settlement;
-    }
-
-    function applyStateUpdates(StateChange[] calldata changes) external {
-        require(msg.sender == boosterSettlement, "only the settlement");
+    function _admit(StateChange[] calldata) internal view override {
         require(tx.origin == msg.sender, "OriginBound: not a direct call");
-        for (uint256 i = 0; i < changes.length; ++i) {
-            bytes32 slot = changes[i].slot;
-            bytes32 value = changes[i].value;
-            assembly {
-                sstore(slot, value)
-            }
-        }
-    }
-
-    function poke(uint256 slot, uint256 value) external {
-        assembly {
-            sstore(slot, value)
-        }
     }
 }
