@@ -64,7 +64,7 @@ bench: install
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
 
-# The README's `booster report` worked examples (Voting, ERC20), each on a fresh devnet.
+# The `booster report` worked examples of docs/report.md (Voting, ERC20), each on a fresh devnet.
 report-examples: install
 	BOOSTER_STATE_DIR=.booster-examples ./scripts/report-examples.sh
 

@@ -70,7 +70,7 @@ DELEGATION_PREFIX = b"\xef\x01\x00"  # EIP-7702: an EOA's code pointing at anoth
 def _caller_identity_refusal(computation: "ComputationAPI", view) -> str | None:  # type: ignore[no-untyped-def]
     """Why L1 code must not see this precompile call's ``msg.sender``, or None.
 
-    The rule (see the README, "Who is msg.sender on L1"): an address means the same owner on
+    The rule (see docs/design.md, "Who is msg.sender on L1"): an address means the same owner on
     both layers only where the owner is the same. An EOA is one key on both, so a transaction's
     signer (``msg.sender == tx.origin``, no L2 code) and an EOA running its EIP-7702 delegation
     act as themselves. An L2 contract — deployed, or still in its constructor — acts on L1 only

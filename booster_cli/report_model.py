@@ -3,7 +3,7 @@
 Pure functions over measured numbers (no RPC, no py-evm), so the client computes them from what
 the node measured, and the unit tests check them against hand-computed cases.
 
-The model (see the README's "Is the coprocessor worth it?"):
+The model (see docs/report.md):
 
 - ``direct(n)`` — L1-direct gas of the batch's first ``n`` transactions: the sum of their
   replays' receipts (measured on anvil, one L1 transaction per L1CALL).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's `booster report` worked examples, run from scratch: a Voting batch (many votes, few
+# The `booster report` worked examples of docs/report.md, run from scratch: a Voting batch (many votes, few
 # candidates) and an ERC20 batch (many transfers among few holders). Run by `make report-examples`;
 # leaves no process behind. Each example is a fresh devnet on free ports.
 set -euo pipefail

@@ -52,7 +52,7 @@ def snapshot(devnet: Devnet, voting: str) -> dict:
     for side in ("l1", "l2"):
         for volatile in ("rpc_url", "pid", "front_pid"):
             st[side].pop(volatile, None)
-    st["l1"].pop("block")  # a resume adds one L1 block (see README: resuming)
+    st["l1"].pop("block")  # a resume adds one L1 block (see docs/durability.md: resuming)
     st.pop("anchor")
     return {
         "status": st,

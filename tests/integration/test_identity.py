@@ -1,4 +1,4 @@
-"""Nobody acts on L1 as an address they do not control there (the identity rule; README, "Who is
+"""Nobody acts on L1 as an address they do not control there (the identity rule; docs/design.md, "Who is
 msg.sender on L1"). Attacks as an adversary would stage them, on a real devnet:
 
 * the settlement alias: the settlement contract is CREATE(relayer, n) and the relayer's key is
