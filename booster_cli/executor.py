@@ -30,7 +30,10 @@ from eth import constants
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth._utils.address import generate_contract_address
+from eth.constants import GAS_TX
 from eth.vm.forks.cancun.constants import BLOB_TX_TYPE
+from eth.vm.forks.prague.constants import STANDARD_TOKEN_COST, TOTAL_COST_FLOOR_PER_TOKEN
+from eth_keys.constants import SECPK1_N
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.message import Message
 from eth_bloom import BloomFilter
@@ -66,19 +69,17 @@ class _Checksummed:
 
 
 MAX_INITCODE_SIZE = 49_152  # EIP-3860
-SECPK1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
-TX_BASE_GAS = 21_000
-FLOOR_PER_TOKEN, TOKENS_PER_NONZERO_BYTE = 10, 4  # EIP-7623 (Prague)
+SECPK1_HALF_N = SECPK1_N // 2
 
 
 def intrinsic_gas(tx: Any) -> tuple[int, str]:
     """The least gas a transaction can carry and what sets it: py-evm's intrinsic gas (base,
     calldata, creation, access list, authorizations) or Prague's calldata floor (EIP-7623), as
-    anvil and geth check before accepting it. py-evm itself checks neither before it charges the
-    sender (it then fails with "Message.gas cannot be negative")."""
+    geth checks before accepting it (anvil 1.7.1 does not). py-evm itself checks neither before
+    it charges the sender (it then fails with "Message.gas cannot be negative")."""
     intrinsic = tx.intrinsic_gas
     zeros = tx.data.count(0)
-    floor = TX_BASE_GAS + FLOOR_PER_TOKEN * (zeros + TOKENS_PER_NONZERO_BYTE * (len(tx.data) - zeros))
+    floor = GAS_TX + TOTAL_COST_FLOOR_PER_TOKEN * (zeros + STANDARD_TOKEN_COST * (len(tx.data) - zeros))
     return (intrinsic, "intrinsic gas") if intrinsic >= floor else (floor, "the EIP-7623 calldata floor")
 
 
