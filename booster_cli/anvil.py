@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -10,12 +11,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from .errors import BoosterError, PortInUse
+from .errors import BoosterError, DamagedState, PortInUse
 from .rpc import RpcClient, RpcError
 from .tools import find_anvil
 
 HARDFORK = "prague"
-STATE_INTERVAL_S = 1
 # anvil 1.7.1's automine takes at most --max-transactions (default 1,000) ready transactions per
 # block and, when it takes exactly that many, polls again at once: while the previous block is
 # still being mined the same transactions come back, are queued again, and so on, in a loop that
@@ -59,6 +59,7 @@ class AnvilProcess:
         self.chain_id = chain_id
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
+        self._rpc: RpcClient | None = None
 
     @property
     def rpc_url(self) -> str:
@@ -70,10 +71,11 @@ class AnvilProcess:
         log = open(self.log_path, "ab")
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
                 "--max-transactions", str(MAX_TRANSACTIONS)]
-        if self.state_file is not None:
-            # L1 survives down/up: loaded at start, written every second and on exit, with the
-            # historical states the L1 view reads at its anchor
-            args += ["--state", str(self.state_file), "--state-interval", str(STATE_INTERVAL_S), "--preserve-historical-states"]
+        if self.state_file is not None and self.state_file.exists():
+            # L1 survives down/up: loaded at start; anvil itself never writes it (it rewrote the
+            # file in place: a kill mid-write left half a file), booster saves it (save_state)
+            check_saved_state(self.state_file)
+            args += ["--load-state", str(self.state_file)]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
         rpc = RpcClient(self.rpc_url, timeout=10)
@@ -89,6 +91,11 @@ class AnvilProcess:
                     self.stop()
                     raise BoosterError(f"anvil did not answer on {self.rpc_url} within {timeout:.0f}s (log: {self.log_path})") from None
                 time.sleep(0.05)
+
+    def rpc(self) -> RpcClient:
+        if self._rpc is None:
+            self._rpc = RpcClient(self.rpc_url, timeout=60)
+        return self._rpc
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -114,6 +121,47 @@ class AnvilProcess:
         except OSError:
             return "no output"
         return lines[-1].strip() if lines else "no output"
+
+
+def check_saved_state(path: Path) -> None:
+    """A saved L1 state anvil can load, or a BoosterError naming the file and the way out
+    (anvil itself only says "exited with code 2")."""
+    try:
+        data = path.read_bytes()
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or "accounts" not in doc or "block" not in doc:
+            raise ValueError("not an anvil state (no accounts or block)")
+    except (OSError, ValueError) as exc:
+        size = path.stat().st_size if path.exists() else 0
+        raise DamagedState(
+            f"L1's saved state {path} is damaged ({size:,} bytes: {str(exc)[:120]}); nothing was started. "
+            "Restore a saved devnet with 'booster state load FILE', or start over with 'booster up --fresh'"
+        ) from None
+
+
+def save_state(rpc: RpcClient, path: Path) -> int:
+    """Save L1's state (anvil_dumpState) to ``path`` atomically: a new file, synced, renamed over
+    the old one, so a crash at any moment leaves the old state or the new one, whole. Returns
+    its size; a BoosterError if it could not be written (the old file stays)."""
+    from .snapshot import anvil_state_from_dump
+
+    data = anvil_state_from_dump(rpc.call("anvil_dumpState"))
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BoosterError(f"cannot save L1's state to {path}: {exc.strerror or exc}") from exc
+    return len(data)
 
 
 def pid_alive(pid: int) -> bool:

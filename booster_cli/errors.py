@@ -44,6 +44,11 @@ class PortInUse(BoosterError):
         super().__init__(f"{what} port {port} is already in use on 127.0.0.1 (choose another with --{what.lower()}-port, or 0 for any free port)")
 
 
+class DamagedState(BoosterError):
+    """A file of the state directory that booster will not guess about (missing, empty,
+    damaged); the message names it and the way out (``up --fresh``, ``state load``)."""
+
+
 class RpcError(BoosterError):
     """A JSON-RPC error answer (code, message, optional data)."""
 

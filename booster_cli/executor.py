@@ -48,10 +48,11 @@ from .l2format import format_receipts
 from .l2vm import INTAKE_VALIDATED, BoosterL2State, BoosterVM, apply_atomically, rebuilt
 from .rpc import RpcClient
 from .rawtx import TxDecoder, recover_sender
-from .store import Store
+from .store import Store, StoreWriteError
 
 L2_GAS_LIMIT = 30_000_000
 ASK_UNDER_LOCK = object()  # see Executor.published_receipt
+STORE_FAILING = "the L2 builds no block and takes no transaction until its store can write again (it resumes by itself)"
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
 MAX_NONCE_GAP = 1024
 # receipts of the latest mined transactions stay in memory; older ones are read from the store
@@ -110,6 +111,7 @@ class TxRecord:
     index: int = -1
     receipt: dict | None = None
     dropped: str | None = None
+    seq: int = 0  # arrival number: a block takes it once the store holds it (Store.durable_seq)
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Batch:
     pre_state_root: bytes
     first_block: int
     tx_hashes: list[bytes] = field(default_factory=list)
+    reopened: int | None = None  # the first settled batch L1 lost, put back here (see Executor.reopen)
 
 
 def l2_genesis_state() -> dict:
@@ -172,6 +175,8 @@ class Executor:
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
         self._receipts_held: deque[bytes] = deque()  # mined transactions whose receipt is in memory
+        if store:
+            store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
         saved = store.meta("executor") if store else None
         if store and store.meta(REBASING_FROM) is not None:  # a rebase failed or was cut short
@@ -204,10 +209,10 @@ class Executor:
             "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block},
         }
 
-    def commit(self, tx_updates: list | None = None, history: list | None = None) -> None:
+    def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None) -> None:
         """Make the state so far durable (without a store: only publish it)."""
         if self.store:
-            self.store.commit({"executor": self.record()}, tx_updates or [], history or [])
+            self.store.commit({"executor": self.record()}, tx_updates or [], history or [], lost_from)
         self.published_head = self.chain.get_canonical_head().block_number
 
     def _restore(self, saved: dict) -> None:
@@ -258,15 +263,23 @@ class Executor:
     def submit(self, raw: bytes) -> bytes:
         """Accept a signed transaction; returns its hash once it is durable."""
         tx_hash, seq = self.accept(raw)
-        if self.store:
-            # answered only once durable: committed with others that arrived meanwhile, or with
-            # the block that took it (a block's commit writes the waiting inserts first)
-            self.store.wait_durable(seq)
+        self.make_durable(seq)
         return tx_hash
+
+    def make_durable(self, seq: int) -> None:
+        """Return once the accepted transaction with arrival number ``seq`` is in the store
+        (committed with others that arrived meanwhile: group commit); if its insert failed, it
+        is forgotten (see _forget_accepted) and TxRejected says why: no hash is given for it."""
+        if not self.store:
+            return
+        try:
+            self.store.wait_durable(seq)
+        except StoreWriteError as exc:
+            raise TxRejected(f"not accepted: {exc}; {STORE_FAILING}") from exc
 
     def accept(self, raw: bytes, sender: bytes | None = None) -> tuple[bytes, int]:
         """Check and queue a signed transaction; returns (its hash, the arrival number to pass to
-        ``store.wait_durable`` before answering). ``sender``: recovered from ``raw`` already by
+        ``make_durable`` before answering). ``sender``: recovered from ``raw`` already by
         a trusted caller (the RPC front, see front.py), else recovered here."""
         try:
             tx = self._decoder.decode(raw)
@@ -288,15 +301,48 @@ class Executor:
         if chain_id is not None and chain_id != self.l2_chain_id:
             raise TxRejected(f"wrong chain id {chain_id}: this L2 has chain id {self.l2_chain_id}")
         tx_hash = tx.hash
+        if self.store and self.store.failure:
+            raise TxRejected(f"not accepted: {self.store.failure}; {STORE_FAILING}")
         with self._intake:
             if tx_hash in self.txs:
                 raise TxRejected(f"transaction 0x{tx_hash.hex()} already known")
             expected = self._validate(tx, sender)
             seq = self.store.accept_tx(tx_hash, raw) if self.store else 0
-            self.txs[tx_hash] = TxRecord(tx, sender)
+            self.txs[tx_hash] = TxRecord(tx, sender, seq=seq)
             self._enqueue(tx_hash, tx, sender, expected)
             self._arrived.notify_all()
         return tx_hash, seq
+
+    def _forget_accepted(self, hashes: list[bytes]) -> None:
+        """Transactions whose insert into the store failed (``Store.on_lost``): never
+        acknowledged, so never mined. Blocks take only stored transactions (see mine_pending),
+        so none of these is in a block being built. Their senders' other queued transactions
+        are queued again from each sender's next nonce: past a lost one they wait as future
+        nonces do, until the gap is filled."""
+        with self._intake:
+            lost = {h: rec for h in hashes if (rec := self.txs.pop(h, None)) is not None}
+            if not lost:
+                return
+            senders = {rec.sender for rec in lost.values()}
+            for tx_hash, rec in lost.items():
+                waiting = self.future.get(rec.sender, {})
+                if waiting.get(rec.tx.nonce) == tx_hash:
+                    del waiting[rec.tx.nonce]
+                    if not waiting:
+                        del self.future[rec.sender]
+            theirs = [h for h in self.queue if h in lost or self.txs[h].sender in senders]
+            gone = set(theirs)
+            self.queue = [h for h in self.queue if h not in gone]
+            for h in theirs:
+                sender = (lost.get(h) or self.txs[h]).sender
+                left = self._queued_by[sender] - 1
+                if left:
+                    self._queued_by[sender] = left
+                else:
+                    del self._queued_by[sender]
+            for h in sorted((h for h in theirs if h not in lost), key=lambda h: self.txs[h].tx.nonce):
+                rec = self.txs[h]
+                self._enqueue(h, rec.tx, rec.sender, self._next_nonce(rec.sender))
 
     def _enqueue(self, tx_hash: bytes, tx: Any, sender: bytes, expected: int) -> None:
         """Queue for the next block, or wait for the gap before a future nonce to fill."""
@@ -377,7 +423,11 @@ class Executor:
             if self.broken:
                 raise RuntimeError(f"no more blocks: {self.broken}")
             with self._intake:
-                pending, self.queue = self.queue, []
+                pending = self._take_stored()
+            if not pending and self.queue and self.store:
+                self.store.flush()  # the queue's first ones wait for their insert: do it now
+                with self._intake:
+                    pending = self._take_stored()
             if not pending:
                 return 0
             try:
@@ -385,18 +435,56 @@ class Executor:
             except BaseException:
                 self._publish([], pending)  # L1 did not answer: nothing was applied
                 raise
+            base_header, journal = self.chain.header, self.view.journal
+            block_mark = journal.mark()
+            unwritten = self.store.kv.uncommitted() if self.store else {}
+            originals = [(h, self.txs[h].tx) for h in pending]
             try:
-                block, rows, used = self._build_block(pending, self.chain.header, up_to_target=True)
+                block, rows, used = self._build_block(pending, base_header, up_to_target=True)
             except BaseException:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
             try:
                 self.commit(rows)
             except BaseException:
-                self._publish(pending, [])  # as good as applied: they stay in the store
+                # a block is published only once its commit is done: this one never was
+                self._unseal(block, base_header, block_mark, unwritten, originals)
+                self._publish([], pending)
                 raise
+            journal.forget()
             self._publish(pending[:used], pending[used:])
             return sum(1 for r in rows if r[1] == "mined")
+
+    def _take_stored(self) -> list[bytes]:
+        """Under _intake: the queue's longest head of transactions the store holds (a block takes
+        no transaction whose insert could still fail, see Store.on_lost)."""
+        queue = self.queue
+        if self.store:
+            durable, txs, count = self.store.durable_seq, self.txs, 0
+            for tx_hash in queue:
+                if txs[tx_hash].seq > durable:
+                    break
+                count += 1
+            pending, self.queue = queue[:count], queue[count:]
+            return pending
+        self.queue = []
+        return queue
+
+    def _unseal(self, block: Any, base_header: Any, block_mark: int, unwritten: dict, originals: list) -> None:
+        """Undo a block whose commit failed, in memory: chain head, L1 writes, key-value writes,
+        the transactions' records; as if it had never been built (it had never been published)."""
+        self.chain.header = base_header
+        self.view.journal.rollback(block_mark)
+        if self.store:
+            self.store.kv.discard_since(unwritten)
+        for tx_hash, tx in originals:
+            rec = self.txs[tx_hash]
+            rec.tx, rec.block_number, rec.index, rec.receipt, rec.dropped = tx, -1, -1, None, None
+        mined = len(block.transactions) if block is not None else 0
+        if mined:
+            del self.batch.tx_hashes[-mined:]
+            for _ in range(mined):
+                self._receipts_held.pop()
 
     def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False, up_to_target: bool = False) -> tuple[Any, list, int]:
         """Apply transactions from the front of ``pending`` on top of ``base_header``'s parent
@@ -445,7 +533,7 @@ class Executor:
             for _, rec in dropped:
                 rec.dropped = None  # not recorded: the block is built again from the start
             raise
-        journal.forget()
+        # the journal keeps the block's L1 writes until the caller's commit is done (_unseal)
         if not included and not allow_empty:
             return None, [(h, "dropped", None, r.dropped) for h, r in dropped], used
         header = rebuilt(base_header, bloom=int(bloom), gas_used=tally.gas_used)
@@ -511,7 +599,9 @@ class Executor:
             parent, rows, carried = block.header, rows + block_rows, carried[used:]
         marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
         assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
-        self.commit(rows)  # the whole rebase or nothing
+        self.commit(rows, lost_from=self.batch.reopened)  # the whole rebase or nothing
+        self.batch.reopened = None
+        self.view.journal.forget()
         self._publish()
         changed = []
         for tx_hash, old in before.items():
@@ -663,6 +753,18 @@ class Executor:
 
     def tx_list_hash(self) -> bytes:
         return keccak(b"".join(self.batch.tx_hashes))
+
+    def reopen(self, first_block: int, batch_id: int) -> None:
+        """L1 lost the settlements from batch ``batch_id`` on, whose L2 blocks start at
+        ``first_block``: the pending batch starts there again (the next rebase re-executes it
+        all and moves their history entries aside, in its commit)."""
+        with self.lock:
+            chaindb = self.chain.chaindb
+            pre = chaindb.get_canonical_block_header_by_number(first_block - 1).state_root
+            self.batch = Batch(pre, first_block)
+            for number in range(first_block, self.head().block_number + 1):
+                self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
+            self.batch.reopened = batch_id
 
     def start_new_batch(self) -> None:
         head = self.head()

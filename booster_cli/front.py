@@ -92,15 +92,17 @@ def serve_link(sock: socket.socket, accept: Any, wait_durable: Any) -> None:
     Returns when the front closes the link."""
     try:
         while (batch := recv_frame(sock)) is not None:
-            answers, last = [], 0
+            answers, accepted = [], []
             for id_, raw, sender in batch:
                 taken: list = []
                 answers.append(answer(id_, SEND, lambda r=raw, s=sender, t=taken: _accept(accept, r, s, t)))
-                last = max([last, *taken])
-            if last:
-                failed = answer(None, SEND, wait_durable, last)
-                if "error" in failed:  # not durable: no hash may be given for any of them
-                    answers = [a if "error" in a else {**failed, "id": a["id"]} for a in answers]
+                accepted += [(len(answers) - 1, seq) for seq in taken]
+            # the first wait commits them all (group commit); a hash is given only for one the
+            # store holds: where an insert failed, that send's answer is the error
+            for index, seq in accepted:
+                failed = answer(None, SEND, wait_durable, seq)
+                if "error" in failed:
+                    answers[index] = {**failed, "id": answers[index]["id"]}
             send_frame(sock, [_encode(a) for a in answers])
     except OSError as exc:  # the front is gone (the node's watchdog notices)
         log.warning("the link to the RPC front broke: %s", exc)

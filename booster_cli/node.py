@@ -25,15 +25,15 @@ from eth_utils import to_checksum_address
 
 from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
 from .affinity import next_cpu, node_cpu, pin_threads
-from .anvil import AnvilProcess, claim_port
+from .anvil import AnvilProcess, claim_port, save_state
 from .artifacts import load_settlement_artifact
 from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
 from .prover import MockProver
 from .relayer import Relayer
-from .resume import check_anchor, known_settlement, reconcile_settlement, restore_l1_after_interrupted_report
-from .store import Store
+from .resume import check_anchor, check_settled_batches, known_settlement, reconcile_settlement
+from .store import Store, StoreWriteError
 from .rpc_server import RpcServer
 from .statedir import StateDir
 from .txsend import transact
@@ -47,6 +47,8 @@ DEFAULT_L2_CHAIN_ID = 167010
 L1_CHAIN_ID = 31337
 RELAYER_FUNDS = 10_000 * 10**18
 GIL_SWITCH_INTERVAL = 0.001  # seconds (see start)
+L1_SAVE_INTERVAL_S = 1.0  # L1's state is saved this often when it changed (see _save_l1_on_change)
+STORE_RETRY_S = 1.0  # seconds between tries while the store cannot write (see _produce_blocks)
 FRONT_START_TIMEOUT = 30.0  # seconds for the RPC front to listen (a Python start, a cold disk)
 
 
@@ -73,6 +75,9 @@ class Node:
         self.stopping = threading.Event()
         self.stop_reason = ""
         self.history: list[dict] = []
+        self.settlement = ""
+        self._l1_saved_at: str | None = None  # L1's block number when its state was last saved
+        self.l1_lock = threading.RLock()  # L1 is saved only outside a report (see save_l1)
 
     # -- lifecycle --
     def start(self) -> dict:
@@ -86,7 +91,6 @@ class Node:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:
             cfg.state.wipe()
-        restored = restore_l1_after_interrupted_report(cfg.state)
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
         try:
             l1 = self.anvil.start()
@@ -96,6 +100,7 @@ class Node:
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
             self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
+            self.save_l1()  # the L1 this devnet starts from (and the settlement contract) is saved
             resuming = self.store.meta("executor") is not None
             self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
             if resuming:
@@ -103,16 +108,21 @@ class Node:
                 # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
                 # that works, taken below when nothing the batch read has changed
                 l1.call("evm_mine")
+                self.save_l1()  # the batch may anchor on it: a crash must not lose it
             self.resume_report = {
-                "restored_l1_after_report": restored,
                 "recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement),
-                "rebased": check_anchor(self.executor, cfg.rebase),
             }
+            if resuming:
+                reopened, changed = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase)
+                self.resume_report["reopened_batches"] = reopened
+                self.resume_report["rebased"] = changed + check_anchor(self.executor, cfg.rebase)
+            else:
+                self.resume_report["rebased"] = check_anchor(self.executor, cfg.rebase)
             if resuming:
                 self.executor.refresh_anchor()
                 self.executor.commit()
             self.history = self.store.history()
-            self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
+            self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
             from .l2api import methods
 
             # the node's own server, for the front (which serves the public port) and only it
@@ -134,6 +144,7 @@ class Node:
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_children, name="watchdog", daemon=True).start()
+        threading.Thread(target=self._save_l1_on_change, name="l1-saver", daemon=True).start()
         # the node's threads on one CPU (see affinity.py): the store's WAL checkpoints (SQLite's
         # work, without the GIL) on the others; anvil and the front, started before, keep theirs;
         # later threads (one per RPC connection) inherit the setting from the server's thread
@@ -166,7 +177,7 @@ class Node:
         finally:
             theirs.close()
         self.front = proc
-        threading.Thread(target=serve_link, args=(ours, self.executor.accept, self.store.wait_durable), name="front-link", daemon=True).start()
+        threading.Thread(target=serve_link, args=(ours, self.executor.accept, self.executor.make_durable), name="front-link", daemon=True).start()
         try:
             ready, _, _ = select.select([proc.stdout], [], [], FRONT_START_TIMEOUT)
             line = proc.stdout.readline() if ready else b""
@@ -197,6 +208,30 @@ class Node:
         self.stop_reason = self.stop_reason or reason
         self.stopping.set()
 
+    def save_l1(self) -> None:
+        """Save L1's state now (anvil.save_state), unless it is saved at this block already;
+        under ``l1_lock``, which a report holds: never in the middle of its replays."""
+        with self.l1_lock:
+            block = self.anvil.rpc().call("eth_blockNumber")
+            if block != self._l1_saved_at:
+                save_state(self.anvil.rpc(), self.config.state.anvil_state)
+                self._l1_saved_at = block
+
+    def _save_l1_on_change(self) -> None:
+        """L1 changes booster does not make (deploys, direct transactions) are saved within
+        L1_SAVE_INTERVAL_S of their block, as anvil's own --state-interval did."""
+        failing = ""
+        while not self.stopping.wait(L1_SAVE_INTERVAL_S):
+            try:
+                self.save_l1()
+                if failing:
+                    log.warning("L1's state is saved again")
+                failing = ""
+            except Exception as exc:  # anvil gone (the watchdog stops the node), disk full, ...
+                if str(exc) != failing and not self.stopping.is_set():
+                    log.error("L1's state was not saved: %s (trying again every %.0f s)", exc, L1_SAVE_INTERVAL_S)
+                failing = str(exc)
+
     def stop(self) -> None:
         self.stopping.set()
         if self.front:
@@ -211,6 +246,11 @@ class Node:
             self.server.stop()
             self.server = None
         if self.anvil:
+            if self.anvil.alive() and self.settlement:
+                try:
+                    self.save_l1()
+                except Exception as exc:
+                    log.error("L1's state was not saved on the way down: %s", exc)
             self.anvil.stop()
         if self.store:
             with self.executor.lock if self.executor else _nothing():
@@ -221,13 +261,30 @@ class Node:
             self.config.state.clear_devnet()
 
     def _produce_blocks(self) -> None:
+        """Build blocks while transactions wait. While the store cannot write (disk full, I/O
+        error) no block is built and sends are refused (Executor.accept); every second the
+        waiting block is tried again (or, with none waiting, a small write), and block
+        production resumes by itself once a write works."""
+        store, failing = self.store, ""
         while not self.stopping.is_set():
-            if self.executor.wait_for_work(0.2):
-                try:
-                    self.executor.mine_pending()
-                except Exception:
-                    log.exception("building an L2 block failed")
-                    time.sleep(0.1)
+            if not (self.executor.wait_for_work(0.2) or store.failure):
+                continue
+            try:
+                if not self.executor.mine_pending() and store.failure:
+                    store.probe()
+            except StoreWriteError:
+                pass
+            except Exception:
+                log.exception("building an L2 block failed")
+                time.sleep(0.1)
+            if store.failure and not failing:
+                log.error("%s: no L2 block is built and new transactions are refused until it can write again "
+                          "(reads go on; trying again every %.0f s)", store.failure, STORE_RETRY_S)
+            elif failing and not store.failure:
+                log.warning("the L2 store can write again: building blocks and taking transactions again")
+            failing = store.failure
+            if failing:
+                self.stopping.wait(STORE_RETRY_S)
 
     def _watch_children(self) -> None:
         """Stop the devnet when anvil or the RPC front exits on its own."""
@@ -291,6 +348,7 @@ class Node:
             contracts = self.store.meta("contracts", {})
             contracts[to_checksum_address(address)] = {"name": str(name), "storageLayout": storage_layout}
             self.store.set_meta("contracts", contracts)
+        self.save_l1()  # 'booster deploy' answers once an L1 contract is saved with L1's state
         return {"address": to_checksum_address(address), "name": name, "labels": storage_layout is not None}
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
@@ -340,7 +398,7 @@ class Node:
 
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
-        with self.executor.lock:
+        with self.executor.lock, self.l1_lock:
             return report_pending(self) if batch is None else report_settled(self, batch)
 
     def dump_state(self, path: str) -> dict:

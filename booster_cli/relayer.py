@@ -14,9 +14,11 @@ reported as a rebase's are. The exclusion lasts until the batch settles.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
+from typing import Any
 from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
@@ -37,6 +39,8 @@ from .txsend import send_transaction, wait_for_receipt
 SETTLE_SIG = parse_signature(
     "settle((uint256,uint256,bytes32,bytes32,bytes32,bytes32,bytes32),(address,(bytes32,bytes32)[])[],bytes)"
 )
+log = logging.getLogger("booster.relayer")
+
 MAX_ATTEMPTS = 3
 # intrinsic + verification + event, then per contract call and per slot written (cold SSTORE)
 GAS_BASE, GAS_PER_CONTRACT, GAS_PER_SLOT = 120_000, 40_000, 30_000
@@ -56,6 +60,7 @@ class Settlement:
     rebased: list[dict] = field(default_factory=list)
     l2_blocks: list[int] = field(default_factory=list)  # [first, last] L2 block of the batch
     excluded: list[str] = field(default_factory=list)  # targets left out (settle --exclude)
+    l1_saved: str = ""  # why L1's state could not be saved right after it landed ("" when it was)
 
     def to_json(self) -> dict:
         return {
@@ -71,6 +76,7 @@ class Settlement:
             "rebased": self.rebased,
             "l2_blocks": self.l2_blocks,
             "excluded": self.excluded,
+            **({"l1_not_saved": self.l1_saved} if self.l1_saved else {}),
         }
 
 
@@ -171,9 +177,17 @@ def unsettleable_message(targets: list[dict]) -> str:
     )
 
 
+def _fault(point: str) -> None:
+    """Fault injection for the crash tests: BOOSTER_FAULT=<point> kills the node there."""
+    if os.environ.get("BOOSTER_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Relayer:
-    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver) -> None:
+    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver, save_l1: Any = None) -> None:
         self.executor = executor
+        # saves L1's state (the node's save_l1): a landed settlement is saved before it is recorded
+        self.save_l1 = save_l1
         self.l1 = l1
         self.settlement = settlement
         self.errors = error_table(abi)
@@ -220,15 +234,23 @@ class Relayer:
                 if dry_run:
                     return self._dry_run(proof, data, entries)
                 gas = self.gas_limit(data, inputs.anchor_number, len({e.contract for e in entries}), len(entries), proof=proof, entries=entries)
+                if ex.store and ex.store.has_batch(inputs.batch_id):
+                    # L1 lost settlements while the node ran (anvil restarted under it): never reuse an id
+                    raise SettlementConflict(
+                        f"L1's settlement contract would number this batch {inputs.batch_id}, which the L2 recorded as settled already: "
+                        "L1 lost settled batches. Nothing was sent; restart with 'booster down' and 'booster up --rebase'"
+                    )
                 if ex.store:
                     # a crash from here until the commit below is reconciled on restart
                     ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
+                self._save_l1("")  # the anchor: a crash after the send must not lose it too
                 self.pin_landing_timestamp(inputs.anchor_number)
                 tx_hash, receipt = self.send(data, gas)
-                if os.environ.get("BOOSTER_FAULT") == "crash-after-settlement-sent":
-                    os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the crash tests
+                _fault("crash-after-settlement-sent")  # landed on L1, not saved: L1 loses it
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
+                    saved = self._save_l1(tx_hash)
+                    _fault("crash-after-settlement-saved")  # saved on L1, not recorded on L2
                     gas_used = int(receipt["gasUsed"], 16)
                     result = Settlement(inputs.batch_id, tx_hash, block, gas_used, ex.view.anchor.to_json(), len(ex.batch.tx_hashes), entries)
                     result.l2_blocks = [ex.batch.first_block, ex.head().block_number]
@@ -236,6 +258,7 @@ class Relayer:
                     result.gas = gas_breakdown(gas_used, data, entries)
                     result.rebased = rebased
                     result.excluded = self.excluded_json()
+                    result.l1_saved = saved
                     ex.view.clear_pending()  # the exclusions end with the batch
                     ex.start_new_batch()
                     ex.refresh_anchor()
@@ -253,6 +276,20 @@ class Relayer:
                     raise self.unsettleable([failed], proof, entries)
                 raise BoosterError(f"settlement reverted on L1: {last_error}")
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
+
+    def _save_l1(self, tx_hash: str) -> str:
+        """Save L1's state (with the settlement ``tx_hash`` in it, before recording it: a crash
+        of anvil after ``settle`` answered cannot lose it). "" when saved; else why not (the
+        node keeps trying every second; a crash before then loses the batch on L1, and ``up``
+        says so)."""
+        if self.save_l1 is None:
+            return ""
+        try:
+            self.save_l1()
+        except Exception as exc:
+            log.error("L1's state was not saved%s: %s", f" after settlement {tx_hash} landed" if tx_hash else "", exc)
+            return str(exc)
+        return ""
 
     def exclude(self, addresses: set[bytes]) -> list[dict]:
         """Leave ``addresses`` out of the pending settlement: re-execute the batch on the L1 head

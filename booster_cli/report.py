@@ -33,7 +33,6 @@ from .relayer import COLD_ACCOUNT, COLD_SLOAD, ECRECOVER, SETTLE_SIG, SSTORE_RES
 if TYPE_CHECKING:
     from .node import Node
     from .rpc import RpcClient
-    from pathlib import Path
 
 REPLAY_GAS_LIMIT = 30_000_000
 REPLAY_FUNDS = 10**30  # wei given to each impersonated sender inside the snapshot
@@ -46,31 +45,11 @@ def l1_snapshot(l1: "RpcClient") -> Iterator[None]:
     try:
         yield
         if os.environ.get("BOOSTER_FAULT") == "crash-during-report":
-            time.sleep(1.5)  # anvil saves its state every second: let it save the replays
+            time.sleep(1.5)  # L1's state is saved every second when it changed, but never during a report
             os.kill(os.getpid(), signal.SIGKILL)  # fault injection for the crash test
     finally:
         if l1.call("evm_revert", snapshot) is not True:
             raise BoosterError(f"anvil did not revert to snapshot {snapshot}: L1 may keep the report's replayed transactions")
-
-
-@contextlib.contextmanager
-def l1_kept_aside(l1: "RpcClient", saved: "Path | None") -> Iterator[None]:
-    """While a report changes L1 inside snapshots, anvil may save those changes to its state
-    file (every second, and when it stops): keep L1's state from before the report in ``saved``
-    until the snapshots are reverted. If the node dies in between, its next start puts that copy
-    back before anvil starts (``resume.restore_l1_after_interrupted_report``)."""
-    if saved is None:
-        yield
-        return
-    from .snapshot import anvil_state_from_dump
-
-    partial = saved.with_name(saved.name + ".partial")
-    partial.write_bytes(anvil_state_from_dump(l1.call("anvil_dumpState")))
-    os.replace(partial, saved)
-    try:
-        yield
-    finally:
-        saved.unlink(missing_ok=True)
 
 
 def replay_direct(l1: "RpcClient", traces: list) -> tuple[list[int], int, int]:
@@ -152,11 +131,6 @@ def _measurements(traces: list, direct: list[int], entries: list[DeltaEntry], se
     }
 
 
-def _aside(node: "Node") -> "Path | None":
-    state = getattr(node.config, "state", None)
-    return state.anvil_state_before_report if state is not None else None
-
-
 def report_pending(node: "Node") -> dict:
     ex, relayer, l1 = node.executor, node.relayer, node.executor.l1
     while ex.mine_pending():
@@ -172,13 +146,12 @@ def report_pending(node: "Node") -> dict:
     head = int(l1.call("eth_blockNumber"), 16)
     if head != anchor.number:
         raise BoosterError(f"the L1 head moved to block {head} while the report was prepared (anchor {anchor.number}): run it again")
-    with l1_kept_aside(l1, _aside(node)):
-        with l1_snapshot(l1):
-            gas = relayer.gas_limit(data, anchor.number, len({e.contract for e in entries}), len(entries))
-            _, receipt = relayer.send(data, gas)
-            if receipt["status"] != "0x1":
-                raise BoosterError(f"the settlement reverted inside the report's snapshot: {relayer.revert_reason(receipt['transactionHash'], receipt)}")
-            settlement_gas = int(receipt["gasUsed"], 16)
+    with l1_snapshot(l1):
+        gas = relayer.gas_limit(data, anchor.number, len({e.contract for e in entries}), len(entries))
+        _, receipt = relayer.send(data, gas)
+        if receipt["status"] != "0x1":
+            raise BoosterError(f"the settlement reverted inside the report's snapshot: {relayer.revert_reason(receipt['transactionHash'], receipt)}")
+        settlement_gas = int(receipt["gasUsed"], 16)
         with l1_snapshot(l1):
             direct, calls, reverted = replay_direct(l1, proof.traces)
     base_fee, blob_base_fee = _fees(l1)
@@ -222,7 +195,7 @@ def report_settled(node: "Node", batch: int) -> dict:
     tx = l1.call("eth_getTransactionByHash", entry["l1_tx_hash"])
     calldata = bytes.fromhex(tx["input"][2:])
     _, _, seal = abi_decode(SETTLE_SIG.inputs, calldata[4:])
-    with l1_kept_aside(l1, _aside(node)), l1_snapshot(l1):
+    with l1_snapshot(l1):
         for e in entries:  # the state the batch saw (later batches and L1 transactions aside)
             l1.call("anvil_setStorageAt", e.contract, hex32(e.slot), hex32(e.before))
         direct, calls, reverted = replay_direct(l1, traces)
@@ -240,4 +213,4 @@ def report_settled(node: "Node", batch: int) -> dict:
     }
 
 
-__all__ = ["l1_kept_aside", "l1_snapshot", "marginal_costs", "replay_direct", "report_pending", "report_settled"]
+__all__ = ["l1_snapshot", "marginal_costs", "replay_direct", "report_pending", "report_settled"]

@@ -1,11 +1,10 @@
-"""Resuming a devnet from its state directory: the settlement contract, the L1 anchor, and a
-settlement that was sent but not recorded when the node stopped."""
+"""Resuming a devnet from its state directory: the settlement contract, the L1 anchor, a
+settlement that was sent but not recorded when the node stopped, and whether L1 and the L2 agree
+on what was settled."""
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import TYPE_CHECKING
 
 from eth_utils import keccak, to_checksum_address
 
@@ -13,9 +12,6 @@ from .errors import BoosterError, ExitCode
 from .executor import Executor, fetch_head_anchor
 from .rpc import RpcClient
 from .store import Store
-
-if TYPE_CHECKING:
-    from .statedir import StateDir
 
 log = logging.getLogger("booster.resume")
 
@@ -100,16 +96,45 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
     return entry
 
 
-def restore_l1_after_interrupted_report(state: "StateDir") -> bool:
-    """A ``booster report`` interrupted before its evm_revert (the node died) may have left its
-    replayed transactions in anvil's saved state: put back L1's state from before the report.
-    Call before anvil starts. True when it did."""
-    saved = state.anvil_state_before_report
-    if not saved.exists():
-        return False
-    os.replace(saved, state.anvil_state)
-    log.info("L1 restored to its state before an interrupted report (%s)", saved.name)
-    return True
+def _settlement_view(l1: RpcClient, settlement: str, name: str) -> int:
+    return int(l1.call("eth_call", {"to": settlement, "data": "0x" + keccak(name.encode() + b"()")[:4].hex()}, "latest"), 16)
 
 
-__all__ = ["restore_l1_after_interrupted_report", "known_settlement", "check_anchor", "reconcile_settlement", "L1Diverged", "to_checksum_address"]
+def check_settled_batches(ex: Executor, store: Store, l1: RpcClient, settlement: str, rebase: bool) -> tuple[list[int], list[dict]]:
+    """Do L1 and the L2 agree on what was settled? The settlement contract's batch counter,
+    last anchor and L2 state root against the L2's history. A settlement L1 lost (its state
+    saved before it landed: anvil killed, an older state file) is never silently forgotten:
+    without ``rebase`` the start stops (exit 4) naming the batches; with it, their L2
+    transactions go back into the pending batch and are re-executed on the L1 head, and their
+    history entries are kept aside (``lost_history``). Returns (the batches put back, the
+    outcomes that changed)."""
+    history = store.history()
+    recorded = history[-1]["batch"] if history else 0
+    on_l1 = _settlement_view(l1, settlement, "nextBatchId") - 1
+    where = f"L1's settlement contract {settlement} counts {on_l1} settled batch{'' if on_l1 == 1 else 'es'}, the L2 recorded {recorded}"
+    ways = "restore a devnet saved whole with 'booster state load FILE', or start over with --fresh"
+    if on_l1 > recorded:
+        raise L1Diverged(f"{where}: the L2's store is older than L1's state. Nothing was changed; {ways}")
+    if on_l1 == recorded:
+        if history:
+            last = history[-1]
+            root = ex.chain.get_canonical_block_header_by_number(last["l2_blocks"][1]).state_root
+            anchor = _settlement_view(l1, settlement, "lastAnchorNumber")
+            if anchor != last["anchor"]["number"] or _settlement_view(l1, settlement, "l2StateRoot") != int.from_bytes(root, "big"):
+                raise L1Diverged(f"L1's settlement contract {settlement} and the L2 disagree about batch {recorded} (its anchor or L2 state root): "
+                                 f"they are not from the same devnet. Nothing was changed; {ways}")
+        return [], []
+    lost = [h for h in history if h["batch"] > on_l1]
+    ids = ", ".join(str(h["batch"]) for h in lost)
+    if not rebase:
+        raise L1Diverged(
+            f"L1 lost settled batch{'es' if len(lost) > 1 else ''} {ids} ({where}): L1's saved state is older than the L2's. "
+            f"Start with --rebase to put {'their' if len(lost) > 1 else 'its'} L2 transactions back into the pending batch and "
+            f"re-execute them on the L1 head (the lost records are kept aside), or {ways}"
+        )
+    log.warning("L1 lost settled batch(es) %s; their L2 transactions are pending again, re-executed on the L1 head", ids)
+    ex.reopen(lost[0]["l2_blocks"][0], lost[0]["batch"])
+    return [h["batch"] for h in lost], ex.rebase(fetch_head_anchor(l1))
+
+
+__all__ = ["known_settlement", "check_anchor", "check_settled_batches", "reconcile_settlement", "L1Diverged", "to_checksum_address"]

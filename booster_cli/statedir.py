@@ -37,14 +37,9 @@ class StateDir:
     def anvil_state(self) -> Path:
         return self.path / "anvil-state.json"
 
-    @property
-    def anvil_state_before_report(self) -> Path:
-        """L1 as it was when a ``booster report`` began; present only while one runs."""
-        return self.path / "anvil-state.before-report.json"
-
     def wipe(self) -> None:
         """Forget the devnet's chains (``up --fresh``); logs stay."""
-        for name in ("l2.sqlite", "l2.sqlite-wal", "l2.sqlite-shm", "anvil-state.json", "anvil-state.before-report.json"):
+        for name in ("l2.sqlite", "l2.sqlite-wal", "l2.sqlite-shm", "anvil-state.json", "anvil-state.json.tmp"):
             (self.path / name).unlink(missing_ok=True)
 
     def read_devnet(self) -> dict | None:

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from eth.db.backends.base import BaseDB
 
+from .errors import BoosterError
 from .readpool import ReadPool
 
 SCHEMA = """
@@ -37,6 +39,9 @@ CREATE TABLE IF NOT EXISTS txs (
 );
 CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
 CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lost_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, record TEXT NOT NULL, lost_at REAL NOT NULL
+);
 """
 
 log = logging.getLogger("booster.store")
@@ -45,6 +50,21 @@ CHECKPOINT_INTERVAL = 0.2  # seconds between WAL checkpoints, at most
 _DELETED = None
 _INSERT_TX = "INSERT INTO txs (hash, seq, raw, status) VALUES (?, ?, ?, ?)"
 _ABSENT = object()
+# Fault injection for the full-disk tests where no small file system can be mounted: with
+# BOOSTER_FAULT=store-full-while:<file>, SQLite may not grow the database (max_page_count) while
+# <file> exists, so writes that need a new page fail with SQLite's own SQLITE_FULL.
+_FULL_WHILE = os.environ.get("BOOSTER_FAULT", "").removeprefix("store-full-while:") if os.environ.get("BOOSTER_FAULT", "").startswith("store-full-while:") else ""
+_NO_PAGE_LIMIT = 4294967294
+
+
+class StoreWriteError(BoosterError):
+    """The store could not write (disk full, I/O error): nothing of that write happened."""
+
+    def __init__(self, path: Path, cause: BaseException) -> None:
+        reason = str(cause) or type(cause).__name__
+        name = getattr(cause, "sqlite_errorname", "")
+        super().__init__(f"the L2 store cannot write to {path}: {reason}{f' ({name})' if name else ''}")
+        self.cause = cause
 
 
 class SqliteKV(BaseDB):
@@ -88,6 +108,13 @@ class SqliteKV(BaseDB):
         """The pending writes are in the database now (only the committing thread writes)."""
         self._pending = {}
 
+    def uncommitted(self) -> dict[bytes, bytes | None]:
+        """A copy of the writes not committed yet, to ``discard_since`` (a block whose commit failed)."""
+        return dict(self._pending)
+
+    def discard_since(self, saved: dict[bytes, bytes | None]) -> None:
+        self._pending = saved
+
 
 class Store:
     def __init__(self, path: Path) -> None:
@@ -108,6 +135,14 @@ class Store:
             self._conn.executescript(SCHEMA)
             self._seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM txs").fetchone()[0])
         self.kv = SqliteKV(self)
+        # why the last write failed ("" after a write that worked): the node stops building
+        # blocks and refuses sends meanwhile (see Executor)
+        self.failure = ""
+        # accepted transactions whose insert failed, by arrival number: their waiters are told
+        self._failed: dict[int, BaseException] = {}
+        # called (under the store's lock) with the hashes of accepted transactions whose insert
+        # failed, before any later commit can make a waiter think they are durable
+        self.on_lost: Callable[[list[bytes]], None] | None = None
         self.readers = ReadPool(path)
         self._incoming: list[tuple[bytes, int, bytes, str]] = []  # accepted, waiting for a commit
         self._incoming_lock = threading.Lock()  # never held while waiting for anything else
@@ -190,22 +225,59 @@ class Store:
             return self._seq
 
     def wait_durable(self, seq: int) -> None:
-        """Return once the transaction with arrival number ``seq`` is committed (group commit)."""
+        """Return once the transaction with arrival number ``seq`` is committed (group commit);
+        raise StoreWriteError if its insert failed (it is forgotten then: see ``on_lost``)."""
+        self._raise_if_failed(seq)  # before the number: a later group may have been committed
         if self._durable_seq >= seq:
             return
         with self._lock:
+            self._raise_if_failed(seq)
             if self._durable_seq >= seq:
                 return  # a commit while this one waited for the lock took it
-            rows = self._take_incoming()
-            try:
-                with self._transaction() as cur:
-                    # only these: a block's writes go with the block
-                    cur.executemany(_INSERT_TX, rows)
-            except BaseException:
-                self._restore_incoming(rows)
-                raise
-            if rows:
-                self._durable_seq = rows[-1][1]
+            self._insert_incoming(own=seq)
+
+    def flush(self) -> None:
+        """Commit the accepted transactions waiting (the block builder: blocks take only
+        stored transactions); StoreWriteError if that failed (they are forgotten then)."""
+        with self._lock:
+            self._insert_incoming()
+
+    def _insert_incoming(self, own: int = 0) -> None:
+        rows = self._take_incoming()
+        if not rows:
+            return
+        try:
+            with self._transaction() as cur:
+                cur.executemany(_INSERT_TX, rows)  # only these: a block's writes go with the block
+        except StoreWriteError as exc:
+            # never durable, so never acknowledged: forgotten, and each waiter told so
+            self._failed.update((row[1], exc) for row in rows if row[1] != own)
+            if self.on_lost is not None:
+                self.on_lost([row[0] for row in rows])
+            raise
+        except BaseException:
+            self._restore_incoming(rows)
+            raise
+        self._durable_seq = rows[-1][1]
+
+    def _raise_if_failed(self, seq: int) -> None:
+        exc = self._failed.pop(seq, None)
+        if exc is not None:
+            raise StoreWriteError(self.path, exc.cause if isinstance(exc, StoreWriteError) else exc)
+
+    @property
+    def durable_seq(self) -> int:
+        """Every accepted transaction with an arrival number up to this one is committed."""
+        return self._durable_seq
+
+    def probe(self) -> bool:
+        """Can the store write again? (A small write of its own; clears ``failure`` if so.)"""
+        try:
+            with self._transaction() as cur:
+                cur.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('write_probe', ?)", (json.dumps(time.time()),))
+        except StoreWriteError:
+            return False
+        return True
 
     def _take_incoming(self) -> list:
         with self._incoming_lock:
@@ -227,9 +299,14 @@ class Store:
         return self.query(f"SELECT hash, seq, raw, status, receipt, dropped FROM txs WHERE status IN ({marks}) ORDER BY seq", tuple(statuses))
 
     # -- the commit of a block (or a settlement, or a rebase) --
-    def commit(self, meta: dict[str, Any], tx_updates: Iterable[tuple[bytes, str, str | None, str | None]] = (), history: Iterable[tuple[int, dict]] = ()) -> None:
+    def commit(
+        self, meta: dict[str, Any], tx_updates: Iterable[tuple[bytes, str, str | None, str | None]] = (),
+        history: Iterable[tuple[int, dict]] = (), lost_from: int | None = None,
+    ) -> None:
         """Key-value writes so far, accepted transactions waiting, metadata, transaction rows
-        (hash, status, receipt json, dropped reason) and history entries, all or nothing."""
+        (hash, status, receipt json, dropped reason) and history entries, all or nothing.
+        ``lost_from``: the history entries from that batch on move to ``lost_history`` (L1 lost
+        those settlements; their ids are L1's to give again). A history row is never replaced."""
         with self._lock:
             pending = self.kv.pending()
             rows = self._take_incoming()
@@ -240,7 +317,10 @@ class Store:
                     cur.executemany("DELETE FROM kv WHERE key = ?", [(k,) for k, v in pending.items() if v is _DELETED])
                     cur.executemany("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
                     cur.executemany("UPDATE txs SET status = ?, receipt = ?, dropped = ? WHERE hash = ?", [(s, r, d, h) for h, s, r, d in tx_updates])
-                    cur.executemany("INSERT OR REPLACE INTO history (batch, record) VALUES (?, ?)", [(b, json.dumps(r)) for b, r in history])
+                    if lost_from is not None:
+                        cur.execute("INSERT INTO lost_history (batch, record, lost_at) SELECT batch, record, ? FROM history WHERE batch >= ? ORDER BY batch", (time.time(), lost_from))
+                        cur.execute("DELETE FROM history WHERE batch >= ?", (lost_from,))
+                    cur.executemany("INSERT INTO history (batch, record) VALUES (?, ?)", [(b, json.dumps(r)) for b, r in history])
             except BaseException:
                 self._restore_incoming(rows)  # nothing was written: all waits for the next try
                 raise
@@ -251,6 +331,13 @@ class Store:
     def history(self) -> list[dict]:
         return [json.loads(r[0]) for r in self.query("SELECT record FROM history ORDER BY batch")]
 
+    def has_batch(self, batch: int) -> bool:
+        return self.query_one("SELECT 1 FROM history WHERE batch = ?", (batch,)) is not None
+
+    def lost_history(self) -> list[dict]:
+        """Settlements L1 lost (see commit's ``lost_from``), oldest first, each with ``lost_at``."""
+        return [{**json.loads(r), "lost_at": t} for r, t in self.query("SELECT record, lost_at FROM lost_history ORDER BY id")]
+
     def backup_to(self, target: Path) -> None:
         with self._lock:
             dest = sqlite3.connect(str(target))
@@ -260,24 +347,75 @@ class Store:
                 dest.close()
 
     def _transaction(self) -> "_Tx":
-        return _Tx(self._conn, self._lock, self._written)
+        return _Tx(self)
 
 
 class _Tx:
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, written: threading.Event) -> None:
-        self._conn, self._lock, self._written = conn, lock, written
+    """One write transaction: all or nothing. A write SQLite refuses (disk full, I/O error)
+    raises StoreWriteError with SQLite's reason and sets ``Store.failure``; one that works
+    clears it. (SQLite rolls some failed transactions back by itself: ROLLBACK then has
+    nothing to undo and must not hide the reason.)"""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._conn = store._conn
 
     def __enter__(self) -> sqlite3.Cursor:
-        self._lock.acquire()
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._store._lock.acquire()
+        try:
+            if _FULL_WHILE:
+                self._limit_growth()
+            self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            self._store._lock.release()
+            self._failed(exc)
+            raise
         return self._conn.cursor()
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        store = self._store
         try:
-            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type is None:
+                try:
+                    self._conn.execute("COMMIT")
+                except BaseException as commit_exc:
+                    self._rollback()
+                    exc = commit_exc
+            else:
+                self._rollback()
         finally:
-            self._lock.release()
-        if not exc_type:
-            self._written.set()
+            store._lock.release()
+        if exc is None:
+            store.failure = ""
+            store._written.set()
+            return
+        self._failed(exc)
+        if exc_type is None:  # the COMMIT failed, with something other than SQLite's or the disk's error
+            raise exc
+
+    def _rollback(self) -> None:
+        if not self._conn.in_transaction:
+            return  # SQLite undid it already (SQLITE_FULL, SQLITE_IOERR, ...)
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("rollback after a failed write: %s", exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        """A write failed: say why (StoreWriteError) when it is the disk's or SQLite's doing."""
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            error = StoreWriteError(self._store.path, exc)
+            self._store.failure = str(error)
+            raise error from exc
+        if isinstance(exc, StoreWriteError):
+            self._store.failure = str(exc)
+
+    def _limit_growth(self) -> None:
+        """BOOSTER_FAULT=store-full-while:<file> (see above)."""
+        if os.path.exists(_FULL_WHILE):
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            self._conn.execute(f"PRAGMA max_page_count={pages}")
+        else:
+            self._conn.execute(f"PRAGMA max_page_count={_NO_PAGE_LIMIT}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -144,16 +145,21 @@ def test_kill_9_mid_stream_loses_no_acknowledged_transaction(devnet):
         assert replay.nonce(bytes.fromhex(DEV_ADDRESSES[sender][2:])) == nonces[DEV_ADDRESSES[sender]]
 
 
-def test_crash_between_settlement_send_and_record(devnet):
+def crash_during_settlement(devnet, fault: str) -> str:
+    """Three votes pending, then a settlement with the node killed at ``fault``; returns Voting."""
     voting = devnet.deploy_voting()
     for sender, candidate in [(0, 1), (1, 1), (2, 2)]:
         devnet.ok("send", voting, "vote(uint256)", str(candidate), "--from", str(sender))
     devnet.ok("down")
-    crashing = restart(Devnet(devnet.cwd, {**devnet.env, "BOOSTER_FAULT": "crash-after-settlement-sent"}, devnet.record))
+    crashing = restart(Devnet(devnet.cwd, {**devnet.env, "BOOSTER_FAULT": fault}, devnet.record))
     res = crashing.booster("settle")
     assert res.code == 3, res.err  # the node died under it, after L1 mined the settlement
-    wait_dead(crashing.record["l2"]["pid"], crashing.record["l1"]["pid"])  # anvil follows its parent, saving its state
+    wait_dead(crashing.record["l2"]["pid"], crashing.record["l1"]["pid"])
+    return voting
 
+
+def test_crash_after_settlement_saved_on_l1_before_recorded_on_l2(devnet):
+    voting = crash_during_settlement(devnet, "crash-after-settlement-saved")
     restart(devnet)
     st = devnet.ok("status", "--json").json()
     assert st["pending"]["changes"] == 0 and st["settled_batches"] == 1
@@ -163,6 +169,76 @@ def test_crash_between_settlement_send_and_record(devnet):
     devnet.ok("send", voting, "vote(uint256)", "1")
     assert devnet.ok("settle", "--json").json()["batch"] == 2
     assert votes_on_l1(devnet, voting, 1) == 3
+
+
+def test_crash_after_settlement_landed_before_l1_saved(devnet):
+    """L1 (anvil, killed with the node) loses the settlement it had not saved: the batch is
+    pending again, settles once, with the id L1 gives it; nothing was recorded twice."""
+    voting = crash_during_settlement(devnet, "crash-after-settlement-sent")
+    restart(devnet)
+    st = devnet.ok("status", "--json").json()
+    assert st["pending"]["changes"] == 2 and st["settled_batches"] == 0
+    assert votes_on_l1(devnet, voting, 1) == 0
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["batch"] == 1
+    assert votes_on_l1(devnet, voting, 1) == 2 and votes_on_l1(devnet, voting, 2) == 1
+    store = sqlite3.connect(devnet.cwd / ".booster" / "l2.sqlite")
+    try:
+        rows = store.execute("SELECT batch, record FROM history").fetchall()
+    finally:
+        store.close()
+    assert [(b, json.loads(r)["l1_tx_hash"]) for b, r in rows] == [(1, settled["l1_tx_hash"])]
+
+
+def test_anvil_killed_right_after_an_acknowledged_settlement_keeps_it(devnet):
+    """kill -9 of anvil alone, the moment ``settle`` answered: L1 saved the settlement before the
+    answer, so the restarted devnet has it on L1 and in the L2's history, and goes on."""
+    voting = devnet.deploy_voting()
+    devnet.ok("send", voting, "vote(uint256)", "1")
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    os.kill(devnet.record["l1"]["pid"], signal.SIGKILL)
+    wait_dead(devnet.record["l2"]["pid"], devnet.record["l1"]["pid"])  # the node stops without its L1
+    restart(devnet)
+    assert votes_on_l1(devnet, voting, 1) == 1
+    st = devnet.ok("status", "--json").json()
+    assert st["settled_batches"] == 1 and st["pending"]["changes"] == 0
+    devnet.ok("send", voting, "vote(uint256)", "1")
+    assert devnet.ok("settle", "--json").json()["batch"] == 2
+    assert votes_on_l1(devnet, voting, 1) == 2
+
+
+def test_l1_older_than_the_l2_history_is_refused_then_rebased(devnet, tmp_path):
+    """L1's saved state from before a settlement the L2 recorded (an older copy put back): up
+    refuses (exit 4) naming the lost batch; --rebase puts its transactions back into the
+    pending batch, the lost record is kept aside, and the next settlement gets L1's id."""
+    voting = devnet.deploy_voting()
+    devnet.ok("send", voting, "vote(uint256)", "1", "--from", "0")
+    devnet.ok("send", voting, "vote(uint256)", "2", "--from", "1")
+    devnet.ok("down")
+    older = (devnet.cwd / ".booster" / "anvil-state.json").read_bytes()
+    restart(devnet)
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    devnet.ok("send", voting, "vote(uint256)", "3", "--from", "2")
+    devnet.ok("down")
+    (devnet.cwd / ".booster" / "anvil-state.json").write_bytes(older)
+
+    res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
+    assert res.code == 4, res.err
+    assert "L1 lost settled batch 1" in res.err and "--rebase" in res.err
+    restart(devnet, "--rebase")
+    assert devnet.record["resumed"]["reopened_batches"] == [1]
+    st = devnet.ok("status", "--json").json()
+    assert st["settled_batches"] == 0 and st["pending"]["txs"] == 3
+    assert votes_on_l1(devnet, voting, 1) == 0
+    assert devnet.ok("settle", "--json").json()["batch"] == 1
+    assert [votes_on_l1(devnet, voting, c) for c in range(4)] == [0, 1, 1, 1]
+    store = sqlite3.connect(devnet.cwd / ".booster" / "l2.sqlite")
+    try:
+        lost = store.execute("SELECT batch FROM lost_history").fetchall()
+        kept = store.execute("SELECT batch, record FROM history").fetchall()
+    finally:
+        store.close()
+    assert lost == [(1,)] and [b for b, _ in kept] == [1]
 
 
 def test_state_dump_and_load_round_trip(devnet, tmp_path):
