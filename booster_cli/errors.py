@@ -10,6 +10,9 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 2
     NOT_RUNNING = 3
+    # a settlement conflict, or state that cannot be used as it is: the pending batch read what L1
+    # has changed since, or at ``up``, L1 lost the batch's anchor or the settlement contract, or
+    # the L2 store is missing or damaged while the state directory shows a devnet ran there
     CONFLICT = 4
     REVERTED = 5
 
@@ -37,6 +40,13 @@ class DevnetNotRunning(BoosterError):
     def __init__(self, detail: str = "") -> None:
         msg = "no booster devnet is running here (start one with 'booster up')"
         super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class StateUnusable(BoosterError):
+    """A chain kept in the state directory is missing or damaged while the directory shows a
+    devnet ran there: booster does not guess (a new chain would silently replace the old one)."""
+
+    exit_code = ExitCode.CONFLICT
 
 
 class PortInUse(BoosterError):

@@ -33,7 +33,7 @@ from .front import serve_link
 from .prover import MockProver
 from .relayer import Relayer
 from .resume import check_anchor, known_settlement, reconcile_settlement, restore_l1_after_interrupted_report
-from .store import Store
+from .store import Store, check_store
 from .rpc_server import RpcServer
 from .statedir import StateDir
 from .txsend import transact
@@ -86,6 +86,7 @@ class Node:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:
             cfg.state.wipe()
+        check_store(cfg.state.l2_store, cfg.state.has_history())  # before anything is written
         restored = restore_l1_after_interrupted_report(cfg.state)
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
         try:

@@ -42,6 +42,21 @@ class StateDir:
         """L1 as it was when a ``booster report`` began; present only while one runs."""
         return self.path / "anvil-state.before-report.json"
 
+    def has_history(self) -> bool:
+        """Did a devnet run from this directory? Its chains' files say so: L1's state (or the copy
+        a report keeps), or an L2 store (or its write-ahead log) that is not empty. A brand-new
+        directory, or one after ``--fresh``, has none. When a devnet ran, a missing chain is an
+        error, never a new start."""
+        if self.anvil_state.exists() or self.anvil_state_before_report.exists():
+            return True
+        for store_file in (self.l2_store, self.l2_store.with_name(self.l2_store.name + "-wal")):
+            try:
+                if store_file.stat().st_size > 0:
+                    return True
+            except FileNotFoundError:
+                pass
+        return False
+
     def wipe(self) -> None:
         """Forget the devnet's chains (``up --fresh``); logs stay."""
         for name in ("l2.sqlite", "l2.sqlite-wal", "l2.sqlite-shm", "anvil-state.json", "anvil-state.before-report.json"):

@@ -1,0 +1,156 @@
+"""Operator mistakes and crashes around the state directory: a lost or damaged L2 store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from .conftest import Devnet, clean_env, run_booster, started_devnet
+
+pytestmark = pytest.mark.integration
+
+UP = ("up", "-d", "--l1-port", "0", "--l2-port", "0")
+
+
+@pytest.fixture(scope="module")
+def used_state(tmp_path_factory) -> Path:
+    """A state directory a devnet ran from and was stopped: a contract on L1, one settled batch,
+    one pending L2 transaction (what a second genesis would silently lose)."""
+    folder = tmp_path_factory.mktemp("used")
+    with started_devnet(folder) as devnet:
+        voting = devnet.deploy_voting()
+        devnet.ok("send", voting, "vote(uint256)", "1")
+        devnet.ok("settle")
+        devnet.ok("send", voting, "vote(uint256)", "2")
+        devnet.ok("state", "dump", str(folder / "known.tgz"))
+        devnet.ok("down")
+    return folder
+
+
+def copy_of(used_state: Path, tmp_path: Path) -> Devnet:
+    shutil.copytree(used_state / ".booster", tmp_path / ".booster")
+    return Devnet(tmp_path, clean_env(tmp_path), {})
+
+
+def up_refused(devnet: Devnet, *extra: str):
+    """``up -d`` where it must be refused; a devnet it started after all is stopped."""
+    res = devnet.booster(*UP, *extra)
+    if res.code == 0:
+        devnet.booster("down")
+    return res
+
+
+def files(state: Path) -> dict[str, bytes]:
+    """The state directory's files but the logs (the refused start may log)."""
+    return {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()}
+
+
+def _empty(store: Path) -> None:
+    store.write_bytes(b"")
+
+
+def _missing(store: Path) -> None:
+    store.unlink()
+
+
+def _random(store: Path) -> None:
+    store.write_bytes(os.urandom(store.stat().st_size))
+
+
+def _truncated(store: Path) -> None:
+    data = store.read_bytes()
+    store.write_bytes(data[: len(data) // 2])
+
+
+def _no_tables(store: Path) -> None:
+    store.unlink()
+    con = sqlite3.connect(store)
+    con.execute("CREATE TABLE notes (text TEXT)")
+    con.commit()
+    con.close()
+
+
+def _no_chain(store: Path) -> None:
+    con = sqlite3.connect(store)
+    con.execute("DELETE FROM meta WHERE name = 'executor'")
+    con.commit()
+    con.close()
+
+
+DAMAGE = {
+    "empty": (_empty, "is empty"),
+    "missing": (_missing, "is missing"),
+    "random bytes": (_random, "is not a SQLite database"),
+    "truncated": (_truncated, "is damaged"),
+    "no tables": (_no_tables, "lacks"),
+    "no chain": (_no_chain, "holds no L2 chain"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_lost_or_damaged_l2_store_is_refused_and_nothing_changes(used_state, tmp_path, damage):
+    devnet = copy_of(used_state, tmp_path)
+    state = tmp_path / ".booster"
+    store = state / "l2.sqlite"
+    assert (state / "anvil-state.json").exists()
+    spoil, says = DAMAGE[damage]
+    spoil(store)
+    before = files(state)
+    log_before = (state / "logs" / "l2.log").read_text()
+    anvil_log = (state / "logs" / "anvil.log").read_bytes()
+
+    res = up_refused(devnet)
+    assert res.code == 4, (res.code, res.err)
+    assert res.err.startswith("error: ") and res.err.count("\n") == 1, res.err
+    assert str(store) in res.err and says in res.err
+    assert "booster up --fresh" in res.err and "booster state load FILE" in res.err
+    assert files(state) == before  # nothing written (anvil never started: L1 untouched), nothing deleted
+    assert not (state / "devnet.json").exists()
+    new_log = (state / "logs" / "l2.log").read_text()[len(log_before):]
+    assert "Traceback" not in new_log and "deploying" not in new_log.lower()
+    assert (state / "logs" / "anvil.log").read_bytes() == anvil_log  # no anvil was started
+    # still refused the second time: nothing was "repaired" by the first attempt
+    assert up_refused(devnet).code == 4
+
+
+def test_the_way_out_a_dump_restores_what_the_store_held(used_state, tmp_path):
+    devnet = copy_of(used_state, tmp_path)
+    _truncated(tmp_path / ".booster" / "l2.sqlite")
+    assert up_refused(devnet).code == 4
+    devnet.ok("state", "load", str(used_state / "known.tgz"))
+    res = devnet.booster(*UP, "--json")
+    assert res.code == 0, res.err
+    devnet.record = res.json()
+    try:
+        st = devnet.ok("status", "--json").json()
+        assert st["settled_batches"] == 1 and st["pending"]["txs"] == 1
+        assert st["contracts"]["settlement"] == devnet.record["contracts"]["settlement"]
+    finally:
+        devnet.booster("down")
+
+
+def test_the_way_out_fresh_starts_over(used_state, tmp_path):
+    devnet = copy_of(used_state, tmp_path)
+    _random(tmp_path / ".booster" / "l2.sqlite")
+    res = devnet.booster(*UP, "--fresh", "--yes", "--json")
+    assert res.code == 0, res.err
+    try:
+        st = devnet.ok("status", "--json").json()
+        assert st["settled_batches"] == 0 and st["pending"]["txs"] == 0
+    finally:
+        devnet.booster("down")
+
+
+def test_a_new_directory_and_one_with_only_logs_start(tmp_path):
+    env = clean_env(tmp_path)
+    (tmp_path / ".booster" / "logs").mkdir(parents=True)
+    (tmp_path / ".booster" / "l2.sqlite").write_bytes(b"")  # 0 bytes and no L1 state: nothing ran here
+    res = run_booster(tmp_path, env, *UP)
+    try:
+        assert res.code == 0, res.err
+    finally:
+        run_booster(tmp_path, env, "down")
