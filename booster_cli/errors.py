@@ -42,6 +42,15 @@ class DevnetNotRunning(BoosterError):
         super().__init__(f"{msg}: {detail}" if detail else msg)
 
 
+class StateDirInUse(BoosterError):
+    """Another booster process holds the state directory's lock: a devnet running or starting
+    from it, or a state load. ``holder``: what it wrote into the lock file (pid, start time, role)."""
+
+    def __init__(self, message: str, holder: dict) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class StateUnusable(BoosterError):
     """A chain kept in the state directory is missing or damaged while the directory shows a
     devnet ran there: booster does not guess (a new chain would silently replace the old one)."""

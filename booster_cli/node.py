@@ -35,7 +35,7 @@ from .relayer import Relayer
 from .resume import check_anchor, known_settlement, reconcile_settlement, restore_l1_after_interrupted_report
 from .store import Store, check_store
 from .rpc_server import RpcServer
-from .statedir import StateDir
+from .statedir import StateDir, StateLock
 from .txsend import transact
 from .txsign import address_of
 
@@ -73,13 +73,15 @@ class Node:
         self.stopping = threading.Event()
         self.stop_reason = ""
         self.history: list[dict] = []
+        self.lock: StateLock | None = None
 
     # -- lifecycle --
     def start(self) -> dict:
         cfg = self.config
-        record = cfg.state.read_devnet()
-        if record and _alive(record.get("l2", {}).get("pid")):
-            raise BoosterError(f"a booster devnet is already running from {cfg.state.path} (pid {record['l2']['pid']}); stop it with 'booster down'")
+        # the state directory is this node's until it exits, before anything in it is touched: a
+        # second node (or a state load) is refused at once, naming this one
+        self.lock = cfg.state.lock("devnet")
+        cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
         l1_port = claim_port("L1", cfg.l1_port, cfg.host)
         l2_port = claim_port("L2", cfg.l2_port, cfg.host)
         if l1_port == l2_port:
@@ -217,9 +219,12 @@ class Node:
             with self.executor.lock if self.executor else _nothing():
                 self.store.close()
             self.store = None
-        record = self.config.state.read_devnet()
-        if record and record.get("l2", {}).get("pid") == os.getpid():
-            self.config.state.clear_devnet()
+        if self.lock:  # only the lock's holder touches the state directory
+            record = self.config.state.read_devnet()
+            if record and record.get("l2", {}).get("pid") == os.getpid():
+                self.config.state.clear_devnet()
+            self.lock.release()
+            self.lock = None
 
     def _produce_blocks(self) -> None:
         while not self.stopping.is_set():
@@ -362,12 +367,6 @@ class Node:
 @contextlib.contextmanager
 def _nothing():
     yield
-
-
-def _alive(pid: object) -> bool:
-    from .anvil import pid_alive
-
-    return isinstance(pid, int) and pid_alive(pid)
 
 
 def _encode_constructor(prover: str, l2_chain_id: int, l2_genesis_root: bytes) -> bytes:

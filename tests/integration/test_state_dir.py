@@ -1,10 +1,15 @@
-"""Operator mistakes and crashes around the state directory: a lost or damaged L2 store."""
+"""Operator mistakes and crashes around the state directory: a lost or damaged L2 store, a
+second devnet on the same directory."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,3 +159,68 @@ def test_a_new_directory_and_one_with_only_logs_start(tmp_path):
         assert res.code == 0, res.err
     finally:
         run_booster(tmp_path, env, "down")
+
+
+def anvils_on(state: Path) -> list[int]:
+    """Live anvil processes keeping their L1 in ``state``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"anvil") and str(state / "anvil-state.json").encode() in args:
+            found.append(int(pid))
+    return found
+
+
+def test_a_second_up_is_refused_at_once_even_with_the_record_damaged(tmp_path):
+    with started_devnet(tmp_path) as devnet:
+        state = tmp_path / ".booster"
+        record = (state / "devnet.json").read_text()
+        (state / "devnet.json").write_text('{"l2": {"pid": ')  # damaged: cut off mid-write
+        began = time.monotonic()
+        res = devnet.booster(*UP)
+        took = time.monotonic() - began
+        anvils = anvils_on(state)
+        if res.code == 0:
+            devnet.booster("down")  # the second devnet (its record replaced the damaged one)
+        (state / "devnet.json").write_text(record)
+        assert res.code == 1, res.err
+        assert res.err.startswith("error: ") and res.err.count("\n") == 1, res.err
+        assert "already running" in res.err and str(state) in res.err and f"pid {devnet.record['l2']['pid']}" in res.err
+        assert took < 10
+        assert anvils == [devnet.record["l1"]["pid"]]  # no second anvil on the same files
+        assert devnet.ok("status", "--json").json()["running"] is True  # the first one is untouched
+
+
+def test_two_concurrent_ups_on_a_new_directory_one_starts_the_other_is_told_why(tmp_path):
+    env = clean_env(tmp_path)
+    ups = [
+        subprocess.Popen([sys.executable, "-m", "booster_cli", *UP, "--json"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(*up.communicate(timeout=120), up.returncode) for up in ups]
+    try:
+        assert sorted(code for _, _, code in results) == [0, 1], results
+        (out, _, _), (_, err, _) = sorted(results, key=lambda r: r[2])
+        record = json.loads(out)
+        assert "already running or starting" in err and "state was lost" not in err, err
+        assert anvils_on(tmp_path / ".booster") == [record["l1"]["pid"]]
+        assert run_booster(tmp_path, env, "status", "--json").json()["l2"]["pid"] == record["l2"]["pid"]
+    finally:
+        run_booster(tmp_path, env, "down")
+
+
+def test_the_detached_node_holds_the_lock_and_its_children_do_not(devnet):
+    lock = devnet.cwd / ".booster" / "lock"
+    holder = json.loads(lock.read_text())
+    node = devnet.record["l2"]["pid"]
+    assert holder["pid"] == node and holder["role"] == "devnet"
+
+    def open_files(pid: int) -> set[str]:
+        return {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+
+    assert str(lock) in open_files(node)
+    for child in (devnet.record["l1"]["pid"], devnet.record["l2"]["front_pid"]):
+        assert str(lock) not in open_files(child)
