@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from . import procs
 from .anvil import pid_alive
 from .errors import BoosterError, ExitCode
-from .statedir import current
+from .statedir import LOCK_RETRY_S, current
 
 READY_TIMEOUT_S = 60.0
 
@@ -79,24 +80,50 @@ def _last_error(log_path) -> str:
 
 def stop(timeout: float = 15.0) -> str:
     state = current()
-    record = state.read_devnet()
-    if not record:
-        return "no booster devnet is running here; nothing to stop"
-    node_pid, anvil_pid = record["l2"]["pid"], record["l1"]["pid"]
-    front_pid = record["l2"].get("front_pid")  # dies with the node (parent-death signal) anyway
-    if not pid_alive(node_pid):
-        _kill(anvil_pid)
-        _kill_front(front_pid)
-        state.clear_devnet()
-        return "no booster devnet is running here (removed a stale record)"
-    os.kill(node_pid, signal.SIGTERM)
-    _wait_dead(node_pid, timeout)
-    if pid_alive(node_pid):
-        _kill(node_pid)
-    _kill(anvil_pid)
-    _kill_front(front_pid)
+    with state.probe() as holder:
+        if holder is None:  # no devnet runs: a record is a dead one's, its pids maybe anybody's now
+            if state.devnet_file.exists():
+                state.clear_devnet()
+                return "no booster devnet is running here: removed its stale record (devnet.json); no process was signalled"
+            return "no booster devnet is running here; nothing to stop"
+    node = _lock_holder(state, holder)
+    record = state.read_devnet()  # before the node removes it
+    if not procs.signal_if_matches(node, signal.SIGTERM):
+        raise BoosterError(f"the lock of {state.path} is held by a process that is not the one it names (pid {node.get('pid')}); nothing was signalled")
+    if not _wait_unlocked(state, timeout) and procs.signal_if_matches(node, signal.SIGKILL):
+        _wait_unlocked(state, 5.0)
+    if record:
+        _kill(record["l1"]["pid"])
+        _kill_front(record["l2"].get("front_pid"))  # dies with the node (parent-death signal) anyway
     state.clear_devnet()
     return "booster devnet stopped"
+
+
+def _lock_holder(state, holder: dict) -> dict:
+    """Who holds the state directory's lock, as it wrote it (a node writes itself right after
+    taking the lock: wait that long)."""
+    deadline = time.monotonic() + LOCK_RETRY_S
+    while not holder.get("pid") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        holder = state.holder()
+        if holder is None:
+            raise BoosterError(f"the devnet starting from {state.path} stopped meanwhile; nothing was signalled")
+    if not holder.get("pid"):
+        raise BoosterError(f"a process holds the lock of {state.path} without saying who it is; nothing was signalled")
+    role = holder.get("role", "devnet")
+    if role != "devnet":
+        raise BoosterError(f"no devnet runs from {state.path}: 'booster {role}' (pid {holder['pid']}) is using it; nothing was signalled")
+    return holder
+
+
+def _wait_unlocked(state, timeout: float) -> bool:
+    """Wait until nobody holds the state directory's lock (its holder has exited or let go)."""
+    deadline = time.monotonic() + timeout
+    while state.running():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _kill_front(pid: int | None) -> None:

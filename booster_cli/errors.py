@@ -37,9 +37,9 @@ class ToolNotFound(BoosterError):
 class DevnetNotRunning(BoosterError):
     exit_code = ExitCode.NOT_RUNNING
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", message: str = "") -> None:
         msg = "no booster devnet is running here (start one with 'booster up')"
-        super().__init__(f"{msg}: {detail}" if detail else msg)
+        super().__init__(message or (f"{msg}: {detail}" if detail else msg))
 
 
 class StateDirInUse(BoosterError):

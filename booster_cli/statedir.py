@@ -207,7 +207,12 @@ def l2_url(rpc_url: str | None = None) -> str:
     url = rpc_url or os.environ.get("BOOSTER_RPC_URL")
     if url:
         return url
-    record = current().read_devnet()
+    state = current()
+    holder = state.holder()  # the lock says whether a devnet runs: a record may be a dead one's
+    if holder is None or holder.get("role", "devnet") != "devnet":
+        raise DevnetNotRunning(f"none runs from {state.path}")
+    record = state.read_devnet()
     if not record:
-        raise DevnetNotRunning(f"no devnet record in {current().path}")
+        pid = f" (pid {holder['pid']})" if holder.get("pid") else ""
+        raise DevnetNotRunning(message=f"a devnet holds {state.path}{pid} but its {DEVNET_FILE} is missing or damaged: it is still starting, or the file was damaged ('booster down' stops it)")
     return record["l2"]["rpc_url"]

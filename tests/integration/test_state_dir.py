@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -224,3 +225,76 @@ def test_the_detached_node_holds_the_lock_and_its_children_do_not(devnet):
     assert str(lock) in open_files(node)
     for child in (devnet.record["l1"]["pid"], devnet.record["l2"]["front_pid"]):
         assert str(lock) not in open_files(child)
+
+
+def start_node_as_child(tmp_path: Path) -> tuple[subprocess.Popen, dict]:
+    """A node started by this process (as ``up -d`` does), so that once killed it stays a zombie
+    until this process reaps it; returns it and its record."""
+    state = tmp_path / ".booster"
+    state.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "booster_cli.node", "--state-dir", str(state), "--l1-port", "0", "--l2-port", "0"]
+    with open(tmp_path / "node.log", "ab") as log:
+        node = subprocess.Popen(args, cwd=tmp_path, env=clean_env(tmp_path), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            record = json.loads((state / "devnet.json").read_text())
+            if record["l2"]["pid"] == node.pid:
+                return node, record
+        except (FileNotFoundError, ValueError):
+            pass
+        assert node.poll() is None, (tmp_path / "node.log").read_text()
+        time.sleep(0.05)
+    node.kill()
+    node.wait()
+    raise AssertionError("the node did not start")
+
+
+def kill_unreaped(node: subprocess.Popen) -> None:
+    """kill -9, and no wait(): the node stays a zombie, its pid "alive" to kill(pid, 0)."""
+    os.kill(node.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{node.pid}/stat").read_text().split(")")[-1].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(node.pid, 0)  # no error: what a pid check believed
+
+
+def test_up_right_after_kill_9_of_a_node_not_yet_reaped(tmp_path):
+    node, record = start_node_as_child(tmp_path)
+    env = clean_env(tmp_path)
+    try:
+        kill_unreaped(node)
+        res = run_booster(tmp_path, env, *UP, "--json")
+        assert res.code == 0, res.err
+        try:
+            assert run_booster(tmp_path, env, "status", "--json").json()["l2"]["pid"] == res.json()["l2"]["pid"] != node.pid
+        finally:
+            down = run_booster(tmp_path, env, "down")
+        assert down.code == 0 and "stopped" in down.out
+    finally:
+        node.kill()
+        node.wait()  # reaped only now
+
+
+def test_client_commands_and_down_see_no_devnet_behind_a_zombie(tmp_path):
+    node, record = start_node_as_child(tmp_path)
+    env = clean_env(tmp_path)
+    try:
+        assert run_booster(tmp_path, env, "state", "dump", str(tmp_path / "dump.tgz")).code == 0
+        kill_unreaped(node)
+        assert (tmp_path / ".booster" / "devnet.json").exists()  # the dead node's record
+        res = run_booster(tmp_path, env, "status", "--json")
+        assert res.code == 3 and res.json() == {"running": False}
+        res = run_booster(tmp_path, env, "nonces")
+        assert res.code == 3 and res.err.startswith("error: no booster devnet is running here"), res.err
+        res = run_booster(tmp_path, env, "state", "load", str(tmp_path / "dump.tgz"))
+        assert res.code == 0, res.err
+        began = time.monotonic()
+        res = run_booster(tmp_path, env, "down")
+        assert res.code == 0 and "no booster devnet is running here" in res.out and "stale" in res.out, res.out
+        assert time.monotonic() - began < 10
+        assert not (tmp_path / ".booster" / "devnet.json").exists()
+    finally:
+        node.kill()
+        node.wait()
