@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 
+from . import procs
 from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
 from .affinity import next_cpu, node_cpu, pin_threads
 from .anvil import AnvilProcess, claim_port
@@ -149,6 +150,8 @@ class Node:
             "relayer": address_of(relayer_key),
             "started_at": time.time(),
             "resumed": {k: v for k, v in self.resume_report.items() if v},
+            # what tells each of them from a later process with its pid, for 'down' (procs.py)
+            "processes": {"node": procs.identity(os.getpid()), "anvil": procs.identity(self.anvil.pid), "front": procs.identity(self.front.pid)},
         }
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)

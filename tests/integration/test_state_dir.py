@@ -298,3 +298,65 @@ def test_client_commands_and_down_see_no_devnet_behind_a_zombie(tmp_path):
     finally:
         node.kill()
         node.wait()
+
+
+def identity(pid: int) -> dict:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+    return {"pid": pid, "start_time": int(stat[stat.rfind(")") + 2 :].split()[19]), "cmdline": [a.decode() for a in args]}
+
+
+def bystanders(n: int) -> list[subprocess.Popen]:
+    """Unrelated processes, whose pids a stale record might hold after reuse."""
+    return [subprocess.Popen(["sleep", "60"]) for _ in range(n)]
+
+
+def test_down_with_a_stale_record_signals_no_process(tmp_path):
+    env = clean_env(tmp_path)
+    state = tmp_path / ".booster"
+    state.mkdir()
+    node, anvil, front = others = bystanders(3)
+    try:
+        # as exact as a record can be: their own pids, start times and command lines
+        record = {
+            "l1": {"rpc_url": "http://127.0.0.1:1", "chain_id": 31337, "pid": anvil.pid},
+            "l2": {"rpc_url": "http://127.0.0.1:2", "chain_id": 167010, "pid": node.pid, "front_pid": front.pid},
+            "contracts": {"settlement": "0x" + "11" * 20},
+            "processes": {"node": identity(node.pid), "anvil": identity(anvil.pid), "front": identity(front.pid)},
+        }
+        (state / "devnet.json").write_text(json.dumps(record))
+        res = run_booster(tmp_path, env, "down")
+        assert res.code == 0 and "stale" in res.out and "no process was signalled" in res.out, res.out
+        assert not (state / "devnet.json").exists()
+        time.sleep(0.2)
+        assert [p.poll() for p in others] == [None, None, None]
+    finally:
+        for p in others:
+            p.kill()
+            p.wait()
+
+
+def test_down_signals_only_the_processes_it_started(tmp_path):
+    reused, other = others = bystanders(2)
+    try:
+        with started_devnet(tmp_path) as devnet:
+            state = tmp_path / ".booster"
+            record = json.loads((state / "devnet.json").read_text())
+            for role, pid in (("node", record["l2"]["pid"]), ("anvil", record["l1"]["pid"]), ("front", record["l2"]["front_pid"])):
+                assert record["processes"][role] == identity(pid), role
+            # the anvil's pid now a bystander's (its command line too), started at another time;
+            # the front's a bystander's with its own start time but the front's command line
+            record["l1"]["pid"] = reused.pid
+            record["processes"]["anvil"] = {**identity(reused.pid), "start_time": identity(reused.pid)["start_time"] - 1}
+            record["l2"]["front_pid"] = other.pid
+            record["processes"]["front"] = {**record["processes"]["front"], "pid": other.pid, "start_time": identity(other.pid)["start_time"]}
+            (state / "devnet.json").write_text(json.dumps(record))
+            res = devnet.booster("down")
+            assert res.code == 0 and "stopped" in res.out, res.err
+            assert devnet.booster("status").code == 3
+            time.sleep(0.2)
+            assert [p.poll() for p in others] == [None, None]
+    finally:
+        for p in others:
+            p.kill()
+            p.wait()
