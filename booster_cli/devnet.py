@@ -96,8 +96,7 @@ def stop(timeout: float = 15.0) -> str:
     for child in children:
         # the node stops them; killed, it left them a parent-death signal (anvil saves L1's state
         # before it exits): give them that time
-        if not procs.wait_gone(child, CHILD_EXIT_S) and procs.signal_if_matches(child, signal.SIGKILL):
-            procs.wait_gone(child, 5.0)
+        procs.await_exit(child, CHILD_EXIT_S)
     state.clear_devnet()
     return "booster devnet stopped"
 

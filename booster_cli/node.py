@@ -48,6 +48,7 @@ DEFAULT_L2_CHAIN_ID = 167010
 L1_CHAIN_ID = 31337
 RELAYER_FUNDS = 10_000 * 10**18
 GIL_SWITCH_INTERVAL = 0.001  # seconds (see start)
+LEFTOVER_EXIT_S = 20.0  # for a dead node's anvil to save L1's state and exit (see _await_leftovers)
 FRONT_START_TIMEOUT = 30.0  # seconds for the RPC front to listen (a Python start, a cold disk)
 
 
@@ -82,6 +83,7 @@ class Node:
         # the state directory is this node's until it exits, before anything in it is touched: a
         # second node (or a state load) is refused at once, naming this one
         self.lock = cfg.state.lock("devnet")
+        _await_leftovers(cfg.state.read_devnet())
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
         l1_port = claim_port("L1", cfg.l1_port, cfg.host)
         l2_port = claim_port("L2", cfg.l2_port, cfg.host)
@@ -370,6 +372,22 @@ class Node:
 @contextlib.contextmanager
 def _nothing():
     yield
+
+
+def _await_leftovers(record: dict | None) -> None:
+    """The anvil and RPC front of a node that died (a record left while this node holds the
+    lock is a dead node's) have a parent-death signal: anvil saves L1's state and frees its port
+    on its way out. Wait for them before anything here is touched; kill one still there after
+    LEFTOVER_EXIT_S, only while it is provably that process (pid, start time, command line)."""
+    processes = (record or {}).get("processes")
+    if not isinstance(processes, dict):
+        return
+    for role in ("anvil", "front"):
+        ident = processes.get(role)
+        if isinstance(ident, dict) and procs.matches(ident):
+            log.info("waiting for the previous devnet's %s (pid %s) to exit", role, ident["pid"])
+            if procs.await_exit(ident, LEFTOVER_EXIT_S):
+                log.warning("the previous devnet's %s (pid %s) had not exited after %.0fs: killed", role, ident["pid"], LEFTOVER_EXIT_S)
 
 
 def _encode_constructor(prover: str, l2_chain_id: int, l2_genesis_root: bytes) -> bytes:

@@ -6,6 +6,7 @@ signals, flock). Light: client commands use it."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -74,3 +75,12 @@ def wait_gone(ident: dict, timeout: float) -> bool:
         time.sleep(0.05)
     return True
 
+
+
+def await_exit(ident: dict, timeout: float) -> bool:
+    """Give the process of ``ident`` ``timeout`` seconds to exit, then kill it (only if it is
+    still that process); True if it had to be killed."""
+    if wait_gone(ident, timeout) or not signal_if_matches(ident, signal.SIGKILL):
+        return False
+    wait_gone(ident, 5.0)
+    return True

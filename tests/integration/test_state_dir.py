@@ -360,3 +360,36 @@ def test_down_signals_only_the_processes_it_started(tmp_path):
         for p in others:
             p.kill()
             p.wait()
+
+
+def test_up_waits_for_the_anvil_of_a_node_that_died_to_exit(tmp_path):
+    """Killed, a node leaves anvil a parent-death signal: anvil saves L1's state and exits,
+    freeing its port. An `up` right after must not start beside it (same state file, same port)."""
+    env = clean_env(tmp_path)
+    state = tmp_path / ".booster"
+    state.mkdir()
+    exiting = "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(4)"
+    anvil = subprocess.Popen([sys.executable, "-c", exiting], stdout=subprocess.PIPE, text=True)
+    dead = bystanders(1)[0]
+    dead_node = identity(dead.pid)
+    dead.kill()
+    dead.wait()
+    try:
+        port = int(anvil.stdout.readline())
+        record = {
+            "l1": {"rpc_url": f"http://127.0.0.1:{port}", "chain_id": 31337, "pid": anvil.pid},
+            "l2": {"rpc_url": "http://127.0.0.1:2", "chain_id": 167010, "pid": dead.pid, "front_pid": None},
+            "processes": {"node": dead_node, "anvil": identity(anvil.pid)},
+        }
+        (state / "devnet.json").write_text(json.dumps(record))
+        res = run_booster(tmp_path, env, "up", "-d", "--l1-port", str(port), "--l2-port", "0", "--json")
+        try:
+            assert res.code == 0, res.err
+            assert anvil.poll() == 0  # it ended on its own: nothing was killed
+            assert res.json()["l1"]["rpc_url"] == f"http://127.0.0.1:{port}"
+            assert "waiting for the previous devnet's anvil" in (state / "logs" / "l2.log").read_text()
+        finally:
+            run_booster(tmp_path, env, "down")
+    finally:
+        anvil.kill()
+        anvil.wait()
