@@ -88,8 +88,10 @@ def stop(timeout: float = 15.0) -> str:
                 return "no booster devnet is running here: removed its stale record (devnet.json); no process was signalled"
             return "no booster devnet is running here; nothing to stop"
     node = _lock_holder(state, holder)
+    if node is None:
+        return "no booster devnet is running here (it stopped meanwhile); nothing to stop"
     children = _children(state.read_devnet(), node)  # read before the node removes the record
-    if not procs.signal_if_matches(node, signal.SIGTERM):
+    if not procs.signal_if_matches(node, signal.SIGTERM) and state.running():
         raise BoosterError(f"the lock of {state.path} is held by a process that is not the one it names (pid {node.get('pid')}); nothing was signalled")
     if not _wait_unlocked(state, timeout) and procs.signal_if_matches(node, signal.SIGKILL):
         _wait_unlocked(state, 5.0)
@@ -112,15 +114,15 @@ def _children(record: dict | None, node: dict) -> list[dict]:
     return [c for c in (processes.get("anvil"), processes.get("front")) if isinstance(c, dict)]
 
 
-def _lock_holder(state, holder: dict) -> dict:
+def _lock_holder(state, holder: dict) -> dict | None:
     """Who holds the state directory's lock, as it wrote it (a node writes itself right after
-    taking the lock: wait that long)."""
+    taking the lock: wait that long); None if it let go meanwhile."""
     deadline = time.monotonic() + LOCK_RETRY_S
     while not holder.get("pid") and time.monotonic() < deadline:
         time.sleep(0.02)
         holder = state.holder()
         if holder is None:
-            raise BoosterError(f"the devnet starting from {state.path} stopped meanwhile; nothing was signalled")
+            return None
     if not holder.get("pid"):
         raise BoosterError(f"a process holds the lock of {state.path} without saying who it is; nothing was signalled")
     role = holder.get("role", "devnet")

@@ -76,7 +76,6 @@ def wait_gone(ident: dict, timeout: float) -> bool:
     return True
 
 
-
 def await_exit(ident: dict, timeout: float) -> bool:
     """Give the process of ``ident`` ``timeout`` seconds to exit, then kill it (only if it is
     still that process); True if it had to be killed."""

@@ -159,10 +159,6 @@ class StateLock:
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def release(self) -> None:
         if self._fd is not None:
             try:
