@@ -99,7 +99,9 @@ def stop(timeout: float = 15.0) -> str:
         # the node stops them; killed, it left them a parent-death signal (anvil saves L1's state
         # before it exits): give them that time
         procs.await_exit(child, CHILD_EXIT_S)
-    state.clear_devnet()
+    with state.probe() as holder:
+        if holder is None:  # (a node that started meanwhile has a record of its own)
+            state.clear_devnet()  # a killed node's
     return "booster devnet stopped"
 
 
