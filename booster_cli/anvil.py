@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .errors import BoosterError, DamagedState, PortInUse
+from .errors import BoosterError, PortInUse, StateUnusable
 from .rpc import RpcClient, RpcError
 from .tools import find_anvil
 
@@ -72,9 +72,9 @@ class AnvilProcess:
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
                 "--max-transactions", str(MAX_TRANSACTIONS)]
         if self.state_file is not None and self.state_file.exists():
-            # L1 survives down/up: loaded at start; anvil itself never writes it (it rewrote the
-            # file in place: a kill mid-write left half a file), booster saves it (save_state)
-            check_saved_state(self.state_file)
+            # L1 survives down/up: loaded at start (Node.start checks it first); anvil itself
+            # never writes it (it rewrote the file in place: a kill mid-write left half a file),
+            # booster saves it (save_state)
             args += ["--load-state", str(self.state_file)]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
@@ -123,20 +123,22 @@ class AnvilProcess:
         return lines[-1].strip() if lines else "no output"
 
 
-def check_saved_state(path: Path) -> None:
-    """A saved L1 state anvil can load, or a BoosterError naming the file and the way out
-    (anvil itself only says "exited with code 2")."""
+def check_saved_state(path: Path, required: bool = False) -> None:
+    """A saved L1 state anvil can load (or none, unless ``required``: the L2 store holds a chain
+    that ran on it), else StateUnusable naming the file and the ways out (anvil itself only
+    said "exited with code 2", and a missing file started a new L1)."""
+    ways = "nothing was started. Restore a saved devnet with 'booster state load FILE', or start over with 'booster up --fresh'"
+    if not path.exists():
+        if required:
+            raise StateUnusable(f"L1's saved state {path} is missing though the L2 store holds a chain that ran on it; {ways}")
+        return
     try:
-        data = path.read_bytes()
-        doc = json.loads(data)
+        doc = json.loads(path.read_bytes())
         if not isinstance(doc, dict) or "accounts" not in doc or "block" not in doc:
-            raise ValueError("not an anvil state (no accounts or block)")
+            raise ValueError("not an anvil state: no accounts or block")
     except (OSError, ValueError) as exc:
         size = path.stat().st_size if path.exists() else 0
-        raise DamagedState(
-            f"L1's saved state {path} is damaged ({size:,} bytes: {str(exc)[:120]}); nothing was started. "
-            "Restore a saved devnet with 'booster state load FILE', or start over with 'booster up --fresh'"
-        ) from None
+        raise StateUnusable(f"L1's saved state {path} is damaged ({size:,} bytes; {str(exc)[:120]}); {ways}") from None
 
 
 def save_state(rpc: RpcClient, path: Path) -> int:

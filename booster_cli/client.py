@@ -248,14 +248,19 @@ def dump_state(path: str, rpc_url: str | None = None) -> dict:
 def load_state(path: str) -> dict:
     from pathlib import Path
 
-    from .anvil import pid_alive
+    from .errors import StateDirInUse
     from .snapshot import load
 
     state = current()
-    record = state.read_devnet()
-    if record and pid_alive(record["l2"]["pid"]):
-        raise UsageError("stop the devnet first ('booster down'): state load replaces its chains")
-    return load(state, Path(path))
+    try:
+        lock = state.lock("state load")  # no devnet starts from the directory while it is replaced
+    except StateDirInUse as exc:
+        if exc.holder.get("role", "devnet") != "devnet":
+            raise
+        pid = exc.holder.get("pid")
+        raise UsageError(f"stop the devnet first ('booster down'): state load replaces its chains (a devnet runs from {state.path}{f', pid {pid}' if pid else ''})") from None
+    with lock:
+        return load(state, Path(path))
 
 
 def accounts(rpc_url: str | None = None) -> list[dict]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from .anvil import pid_alive
+from . import procs
 from .errors import BoosterError, ExitCode
-from .statedir import current
+from .statedir import LOCK_RETRY_S, current
 
 READY_TIMEOUT_S = 60.0
+CHILD_EXIT_S = 15.0  # for anvil and the RPC front to exit after their node
 
 
 def _node_args(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool, rebase: bool) -> list[str]:
@@ -78,49 +77,66 @@ def _last_error(log_path) -> str:
 
 
 def stop(timeout: float = 15.0) -> str:
+    """Stop the devnet running from the state directory, signalling only processes it can prove
+    are its own: the lock's holder (the node) and the anvil and RPC front its record names, each
+    only while its pid has the start time and command line recorded (pids are reused)."""
     state = current()
-    record = state.read_devnet()
-    if not record:
-        return "no booster devnet is running here; nothing to stop"
-    node_pid, anvil_pid = record["l2"]["pid"], record["l1"]["pid"]
-    front_pid = record["l2"].get("front_pid")  # dies with the node (parent-death signal) anyway
-    if not pid_alive(node_pid):
-        _kill(anvil_pid)
-        _kill_front(front_pid)
-        state.clear_devnet()
-        return "no booster devnet is running here (removed a stale record)"
-    os.kill(node_pid, signal.SIGTERM)
-    _wait_dead(node_pid, timeout)
-    if pid_alive(node_pid):
-        _kill(node_pid)
-    _kill(anvil_pid)
-    _kill_front(front_pid)
-    state.clear_devnet()
+    with state.probe() as holder:
+        if holder is None:  # no devnet runs: a record is a dead one's, its pids maybe anybody's now
+            if state.devnet_file.exists():
+                state.clear_devnet()
+                return "no booster devnet is running here: removed its stale record (devnet.json); no process was signalled"
+            return "no booster devnet is running here; nothing to stop"
+    node = _lock_holder(state, holder)
+    if node is None:
+        return "no booster devnet is running here (it stopped meanwhile); nothing to stop"
+    children = _children(state.read_devnet(), node)  # read before the node removes the record
+    if not procs.signal_if_matches(node, signal.SIGTERM) and state.running():
+        raise BoosterError(f"the lock of {state.path} is held by a process that is not the one it names (pid {node.get('pid')}); nothing was signalled")
+    if not _wait_unlocked(state, timeout) and procs.signal_if_matches(node, signal.SIGKILL):
+        _wait_unlocked(state, 5.0)
+    for child in children:
+        # the node stops them; killed, it left them a parent-death signal: give them the time to exit
+        procs.await_exit(child, CHILD_EXIT_S)
+    with state.probe() as holder:
+        if holder is None:  # (a node that started meanwhile has a record of its own)
+            state.clear_devnet()  # a killed node's
     return "booster devnet stopped"
 
 
-def _kill_front(pid: int | None) -> None:
-    """The RPC front dies with its node (parent-death signal); should it not have yet, and only
-    if that pid is still a booster RPC front (pids are reused), kill it and wait for it."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
-    except OSError:
-        return
-    if b"booster_cli.front" not in cmdline:
-        return
-    _kill(pid)
-    _wait_dead(pid, 5.0)
+def _children(record: dict | None, node: dict) -> list[dict]:
+    """The anvil and RPC front of ``record``, if it is the record of the node ``node``."""
+    processes = (record or {}).get("processes")
+    if not isinstance(processes, dict):
+        return []
+    mine = processes.get("node")
+    if not isinstance(mine, dict) or (mine.get("pid"), mine.get("start_time")) != (node.get("pid"), node.get("start_time")):
+        return []  # another devnet's record (or a damaged one): none of its processes is this one's
+    return [c for c in (processes.get("anvil"), processes.get("front")) if isinstance(c, dict)]
 
 
-def _wait_dead(pid: int, timeout: float) -> None:
+def _lock_holder(state, holder: dict) -> dict | None:
+    """Who holds the state directory's lock, as it wrote it (a node writes itself right after
+    taking the lock: wait that long); None if it let go meanwhile."""
+    deadline = time.monotonic() + LOCK_RETRY_S
+    while not holder.get("pid") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        holder = state.holder()
+        if holder is None:
+            return None
+    if not holder.get("pid"):
+        raise BoosterError(f"a process holds the lock of {state.path} without saying who it is; nothing was signalled")
+    role = holder.get("role", "devnet")
+    if role != "devnet":
+        raise BoosterError(f"no devnet runs from {state.path}: 'booster {role}' (pid {holder['pid']}) is using it; nothing was signalled")
+    return holder
+
+
+def _wait_unlocked(state, timeout: float) -> bool:
+    """Wait until nobody holds the state directory's lock (its holder has exited or let go)."""
     deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while state.running():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-
-
-def _kill(pid: int) -> None:
-    if pid and pid_alive(pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    return True

@@ -10,6 +10,9 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 2
     NOT_RUNNING = 3
+    # a settlement conflict, or state that cannot be used as it is: the pending batch read what L1
+    # has changed since, or at ``up``, L1 lost the batch's anchor or the settlement contract, or
+    # the L2 store is missing or damaged while the state directory shows a devnet ran there
     CONFLICT = 4
     REVERTED = 5
 
@@ -34,19 +37,30 @@ class ToolNotFound(BoosterError):
 class DevnetNotRunning(BoosterError):
     exit_code = ExitCode.NOT_RUNNING
 
-    def __init__(self, detail: str = "") -> None:
+    def __init__(self, detail: str = "", message: str = "") -> None:
         msg = "no booster devnet is running here (start one with 'booster up')"
-        super().__init__(f"{msg}: {detail}" if detail else msg)
+        super().__init__(message or (f"{msg}: {detail}" if detail else msg))
+
+
+class StateDirInUse(BoosterError):
+    """Another booster process holds the state directory's lock: a devnet running or starting
+    from it, or a state load. ``holder``: what it wrote into the lock file (pid, start time, role)."""
+
+    def __init__(self, message: str, holder: dict) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+class StateUnusable(BoosterError):
+    """A chain kept in the state directory is missing or damaged while the directory shows a
+    devnet ran there: booster does not guess (a new chain would silently replace the old one)."""
+
+    exit_code = ExitCode.CONFLICT
 
 
 class PortInUse(BoosterError):
     def __init__(self, what: str, port: int) -> None:
         super().__init__(f"{what} port {port} is already in use on 127.0.0.1 (choose another with --{what.lower()}-port, or 0 for any free port)")
-
-
-class DamagedState(BoosterError):
-    """A file of the state directory that booster will not guess about (missing, empty,
-    damaged); the message names it and the way out (``up --fresh``, ``state load``)."""
 
 
 class RpcError(BoosterError):

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 
+from . import procs
 from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
 from .affinity import next_cpu, node_cpu, pin_threads
-from .anvil import AnvilProcess, claim_port, save_state
+from .anvil import AnvilProcess, check_saved_state, claim_port, save_state
 from .artifacts import load_settlement_artifact
 from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
@@ -33,9 +34,9 @@ from .front import serve_link
 from .prover import MockProver
 from .relayer import Relayer
 from .resume import check_anchor, check_settled_batches, known_settlement, reconcile_settlement
-from .store import Store, StoreWriteError
+from .store import Store, StoreWriteError, check_store
 from .rpc_server import RpcServer
-from .statedir import StateDir
+from .statedir import StateDir, StateLock
 from .txsend import transact
 from .txsign import address_of
 
@@ -49,6 +50,7 @@ RELAYER_FUNDS = 10_000 * 10**18
 GIL_SWITCH_INTERVAL = 0.001  # seconds (see start)
 L1_SAVE_INTERVAL_S = 1.0  # L1's state is saved this often when it changed (see _save_l1_on_change)
 STORE_RETRY_S = 1.0  # seconds between tries while the store cannot write (see _produce_blocks)
+LEFTOVER_EXIT_S = 20.0  # for a dead node's anvil and front to exit (see _await_leftovers)
 FRONT_START_TIMEOUT = 30.0  # seconds for the RPC front to listen (a Python start, a cold disk)
 
 
@@ -78,19 +80,24 @@ class Node:
         self.settlement = ""
         self._l1_saved_at: str | None = None  # L1's block number when its state was last saved
         self.l1_lock = threading.RLock()  # L1 is saved only outside a report (see save_l1)
+        self.lock: StateLock | None = None
 
     # -- lifecycle --
     def start(self) -> dict:
         cfg = self.config
-        record = cfg.state.read_devnet()
-        if record and _alive(record.get("l2", {}).get("pid")):
-            raise BoosterError(f"a booster devnet is already running from {cfg.state.path} (pid {record['l2']['pid']}); stop it with 'booster down'")
+        # the state directory is this node's until it exits, before anything in it is touched: a
+        # second node (or a state load) is refused at once, naming this one
+        self.lock = cfg.state.lock("devnet")
+        _await_leftovers(cfg.state.read_devnet())
+        cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
         l1_port = claim_port("L1", cfg.l1_port, cfg.host)
         l2_port = claim_port("L2", cfg.l2_port, cfg.host)
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:
             cfg.state.wipe()
+        check_store(cfg.state.l2_store, cfg.state.has_history())  # before anything is written
+        check_saved_state(cfg.state.anvil_state, required=cfg.state.l2_store.exists())
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
         try:
             l1 = self.anvil.start()
@@ -157,6 +164,8 @@ class Node:
             "relayer": address_of(relayer_key),
             "started_at": time.time(),
             "resumed": {k: v for k, v in self.resume_report.items() if v},
+            # what tells each of them from a later process with its pid, for 'down' (procs.py)
+            "processes": {"node": procs.identity(os.getpid()), "anvil": procs.identity(self.anvil.pid), "front": procs.identity(self.front.pid)},
         }
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
@@ -256,9 +265,12 @@ class Node:
             with self.executor.lock if self.executor else _nothing():
                 self.store.close()
             self.store = None
-        record = self.config.state.read_devnet()
-        if record and record.get("l2", {}).get("pid") == os.getpid():
-            self.config.state.clear_devnet()
+        if self.lock:  # only the lock's holder touches the state directory
+            record = self.config.state.read_devnet()
+            if record and record.get("l2", {}).get("pid") == os.getpid():
+                self.config.state.clear_devnet()
+            self.lock.release()
+            self.lock = None
 
     def _produce_blocks(self) -> None:
         """Build blocks while transactions wait. While the store cannot write (disk full, I/O
@@ -421,10 +433,19 @@ def _nothing():
     yield
 
 
-def _alive(pid: object) -> bool:
-    from .anvil import pid_alive
-
-    return isinstance(pid, int) and pid_alive(pid)
+def _await_leftovers(record: dict | None) -> None:
+    """The anvil and RPC front of a node that died (a record left while this node holds the
+    lock is a dead node's) have a parent-death signal: anvil frees its port on its way out. Wait for them before anything here is touched; kill one still there after
+    LEFTOVER_EXIT_S, only while it is provably that process (pid, start time, command line)."""
+    processes = (record or {}).get("processes")
+    if not isinstance(processes, dict):
+        return
+    for role in ("anvil", "front"):
+        ident = processes.get(role)
+        if isinstance(ident, dict) and procs.matches(ident):
+            log.info("waiting for the previous devnet's %s (pid %s) to exit", role, ident["pid"])
+            if procs.await_exit(ident, LEFTOVER_EXIT_S):
+                log.warning("the previous devnet's %s (pid %s) had not exited after %.0fs: killed", role, ident["pid"], LEFTOVER_EXIT_S)
 
 
 def _encode_constructor(prover: str, l2_chain_id: int, l2_genesis_root: bytes) -> bytes:

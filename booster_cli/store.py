@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from eth.db.backends.base import BaseDB
 
-from .errors import BoosterError
+from .errors import BoosterError, StateUnusable
 from .readpool import ReadPool
 
 SCHEMA = """
@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS lost_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, record TEXT NOT NULL, lost_at REAL NOT NULL
 );
 """
+
+TABLES = ("kv", "meta", "txs", "history")
 
 log = logging.getLogger("booster.store")
 
@@ -65,6 +67,63 @@ class StoreWriteError(BoosterError):
         name = getattr(cause, "sqlite_errorname", "")
         super().__init__(f"the L2 store cannot write to {path}: {reason}{f' ({name})' if name else ''}")
         self.cause = cause
+
+
+def check_store(path: Path, devnet_existed: bool) -> None:
+    """Refuse to guess about the store before it is opened: raise StateUnusable (naming the file
+    and the ways out) if it is damaged, or missing or empty while ``devnet_existed`` (a new store
+    there would be a new L2 at block 0, beside a second settlement contract, and everything the
+    old one held gone). Reads only: the file is left as it is."""
+    problem = _store_problem(path)
+    if problem is None or (problem in (_MISSING, _EMPTY) and not devnet_existed):
+        return
+    where = " though a devnet ran from this state directory" if problem in (_MISSING, _EMPTY) else ""
+    raise StateUnusable(
+        f"the L2 store {path} {problem}{where}; nothing was started or changed. Start over with 'booster up --fresh' "
+        "(deletes this devnet's L1 and L2 state) or restore a dump with 'booster state load FILE'"
+    )
+
+
+_MISSING, _EMPTY = "is missing", "is empty (0 bytes)"
+
+
+def _store_problem(path: Path) -> str | None:
+    """What makes the store at ``path`` unusable, or None. A node that started has always
+    written the tables and the executor's state (its genesis commit)."""
+    try:
+        if path.stat().st_size == 0:
+            return _EMPTY
+    except FileNotFoundError:
+        return _MISSING
+    try:
+        wal = path.with_name(path.name + "-wal").stat().st_size
+    except FileNotFoundError:
+        wal = 0
+    # read-only; with a write-ahead log, through SQLite's shared memory (its -shm file may be
+    # created); without one, immutable: no lock, no file created beside it
+    mode = "mode=ro" if wal else "immutable=1"
+    try:
+        con = sqlite3.connect(f"{path.absolute().as_uri()}?{mode}", uri=True)
+    except sqlite3.Error as exc:
+        return f"cannot be opened ({exc})"
+    try:
+        verdict = con.execute("PRAGMA quick_check").fetchone()
+        if not verdict or verdict[0] != "ok":
+            detail = " ".join(str(verdict[0] if verdict else "no answer").split())[:200]
+            return f"is damaged (SQLite's quick_check: {detail})"
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in TABLES if t not in tables]
+        if missing:
+            return f"lacks the table{'s' if len(missing) > 1 else ''} {', '.join(missing)} (not a booster L2 store, or damaged)"
+        if con.execute("SELECT 1 FROM meta WHERE name = 'executor'").fetchone() is None:
+            return "holds no L2 chain (no executor state: the node never finished starting on it, or it was damaged)"
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return "is not a SQLite database"
+        return f"is damaged ({exc})"
+    finally:
+        con.close()
+    return None
 
 
 class SqliteKV(BaseDB):

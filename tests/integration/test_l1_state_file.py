@@ -33,11 +33,16 @@ def test_a_truncated_l1_state_is_refused_with_the_way_out(devnet):
 
     for args in (("up", "-d"), ("up", "-d", "--rebase")):
         res = run_booster(devnet.cwd, devnet.env, *args, "--l1-port", "0", "--l2-port", "0")
-        assert res.code == 1, res.err
+        assert res.code == 4, res.err
         line = res.err.strip()
         assert "\n" not in line and "anvil-state.json" in line and "damaged" in line
         assert "--fresh" in line and "state load" in line and "try '--help'" not in line
     assert state.read_bytes() == whole[: len(whole) * 3 // 8]  # nothing was written over it
+
+    state.unlink()  # missing, while the L2 store holds a chain that ran on it: no new L1
+    res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0")
+    assert res.code == 4 and "anvil-state.json is missing" in res.err and "--fresh" in res.err, res.err
+    assert not state.exists()
 
     state.write_bytes(whole)  # the way out here: the good copy back
     restart(devnet)
