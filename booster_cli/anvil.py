@@ -32,15 +32,68 @@ def free_port() -> int:
 
 
 def claim_port(what: str, port: int, host: str = "127.0.0.1") -> int:
-    """The port to use: a free one for 0, else ``port`` if nothing listens there."""
+    """The port to use: a free one for 0, else ``port`` if nothing listens there. The probe binds
+    as the servers will (SO_REUSEADDR): a port whose last connections are in TIME_WAIT (for a
+    minute after ``booster down``) is free for them, so it is for the probe."""
     if port == 0:
         return free_port()
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
-            raise PortInUse(what, port) from None
+            raise PortInUse(what, port, host, port_holder(port)) from None
     return port
+
+
+_LISTEN = "0A"  # the state column of /proc/net/tcp
+
+
+def port_holder(port: int) -> str:
+    """``pid N (command line)`` of a process listening on TCP ``port`` (Linux, /proc: the
+    listening socket's inode, then the process with a descriptor on it); "" when not found (no
+    listener, another user's process, not Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if len(cols) > 9 and cols[3] == _LISTEN and int(cols[1].rpartition(":")[2], 16) == port and cols[9] != "0":
+                inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return ""
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return ""
+    for pid in sorted(pids):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # gone, or not ours to look at
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link in inodes:
+                return f"pid {pid} ({_cmdline(pid)})"
+    return ""
+
+
+def _cmdline(pid: int, limit: int = 120) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            text = " ".join(f.read().replace(b"\0", b" ").decode(errors="replace").split())  # one line
+    except OSError:
+        text = ""
+    text = text or "?"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _die_with_parent() -> None:

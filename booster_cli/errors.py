@@ -40,8 +40,9 @@ class DevnetNotRunning(BoosterError):
 
 
 class PortInUse(BoosterError):
-    def __init__(self, what: str, port: int) -> None:
-        super().__init__(f"{what} port {port} is already in use on 127.0.0.1 (choose another with --{what.lower()}-port, or 0 for any free port)")
+    def __init__(self, what: str, port: int, host: str = "127.0.0.1", holder: str = "") -> None:
+        by = f" by {holder}" if holder else ""
+        super().__init__(f"{what} port {port} is already in use on {host}{by} (choose another with --{what.lower()}-port, or 0 for any free port)")
 
 
 class RpcError(BoosterError):
