@@ -18,6 +18,8 @@ class BoosterError(Exception):
     """Base of every error booster reports to a user as one readable line."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    # what a command shows beside the error: with --json, merged into its {"error", "code"} object
+    result: dict | None = None
 
 
 class UsageError(BoosterError):
