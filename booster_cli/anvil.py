@@ -25,6 +25,17 @@ STATE_INTERVAL_S = 1
 MAX_TRANSACTIONS = 1_000_000
 
 
+def anvil_cors_args(allow_origins: tuple[str, ...]) -> list[str]:
+    """anvil's flags for the allow-list (origins.py). anvil 1.7.1 refuses every body that is not
+    application/json (so a page's text/plain or form POST runs nothing) but answers any Origin
+    with ``Access-Control-Allow-Origin: *`` unless told otherwise: with no allow-list, no CORS at
+    all (preflights fail, answers unreadable to pages). ``--allow-origin`` takes one origin, which
+    anvil sends whatever a request's Origin is: of several allowed, anvil gets the first."""
+    if not allow_origins:
+        return ["--no-cors"]
+    return ["--allow-origin", "*" if "*" in allow_origins else allow_origins[0]]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,8 +116,10 @@ def _die_with_parent() -> None:
 
 
 class AnvilProcess:
-    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None) -> None:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None,
+                 allow_origins: tuple[str, ...] = ()) -> None:
         self.port = port
+        self.allow_origins = allow_origins
         self.state_file = state_file
         self.host = host
         self.chain_id = chain_id
@@ -122,7 +135,7 @@ class AnvilProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
-                "--max-transactions", str(MAX_TRANSACTIONS)]
+                "--max-transactions", str(MAX_TRANSACTIONS), *anvil_cors_args(self.allow_origins)]
         if self.state_file is not None:
             # L1 survives down/up: loaded at start, written every second and on exit, with the
             # historical states the L1 view reads at its anchor

@@ -59,6 +59,7 @@ class NodeConfig:
     host: str = "127.0.0.1"
     fresh: bool = False
     rebase: bool = False
+    allow_origins: tuple[str, ...] = ()  # web pages that may use the L2 and L1 ports (origins.py)
 
 
 class Node:
@@ -87,7 +88,10 @@ class Node:
         if cfg.fresh:
             cfg.state.wipe()
         restored = restore_l1_after_interrupted_report(cfg.state)
-        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
+        if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
+            log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
+        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
+                                  allow_origins=cfg.allow_origins)
         try:
             l1 = self.anvil.start()
             self.store = Store(cfg.state.l2_store)
@@ -115,7 +119,8 @@ class Node:
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover)
             from .l2api import methods
 
-            # the node's own server, for the front (which serves the public port) and only it
+            # the node's own server, for the front (which serves the public port) and only it: no
+            # web page may use it (the front passes bodies on, never an Origin header)
             self.server = RpcServer(methods(self), "127.0.0.1", 0)
             self.server.start()
             cpu = node_cpu()
@@ -157,7 +162,7 @@ class Node:
         ours, theirs = socket.socketpair()
         args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
                 "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(-1 if cpu is None else cpu),
-                "--parent-pid", str(os.getpid())]
+                "--parent-pid", str(os.getpid())] + [f"--allow-origin={origin}" for origin in self.config.allow_origins]
         try:
             proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         except BaseException:
@@ -404,10 +409,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--rebase", action="store_true")
+    parser.add_argument("--allow-origin", action="append", default=[], help="a web page's origin allowed on the L2 and L1 ports (repeatable)")
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase)
+    from .origins import parse_origins
+
+    try:
+        origins = parse_origins(args.allow_origin)
+    except BoosterError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return int(exc.exit_code)
+    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
+                        allow_origins=origins)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         reason = run_foreground(config)

@@ -69,10 +69,14 @@ def up(
     fresh: Annotated[bool, typer.Option("--fresh", envvar="BOOSTER_FRESH", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
+    allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
     json_out: Json = False,
 ) -> None:
     """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node."""
     from ..devnet import start_detached, start_foreground
+    from ..origins import parse_origins
+
+    origins = parse_origins(allow_origin or [])
 
     if fresh and not yes:
         if not sys.stdin.isatty():
@@ -93,10 +97,10 @@ def up(
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase)
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins)
         ready(record)
     else:
-        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase)
+        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins)
 
 
 @app.command()

@@ -133,3 +133,9 @@ def test_the_console_entry_point(tmp_path) -> None:
         assert proc.returncode == code, proc.stderr
         assert one_object(proc.stdout)["code"] == code
         assert proc.stderr.strip()
+
+
+def test_a_bad_allowed_origin(cli, monkeypatch) -> None:
+    assert_json_error(cli("up", "-d", "--allow-origin", "localhost:5173", "--json"), ExitCode.USAGE, "--allow-origin 'localhost:5173'", "http://")
+    monkeypatch.setenv("BOOSTER_ALLOW_ORIGIN", "http://ok.example nope")
+    assert_json_error(cli("up", "-d", "--json"), ExitCode.USAGE, "--allow-origin 'nope'")
