@@ -348,15 +348,19 @@ class Node:
         with self.executor.lock:
             return report_pending(self) if batch is None else report_settled(self, batch)
 
-    def dump_state(self, path: str) -> dict:
-        """Write L1 and L2 state to ``path`` (see snapshot.py); no L2 block is built meanwhile."""
-        from pathlib import Path
+    def dump_state(self, path: object = None) -> dict:
+        """Write L1 and L2 state to a new archive in the state directory (see snapshot.py), named
+        here, and answer where: an RPC client never chooses where the node writes. ``booster
+        state dump FILE`` (client.py) moves it to FILE. No L2 block is built meanwhile."""
+        from .snapshot import anvil_state_from_dump, new_dump_path, write_archive
 
-        from .snapshot import anvil_state_from_dump, write_archive
-
+        if path is not None:
+            raise UsageError("booster_dumpState takes no path: the node writes the archive into its state directory and answers "
+                             "where; 'booster state dump FILE' moves it to FILE")
+        target = new_dump_path(self.config.state)
         with self.executor.lock:
             anvil_state = anvil_state_from_dump(self.executor.l1.call("anvil_dumpState"))
-            return write_archive(Path(path), anvil_state, self.store.backup_to, {"settlement": self.settlement})
+            return write_archive(target, anvil_state, self.store.backup_to, {"settlement": self.settlement})
 
     def prove(self) -> dict:
         """Prove the pending batch without settling (what ``settle --dry-run`` shows)."""

@@ -38,6 +38,11 @@ class StateDir:
         return self.path / "anvil-state.json"
 
     @property
+    def dumps(self) -> Path:
+        """Where the running node writes ``booster state dump``'s archives (names of its own)."""
+        return self.path / "dumps"
+
+    @property
     def anvil_state_before_report(self) -> Path:
         """L1 as it was when a ``booster report`` began; present only while one runs."""
         return self.path / "anvil-state.before-report.json"
