@@ -25,6 +25,17 @@ HARDFORK = "prague"
 MAX_TRANSACTIONS = 1_000_000
 
 
+def anvil_cors_args(allow_origins: tuple[str, ...]) -> list[str]:
+    """anvil's flags for the allow-list (origins.py). anvil 1.7.1 refuses every body that is not
+    application/json (so a page's text/plain or form POST runs nothing) but answers any Origin
+    with ``Access-Control-Allow-Origin: *`` unless told otherwise: with no allow-list, no CORS at
+    all (preflights fail, answers unreadable to pages). ``--allow-origin`` takes one origin, which
+    anvil sends whatever a request's Origin is: of several allowed, anvil gets the first."""
+    if not allow_origins:
+        return ["--no-cors"]
+    return ["--allow-origin", "*" if "*" in allow_origins else allow_origins[0]]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,15 +43,68 @@ def free_port() -> int:
 
 
 def claim_port(what: str, port: int, host: str = "127.0.0.1") -> int:
-    """The port to use: a free one for 0, else ``port`` if nothing listens there."""
+    """The port to use: a free one for 0, else ``port`` if nothing listens there. The probe binds
+    as the servers will (SO_REUSEADDR): a port whose last connections are in TIME_WAIT (for a
+    minute after ``booster down``) is free for them, so it is for the probe."""
     if port == 0:
         return free_port()
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
-            raise PortInUse(what, port) from None
+            raise PortInUse(what, port, host, port_holder(port)) from None
     return port
+
+
+_LISTEN = "0A"  # the state column of /proc/net/tcp
+
+
+def port_holder(port: int) -> str:
+    """``pid N (command line)`` of a process listening on TCP ``port`` (Linux, /proc: the
+    listening socket's inode, then the process with a descriptor on it); "" when not found (no
+    listener, another user's process, not Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            # sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            if len(cols) > 9 and cols[3] == _LISTEN and int(cols[1].rpartition(":")[2], 16) == port and cols[9] != "0":
+                inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return ""
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return ""
+    for pid in sorted(pids):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:  # gone, or not ours to look at
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link in inodes:
+                return f"pid {pid} ({_cmdline(pid)})"
+    return ""
+
+
+def _cmdline(pid: int, limit: int = 120) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            text = " ".join(f.read().replace(b"\0", b" ").decode(errors="replace").split())  # one line
+    except OSError:
+        text = ""
+    text = text or "?"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _die_with_parent() -> None:
@@ -52,8 +116,10 @@ def _die_with_parent() -> None:
 
 
 class AnvilProcess:
-    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None) -> None:
+    def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None,
+                 allow_origins: tuple[str, ...] = ()) -> None:
         self.port = port
+        self.allow_origins = allow_origins
         self.state_file = state_file
         self.host = host
         self.chain_id = chain_id
@@ -70,7 +136,7 @@ class AnvilProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
-                "--max-transactions", str(MAX_TRANSACTIONS)]
+                "--max-transactions", str(MAX_TRANSACTIONS), *anvil_cors_args(self.allow_origins)]
         if self.state_file is not None and self.state_file.exists():
             # L1 survives down/up: loaded at start (Node.start checks it first); anvil itself
             # never writes it (it rewrote the file in place: a kill mid-write left half a file),

@@ -231,18 +231,20 @@ __all__ = ["status", "get_delta", "get_nonces", "settle", "send_tx", "call_l1", 
 
 
 def dump_state(path: str, rpc_url: str | None = None) -> dict:
-    """Dump through the running node, or from the state directory's files when none runs."""
+    """Dump through the running node (which writes into its state directory; this moves the file
+    to ``path``), or from the state directory's files when none runs."""
     from pathlib import Path
 
-    from .snapshot import dump_stopped
+    from .snapshot import dump_stopped, take_dump
 
     target = Path(path).absolute()
     try:
-        return Client(rpc_url).call("booster_dumpState", str(target))
+        written = Client(rpc_url).call("booster_dumpState")
     except DevnetNotRunning:
         if rpc_url:
             raise
         return dump_stopped(current(), target)
+    return take_dump(written, target)
 
 
 def load_state(path: str) -> dict:

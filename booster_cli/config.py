@@ -51,6 +51,19 @@ def _verifier_gas(v: Any) -> str:
     return " ".join(v)  # a list option reads its variable split on whitespace
 
 
+def _origins(v: Any) -> str:
+    from .errors import UsageError
+    from .origins import parse_origins
+
+    values = [v] if isinstance(v, str) else v
+    if not isinstance(values, list) or not all(isinstance(x, str) for x in values):
+        raise ValueError('a list of origins, e.g. ["http://localhost:5173"], or "*"')
+    try:
+        return " ".join(parse_origins(values))  # a list option reads its variable split on whitespace
+    except UsageError as exc:
+        raise ValueError(f"a list of origins such as http://localhost:5173, or \"*\" ({exc})") from None
+
+
 # section → key → (environment variable, validator)
 SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
     "devnet": {
@@ -58,6 +71,7 @@ SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
         "l2_port": ("BOOSTER_L2_PORT", _port),
         "l2_chain_id": ("BOOSTER_L2_CHAIN_ID", _chain_id),
         "state_dir": ("BOOSTER_STATE_DIR", _text),
+        "allow_origin": ("BOOSTER_ALLOW_ORIGIN", _origins),
     },
     "prover": {"key": ("BOOSTER_PROVER_KEY", _text)},
     "client": {"rpc_url": ("BOOSTER_RPC_URL", _text), "from": ("BOOSTER_FROM", _sender)},

@@ -21,6 +21,8 @@ class BoosterError(Exception):
     """Base of every error booster reports to a user as one readable line."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    # what a command shows beside the error: with --json, merged into its {"error", "code"} object
+    result: dict | None = None
 
 
 class UsageError(BoosterError):
@@ -59,8 +61,9 @@ class StateUnusable(BoosterError):
 
 
 class PortInUse(BoosterError):
-    def __init__(self, what: str, port: int) -> None:
-        super().__init__(f"{what} port {port} is already in use on 127.0.0.1 (choose another with --{what.lower()}-port, or 0 for any free port)")
+    def __init__(self, what: str, port: int, host: str = "127.0.0.1", holder: str = "") -> None:
+        by = f" by {holder}" if holder else ""
+        super().__init__(f"{what} port {port} is already in use on {host}{by} (choose another with --{what.lower()}-port, or 0 for any free port)")
 
 
 class RpcError(BoosterError):

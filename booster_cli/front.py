@@ -17,6 +17,9 @@ which listens on the L2's public port and keeps two hot paths away from the node
   receipts (in one commit), the node marks it in the store, and the front passes those receipts
   to the node, which answers them after the rebase.
 
+Every request passes rpc_server's checks before any of this (application/json only, no web page
+unless its origin is allowed: ``--allow-origin``); the node's own server allows no web page.
+
 Everything else (other methods, batches, anything malformed, a dropped transaction's receipt,
 a transaction py-evm must decode) is passed to the node's own JSON-RPC server as it came, and
 its answer back as it is: one set of methods, one set of error messages. The front imports
@@ -278,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--link-fd", type=int, required=True, help="this end of the socket pair to the node")
     parser.add_argument("--cpu", type=int, default=-1, help="run on this CPU (Linux)")
     parser.add_argument("--parent-pid", type=int, default=0, help="the node's pid: exit if it is gone already")
+    parser.add_argument("--allow-origin", action="append", default=[], help="a web page's origin allowed here (repeatable; * for all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _die_with_parent()
@@ -288,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     link = _Link(socket.socket(fileno=args.link_fd))
     front = Front(link, _Proxy(args.node_port), ReadPool(Path(args.store)))
     try:
-        server = RpcServer(front, args.host, args.port)
+        server = RpcServer(front, args.host, args.port, allow_origins=tuple(args.allow_origin))
     except OSError as exc:
         print(f"error: the RPC front cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -63,6 +63,7 @@ class NodeConfig:
     host: str = "127.0.0.1"
     fresh: bool = False
     rebase: bool = False
+    allow_origins: tuple[str, ...] = ()  # web pages that may use the L2 and L1 ports (origins.py)
 
 
 class Node:
@@ -98,7 +99,10 @@ class Node:
             cfg.state.wipe()
         check_store(cfg.state.l2_store, cfg.state.has_history())  # before anything is written
         check_saved_state(cfg.state.anvil_state, required=cfg.state.l2_store.exists())
-        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state)
+        if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
+            log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
+        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
+                                  allow_origins=cfg.allow_origins)
         try:
             l1 = self.anvil.start()
             self.store = Store(cfg.state.l2_store)
@@ -132,7 +136,8 @@ class Node:
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
             from .l2api import methods
 
-            # the node's own server, for the front (which serves the public port) and only it
+            # the node's own server, for the front (which serves the public port) and only it: no
+            # web page may use it (the front passes bodies on, never an Origin header)
             self.server = RpcServer(methods(self), "127.0.0.1", 0)
             self.server.start()
             cpu = node_cpu()
@@ -177,7 +182,7 @@ class Node:
         ours, theirs = socket.socketpair()
         args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
                 "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(-1 if cpu is None else cpu),
-                "--parent-pid", str(os.getpid())]
+                "--parent-pid", str(os.getpid())] + [f"--allow-origin={origin}" for origin in self.config.allow_origins]
         try:
             proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         except BaseException:
@@ -413,15 +418,19 @@ class Node:
         with self.executor.lock, self.l1_lock:
             return report_pending(self) if batch is None else report_settled(self, batch)
 
-    def dump_state(self, path: str) -> dict:
-        """Write L1 and L2 state to ``path`` (see snapshot.py); no L2 block is built meanwhile."""
-        from pathlib import Path
+    def dump_state(self, path: object = None) -> dict:
+        """Write L1 and L2 state to a new archive in the state directory (see snapshot.py), named
+        here, and answer where: an RPC client never chooses where the node writes. ``booster
+        state dump FILE`` (client.py) moves it to FILE. No L2 block is built meanwhile."""
+        from .snapshot import anvil_state_from_dump, new_dump_path, write_archive
 
-        from .snapshot import anvil_state_from_dump, write_archive
-
+        if path is not None:
+            raise UsageError("booster_dumpState takes no path: the node writes the archive into its state directory and answers "
+                             "where; 'booster state dump FILE' moves it to FILE")
+        target = new_dump_path(self.config.state)
         with self.executor.lock:
             anvil_state = anvil_state_from_dump(self.executor.l1.call("anvil_dumpState"))
-            return write_archive(Path(path), anvil_state, self.store.backup_to, {"settlement": self.settlement})
+            return write_archive(target, anvil_state, self.store.backup_to, {"settlement": self.settlement})
 
     def prove(self) -> dict:
         """Prove the pending batch without settling (what ``settle --dry-run`` shows)."""
@@ -483,10 +492,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--rebase", action="store_true")
+    parser.add_argument("--allow-origin", action="append", default=[], help="a web page's origin allowed on the L2 and L1 ports (repeatable)")
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase)
+    from .origins import parse_origins
+
+    try:
+        origins = parse_origins(args.allow_origin)
+    except BoosterError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return int(exc.exit_code)
+    config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
+                        allow_origins=origins)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         reason = run_foreground(config)

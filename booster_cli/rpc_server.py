@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from .errors import BoosterError, RpcError, UsageError
+from .origins import allowed
 
 log = logging.getLogger("booster.rpc")
 
@@ -178,8 +179,21 @@ def _extra(exc: BoosterError) -> dict:
     return extra
 
 
+def _json_content_type(value: str | None) -> bool:
+    """``application/json``, parameters (``; charset=utf-8``) allowed. The types a web page may
+    send without asking the server first (text/plain, forms) are not JSON: refusing them keeps
+    pages from other origins out (they must ask, and are refused, see _Handler.do_OPTIONS)."""
+    return value is not None and value.partition(";")[0].strip().lower() == "application/json"
+
+
+def _one_line(value: str | None) -> str | None:
+    """A header value fit to be echoed (a folded header from the email parser could carry CR LF)."""
+    return value if value and "\r" not in value and "\n" not in value else None
+
+
 class _Handler(BaseHTTPRequestHandler):
     dispatcher: Any  # handle_body(body) -> answer
+    allow_origins: tuple[str, ...] = ()  # web pages allowed (Origin header), "*" for all; none by default
     protocol_version = "HTTP/1.1"
     # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
     disable_nagle_algorithm = True
@@ -222,11 +236,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(_error(None, INVALID_REQUEST, f"request body must be 0..{MAX_BODY} bytes"), close=True)
             self._drain()
             return
-        answer = self.dispatcher.handle_body(self.rfile.read(length))
-        self._reply(answer)
+        body = self.rfile.read(length)  # read in any case: the connection stays usable after a refusal
+        cors = self._cors()
+        if cors is None:
+            return
+        if not _json_content_type(self.headers.get("Content-Type")):
+            self._reply(_error(None, INVALID_REQUEST, "the Content-Type of a JSON-RPC request must be application/json"), status=415, extra=cors)
+            return
+        self._reply(self.dispatcher.handle_body(body), extra=cors)
 
     def do_GET(self) -> None:  # noqa: N802
-        self._reply(_error(None, INVALID_REQUEST, "use HTTP POST with a JSON-RPC body"))
+        cors = self._cors()
+        if cors is not None:
+            self._reply(_error(None, INVALID_REQUEST, "use HTTP POST with a JSON-RPC body"), extra=cors)
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """A browser's preflight: may a page at ``Origin`` POST JSON here? Only an allowed one."""
+        cors = self._cors()
+        if cors is None:
+            return
+        headers = "Allow: POST, GET, OPTIONS\r\n"
+        if cors:
+            asked = _one_line(self.headers.get("Access-Control-Request-Headers")) or "Content-Type"
+            headers += cors + f"Access-Control-Allow-Methods: POST, GET, OPTIONS\r\nAccess-Control-Allow-Headers: {asked}\r\nAccess-Control-Max-Age: 600\r\n"
+            if (self.headers.get("Access-Control-Request-Private-Network") or "").lower() == "true":  # Chrome, public page to localhost
+                headers += "Access-Control-Allow-Private-Network: true\r\n"
+        self._send(204, headers, b"")
+
+    def _cors(self) -> str | None:
+        """None, after answering 403, for a request from a web page whose origin is not allowed;
+        else the CORS headers of the answer ("" without an Origin header: curl, cast, web3.py)."""
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return ""
+        if _one_line(origin) and allowed(origin, self.allow_origins):
+            return f"Access-Control-Allow-Origin: {origin}\r\nVary: Origin\r\n"
+        message = f"requests from web pages at {origin} are refused (allow that origin with 'booster up --allow-origin {origin}')"
+        self._reply(_error(None, INVALID_REQUEST, message), status=403, extra="Vary: Origin\r\n")
+        return None
 
     def _drain(self) -> None:
         """After refusing a body: half-close, then read and drop what the client still sends
@@ -241,12 +288,16 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _reply(self, answer: Any, close: bool = False) -> None:
-        data = encode_answer(answer)
+    def _reply(self, answer: Any, close: bool = False, status: int = 200, extra: str = "") -> None:
+        """``answer`` as JSON, with ``extra`` header lines (each ending in CRLF)."""
+        self._send(status, "Content-Type: application/json\r\n" + extra, encode_answer(answer), close)
+
+    def _send(self, status: int, headers: str, data: bytes, close: bool = False) -> None:
         # status line, headers and body in one write (one syscall, one segment), built here:
         # send_response/send_header/end_headers cost as much as the rest of a transaction's intake
-        head = f"{self.protocol_version} 200 OK\r\nServer: {self.version_string()}\r\nDate: {_http_date()}\r\n" \
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        reason = "OK" if status == 200 else HTTPStatus(status).phrase
+        head = f"{self.protocol_version} {status} {reason}\r\nServer: {self.version_string()}\r\nDate: {_http_date()}\r\n" \
+            f"{headers}Content-Length: {len(data)}\r\n"
         if close:
             head += "Connection: close\r\n"
             self.close_connection = True
@@ -264,11 +315,13 @@ class _Server(ThreadingHTTPServer):
 
 class RpcServer:
     """Serves ``methods``, or anything with ``handle_body(body) -> answer`` (a JSON-able object,
-    or the encoded bytes of one) such as the RPC front's."""
+    or the encoded bytes of one) such as the RPC front's: POSTs of ``application/json`` only
+    (else 415), and from web pages only those whose origin is in ``allow_origins`` (else 403),
+    answered with CORS headers; nothing runs for a refused request."""
 
-    def __init__(self, methods: dict[str, Method] | Any, host: str, port: int) -> None:
+    def __init__(self, methods: dict[str, Method] | Any, host: str, port: int, allow_origins: tuple[str, ...] = ()) -> None:
         dispatcher = Dispatcher(methods) if isinstance(methods, dict) else methods
-        handler = type("Handler", (_Handler,), {"dispatcher": dispatcher})
+        handler = type("Handler", (_Handler,), {"dispatcher": dispatcher, "allow_origins": tuple(allow_origins)})
         self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rpc", daemon=True)

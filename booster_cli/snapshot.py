@@ -10,9 +10,14 @@ meanwhile, and L1 is dumped by anvil itself.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
+import os
+import re
+import secrets
+import shutil
 import sqlite3
 import tarfile
 import tempfile
@@ -24,6 +29,8 @@ from .errors import BoosterError, UsageError
 from .statedir import StateDir
 
 FORMAT = "booster-state/1"
+DUMP_NAME = re.compile(r"state-[0-9]+-[0-9a-f]{16}\.tgz")
+STALE_DUMP_S = 3600  # a dump nobody took (the CLI was killed before moving it) is removed after this
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -52,6 +59,43 @@ def write_archive(path: Path, anvil_state: bytes, sqlite_copy, meta: dict) -> di
         _add(tar, "l2.sqlite", l2)
     tmp.replace(path)
     return {"file": str(path), "bytes": path.stat().st_size, **header}
+
+
+def new_dump_path(state: StateDir) -> Path:
+    """A new archive's path in the state directory's dumps/ (the node's choice, never a client's);
+    dumps left there for an hour are removed."""
+    state.dumps.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = time.time()
+    for old in state.dumps.iterdir():
+        try:
+            if DUMP_NAME.fullmatch(old.name) and now - old.stat().st_mtime > STALE_DUMP_S:
+                old.unlink()
+        except OSError:
+            pass
+    return state.dumps / f"state-{int(now)}-{secrets.token_hex(8)}.tgz"
+
+
+def take_dump(written: dict, path: Path) -> dict:
+    """Move the archive the running node wrote into its dumps/ folder (``written``, its answer) to
+    ``path``: the CLI writes where its user asked, the node only where it chose."""
+    source = Path(str(written.get("file", "")))
+    if source.parent.name != "dumps" or not DUMP_NAME.fullmatch(source.name) or source.is_symlink() or not source.is_file():
+        raise BoosterError(f"the node's dump {source} is not a file here (is the node on another machine?)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        try:
+            os.replace(source, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            tmp = path.with_name(path.name + ".tmp")  # another file system: copy, then rename
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        source.unlink(missing_ok=True)
+    return {**written, "file": str(path), "bytes": path.stat().st_size}
 
 
 def dump_stopped(state: StateDir, path: Path) -> dict:

@@ -113,8 +113,9 @@ class StateDir:
         return self.holder() is not None
 
     def has_history(self) -> bool:
-        """Did a devnet run from this directory? Its chains' files say so: L1's state, or an L2 store (or its write-ahead log) that is not empty. A brand-new
-        directory, or one after ``--fresh``, has none. When a devnet ran, a missing chain is an
+        """Did a devnet run from this directory? Its chains' files say so: L1's state, or an L2
+        store (or its write-ahead log) that is not empty. A brand-new directory, or one after
+        ``--fresh``, has none. When a devnet ran, a missing chain is an
         error, never a new start."""
         if self.anvil_state.exists():
             return True
@@ -125,6 +126,12 @@ class StateDir:
             except FileNotFoundError:
                 pass
         return False
+
+    @property
+    def dumps(self) -> Path:
+        """Where the running node writes ``booster state dump``'s archives (names of its own)."""
+        return self.path / "dumps"
+
 
     def wipe(self) -> None:
         """Forget the devnet's chains (``up --fresh``); logs stay."""

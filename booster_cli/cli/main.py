@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from ..errors import BoosterError, ExitCode, TransactionReverted, UsageError
+from ..errors import BoosterError, DevnetNotRunning, ExitCode, TransactionReverted, UsageError
 from . import output
 
 app = typer.Typer(
@@ -69,16 +69,20 @@ def up(
     fresh: Annotated[bool, typer.Option("--fresh", envvar="BOOSTER_FRESH", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
+    allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
     json_out: Json = False,
 ) -> None:
     """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node."""
     from ..devnet import start_detached, start_foreground
+    from ..origins import parse_origins
+
+    origins = parse_origins(allow_origin or [])
 
     if fresh and not yes:
         if not sys.stdin.isatty():
             raise UsageError("--fresh deletes the devnet's L1 and L2 chains; add --yes to confirm when not interactive")
-        if not typer.confirm("--fresh deletes the devnet's L1 and L2 chains in the state directory. Continue?"):
-            raise typer.Exit(1)
+        if not typer.confirm("--fresh deletes the devnet's L1 and L2 chains in the state directory. Continue?", err=True):  # stdout: the JSON
+            raise BoosterError("not confirmed: nothing was deleted, no devnet started")
 
     def ready(record: dict) -> None:
         if json_out:
@@ -93,10 +97,10 @@ def up(
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase)
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins)
         ready(record)
     else:
-        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase)
+        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins)
 
 
 @app.command()
@@ -113,19 +117,17 @@ def status(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
     from ..client import status as get_status
 
     st = get_status(rpc_url)
+    if not st["running"]:
+        raise _with_result(DevnetNotRunning(), st)
     if json_out:
         output.emit_json(st)
-    elif st["running"]:
+    else:
         output.say(
             f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
             f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
             f"  settlement {st['contracts']['settlement']}\n"
             f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
         )
-    if not st["running"]:
-        if not json_out:
-            output.error_line("no booster devnet is running here (start one with 'booster up')")
-        raise typer.Exit(int(ExitCode.NOT_RUNNING))
 
 
 @app.command()
@@ -145,12 +147,14 @@ def send(
 
     with output.status("sending and waiting for the L2 receipt…"):
         result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url)
+    if result["status"] == 0:  # the receipt, and the error: with --json, in one object
+        if not json_out:
+            output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status 0")
+        raise _with_result(TransactionReverted(f"transaction {result['tx_hash']} reverted: {result['revert_reason']}"), result)
     if json_out:
         output.emit_json(result)
     else:
         output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status {result['status']}")
-    if result["status"] == 0:
-        raise TransactionReverted(f"transaction {result['tx_hash']} reverted: {result['revert_reason']}")
 
 
 @app.command()
@@ -217,17 +221,11 @@ def settle(
     try:
         with output.status("proving (witness + re-execution) and settling on L1…"):
             result = do_settle(rpc_url, dry_run, rebase, exclude)
-    except RemoteError as exc:
-        if exc.conflicts:
-            if json_out:
-                output.emit_json({"error": str(exc), "conflicts": exc.conflicts})
-            else:
-                output.console().print(output.conflict_table(exc.conflicts))
-        if exc.unsettleable:
-            if json_out:
-                output.emit_json({"error": str(exc), "unsettleable": exc.unsettleable})
-            else:
-                output.console().print(output.unsettleable_table(exc.unsettleable))
+    except RemoteError as exc:  # with --json, run() prints the conflicts or targets in the error object
+        if exc.conflicts and not json_out:
+            output.console().print(output.conflict_table(exc.conflicts))
+        if exc.unsettleable and not json_out:
+            output.console().print(output.unsettleable_table(exc.unsettleable))
         raise
     if json_out:
         output.emit_json(result)
@@ -382,19 +380,81 @@ def state_load(file: Annotated[str, typer.Argument(help="A file written by 'boos
         output.note(f"loaded {result['file']} into {result['state_dir']}; start it with 'booster up'")
 
 
+def _with_result(exc: BoosterError, result: dict) -> BoosterError:
+    exc.result = result
+    return exc
+
+
+def _json_details(exc: BaseException) -> dict:
+    """What a failure's --json object holds beside error and code."""
+    details = dict(getattr(exc, "result", None) or {})
+    for name in ("conflicts", "unsettleable"):  # a refused settlement's (RemoteError)
+        if getattr(exc, name, None):
+            details[name] = getattr(exc, name)
+    return details
+
+
+def _json_wanted(argv: list[str]) -> bool:
+    """--json on the command line (whatever the command: a usage error answers in JSON too), or
+    BOOSTER_JSON set for a command that takes --json."""
+    import os
+
+    args = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in args:
+        return True
+    if os.environ.get("BOOSTER_JSON", "").strip().lower() not in ("1", "true", "t", "yes", "y", "on"):
+        return False
+    command = typer.main.get_command(app)
+    for word in (a for a in args if not a.startswith("-")):  # the group's own options are flags
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command = sub
+    return any("--json" in p.opts for p in command.params)
+
+
+def _fail(message: str, code: int, details: dict | None = None) -> None:
+    output.json_failure(message, code, details)
+    sys.exit(code)
+
+
 def run() -> None:
     """Console entry point: typer maps usage errors to exit 2; every booster error becomes one
-    ``error: ...`` line on stderr and its own exit code (the traceback only with --debug)."""
-    debug = "--debug" in sys.argv[1:]
+    ``error: ...`` line on stderr and its own exit code (the traceback only with --debug). With
+    --json, every failure also prints ``{"error": <that line>, "code": <exit code>}`` on stdout:
+    one JSON object on every exit path."""
     try:
-        app()
+        from typer._click.exceptions import ClickException  # typer >= 0.29 carries its own click
+    except ImportError:  # pragma: no cover - a typer on click
+        from click.exceptions import ClickException
+
+    argv = sys.argv[1:]
+    debug = "--debug" in argv
+    output.JSON, output._emitted = _json_wanted(argv), False
+    try:
+        code = app(standalone_mode=False)  # typer's click raises usage errors instead of exiting
+    except ClickException as exc:  # a usage error (exit 2): shown as typer shows it, then in JSON
+        try:
+            from typer import rich_utils
+
+            rich_utils.rich_format_error(exc)
+        except ImportError:  # typer without rich
+            exc.show()
+        _fail(exc.format_message(), exc.exit_code)
+    except typer.Abort:  # end of input at a prompt
+        output.error_line("aborted")
+        _fail("aborted", int(ExitCode.ERROR))
     except BoosterError as exc:
         if debug:
             raise
         output.error_line(str(exc))
-        sys.exit(int(exc.exit_code))
+        _fail(str(exc), int(exc.exit_code), _json_details(exc))
     except Exception as exc:  # a bug: still one line, the traceback with --debug
         if debug:
             raise
-        output.error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-        sys.exit(int(ExitCode.ERROR))
+        message = f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+        output.error_line(message)
+        _fail(message, int(ExitCode.ERROR))
+    if isinstance(code, int) and code:  # an exit with a code (130: Ctrl-C)
+        _fail("interrupted" if code == 130 else f"exit code {code}", code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,8 +9,23 @@ import sys
 from typing import Any
 
 
+JSON = False  # --json (or BOOSTER_JSON) for this command: failures print a JSON object too
+_emitted = False
+
+
 def emit_json(obj: Any) -> None:
+    """The command's one JSON object on stdout."""
+    global _emitted
     sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+    _emitted = True
+
+
+def json_failure(message: str, code: int, details: dict | None = None) -> None:
+    """With --json, a failure's one object ``{"error": ..., "code": ...}`` (plus ``details``),
+    unless the command printed its object already (``up`` when ready: one object, ever)."""
+    if JSON and not _emitted:
+        emit_json({**(details or {}), "error": " ".join(message.split()), "code": int(code)})
 
 
 def console(stderr: bool = False):

@@ -110,7 +110,8 @@ def test_reverted_send_exits_5_and_adds_nothing(devnet):
     # with an explicit gas limit the transaction is mined, reverted, and reported
     res = devnet.booster("send", voting, "noSuchFunction()", "--gas", "100000", "--json")
     assert res.code == 5
-    assert res.json()["status"] == 0
+    body = res.json()  # the receipt and the error, one object
+    assert body["status"] == 0 and body["code"] == 5 and "reverted" in body["error"] and res.err.startswith("error: ")
     assert devnet.ok("delta", "show", "--json").json()["changes"] == []
     assert devnet.ok("nonces", DEV_ADDRESSES[0], "--json").json() == {DEV_ADDRESSES[0]: 1}
 
@@ -141,13 +142,13 @@ def test_node_stops_when_anvil_dies(devnet):
     log = (devnet.cwd / ".booster" / "logs" / "l2.log").read_text()
     assert "anvil (L1) exited" in log
     res = devnet.booster("status", "--json")
-    assert res.code == 3 and res.json() == {"running": False}
+    assert res.code == 3 and res.json()["running"] is False and res.json()["code"] == 3
 
 
 def test_errors_when_nothing_runs(tmp_path):
     env = clean_env(tmp_path)
     res = run_booster(tmp_path, env, "status", "--json")
-    assert res.code == 3 and res.json() == {"running": False}
+    assert res.code == 3 and res.json() == {"running": False, "error": "no booster devnet is running here (start one with 'booster up')", "code": 3}
     for args in (["delta", "show"], ["nonces"], ["settle"], ["send", "0x" + "11" * 20, "vote(uint256)", "1"]):
         res = run_booster(tmp_path, env, *args)
         assert res.code == 3, (args, res.err)
@@ -170,6 +171,9 @@ def test_port_in_use_is_a_clear_error(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         res = run_booster(tmp_path, env, "up", "-d", "--l1-port", str(port), "--l2-port", "0")
+        as_json = run_booster(tmp_path, env, "up", "-d", "--l1-port", str(port), "--l2-port", "0", "--json")
     assert res.code == 1
     assert f"port {port} is already in use" in res.err and res.err.count("\n") == 1
+    assert f"by pid {os.getpid()} (" in res.err  # this process holds it (Linux)
     assert not (tmp_path / ".booster" / "devnet.json").exists()
+    assert as_json.code == 1 and as_json.json() == {"error": res.err.removeprefix("error: ").strip(), "code": 1}

@@ -207,5 +207,124 @@ def test_server_answers_get_with_an_error(server) -> None:
 
 def test_server_raw_post_parse_error(server) -> None:
     body = b"{oops"
-    _, _, answer = _raw(server, "POST", {"Content-Length": str(len(body))}, body)
+    _, _, answer = _raw(server, "POST", {"Content-Type": "application/json", "Content-Length": str(len(body))}, body)
     assert answer["error"]["code"] == -32700
+
+
+# -- safe from the browser: only JSON, and no web page unless its origin is allowed ---------
+
+
+CALLED: list = []
+BROWSER_METHODS = {"record": lambda *args: CALLED.append(args) or len(CALLED)}
+RECORD = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "record", "params": ["x"]}).encode()
+GOOD, EVIL = "http://localhost:5173", "https://evil.example"
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """A server with the default allow-list (none) and one allowing GOOD."""
+    servers = [RpcServer(BROWSER_METHODS, "127.0.0.1", 0), RpcServer(BROWSER_METHODS, "127.0.0.1", 0, allow_origins=(GOOD,))]
+    for srv in servers:
+        srv.start()
+    try:
+        yield servers
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def _post(server, headers: dict, body: bytes = RECORD) -> tuple[int, dict, dict]:
+    status, got, answer = _raw(server, "POST", {"Content-Length": str(len(body)), **headers}, body)
+    return status, {k.lower(): v for k, v in got.items()}, answer
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/jsonx", "json"])
+def test_only_json_bodies_are_served(strict, content_type) -> None:
+    CALLED.clear()
+    status, headers, answer = _post(strict[0], {} if content_type is None else {"Content-Type": content_type})
+    assert status == 415
+    assert headers["content-type"] == "application/json"
+    assert answer["jsonrpc"] == "2.0" and answer["id"] is None and answer["error"]["code"] == -32600
+    assert "application/json" in answer["error"]["message"]
+    assert CALLED == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"])
+def test_json_with_parameters_is_served(strict, content_type) -> None:
+    CALLED.clear()
+    status, headers, answer = _post(strict[0], {"Content-Type": content_type})
+    assert (status, answer["result"], CALLED) == (200, 1, [("x",)])
+    assert "access-control-allow-origin" not in headers  # no Origin: no CORS
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+def test_a_web_page_is_refused_by_default(strict, content_type) -> None:
+    CALLED.clear()
+    status, headers, answer = _post(strict[0], {"Content-Type": content_type, "Origin": EVIL})
+    assert status == 403
+    assert answer["error"]["code"] == -32600 and EVIL in answer["error"]["message"] and "--allow-origin" in answer["error"]["message"]
+    assert "access-control-allow-origin" not in headers
+    assert CALLED == []
+    status, _, _ = _post(strict[1], {"Content-Type": content_type, "Origin": EVIL})  # not the allowed one
+    assert status == 403 and CALLED == []
+    status, _, _ = _post(strict[0], {"Content-Type": content_type, "Origin": "null"})  # file://, sandboxed frames
+    assert status == 403 and CALLED == []
+
+
+def test_an_allowed_origin_is_served_with_cors_headers(strict) -> None:
+    CALLED.clear()
+    status, headers, answer = _post(strict[1], {"Content-Type": "application/json", "Origin": GOOD})
+    assert (status, answer["result"]) == (200, 1)
+    assert headers["access-control-allow-origin"] == GOOD and "Origin" in headers["vary"]
+    # still JSON only
+    status, headers, _ = _post(strict[1], {"Content-Type": "text/plain", "Origin": GOOD})
+    assert status == 415 and CALLED == [("x",)]
+
+
+def test_preflight(strict) -> None:
+    asked = {"Origin": GOOD, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    conn = http.client.HTTPConnection("127.0.0.1", strict[1].port, timeout=5)
+    try:
+        conn.request("OPTIONS", "/", headers=asked)
+        resp = conn.getresponse()
+        assert resp.read() == b""
+        headers = {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+    assert resp.status == 204
+    assert headers["access-control-allow-origin"] == GOOD and "Origin" in headers["vary"]
+    assert "POST" in headers["access-control-allow-methods"]
+    assert "content-type" in headers["access-control-allow-headers"].lower()
+    for server, origin in ((strict[0], GOOD), (strict[1], EVIL)):
+        status, headers, answer = _raw(server, "OPTIONS", {**asked, "Origin": origin})
+        assert status == 403 and answer["error"]["code"] == -32600
+        assert "access-control-allow-origin" not in {k.lower() for k in headers}
+
+
+def test_star_allows_every_origin_and_echoes_it() -> None:
+    srv = RpcServer(BROWSER_METHODS, "127.0.0.1", 0, allow_origins=("*",))
+    srv.start()
+    try:
+        status, headers, answer = _post(srv, {"Content-Type": "application/json", "Origin": EVIL})
+    finally:
+        srv.stop()
+    assert status == 200 and "result" in answer
+    assert headers["access-control-allow-origin"] == EVIL
+
+
+def test_a_refusal_keeps_the_connection_usable(strict) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", strict[0].port, timeout=5)
+    try:
+        for headers, status in (({"Content-Type": "text/plain"}, 415), ({"Content-Type": "application/json", "Origin": EVIL}, 403),
+                                ({"Content-Type": "application/json"}, 200)):
+            conn.request("POST", "/", RECORD, headers)
+            resp = conn.getresponse()
+            assert resp.status == status and json.loads(resp.read())["jsonrpc"] == "2.0"
+    finally:
+        conn.close()
+
+
+def test_a_get_from_a_web_page_is_refused(strict) -> None:
+    status, _, answer = _raw(strict[0], "GET", {"Origin": EVIL})
+    assert status == 403 and answer["error"]["code"] == -32600

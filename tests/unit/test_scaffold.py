@@ -37,7 +37,7 @@ EXPECTED = {
 }
 
 SETTINGS = {
-    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster"},
+    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": []},
     "prover": {"key": ""},
     "client": {"rpc_url": "", "from": 0},
 }
@@ -46,6 +46,7 @@ ENV_VARS = {
     ("devnet", "l2_port"): "BOOSTER_L2_PORT",
     ("devnet", "l2_chain_id"): "BOOSTER_L2_CHAIN_ID",
     ("devnet", "state_dir"): "BOOSTER_STATE_DIR",
+    ("devnet", "allow_origin"): "BOOSTER_ALLOW_ORIGIN",
     ("prover", "key"): "BOOSTER_PROVER_KEY",
     ("client", "rpc_url"): "BOOSTER_RPC_URL",
     ("client", "from"): "BOOSTER_FROM",
