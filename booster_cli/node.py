@@ -98,7 +98,7 @@ class Node:
         if cfg.fresh:
             cfg.state.wipe()
         check_store(cfg.state.l2_store, cfg.state.has_history())  # before anything is written
-        check_saved_state(cfg.state.anvil_state, required=cfg.state.l2_store.exists())
+        check_saved_state(cfg.state.anvil_state, required=cfg.state.has_history())  # the store held a chain
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
@@ -331,6 +331,7 @@ class Node:
                 "anchor": ex.view.anchor.to_json(),
                 "pending": {"txs": len(ex.batch.tx_hashes) + ex.pending_count, "changes": len(delta), "queued": ex.queued_future},
                 "settled_batches": len(self.history),
+                **({"store_failure": self.store.failure} if self.store.failure else {}),
             }
 
     def delta(self, contract: str | None = None) -> dict:

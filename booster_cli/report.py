@@ -152,8 +152,8 @@ def report_pending(node: "Node") -> dict:
         if receipt["status"] != "0x1":
             raise BoosterError(f"the settlement reverted inside the report's snapshot: {relayer.revert_reason(receipt['transactionHash'], receipt)}")
         settlement_gas = int(receipt["gasUsed"], 16)
-        with l1_snapshot(l1):
-            direct, calls, reverted = replay_direct(l1, proof.traces)
+    with l1_snapshot(l1):
+        direct, calls, reverted = replay_direct(l1, proof.traces)
     base_fee, blob_base_fee = _fees(l1)
     return {
         "batch": proof.inputs.batch_id,

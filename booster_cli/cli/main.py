@@ -68,7 +68,7 @@ def up(
     l2_chain_id: Annotated[int, typer.Option("--l2-chain-id", envvar="BOOSTER_L2_CHAIN_ID", help="L2 chain id.")] = 167010,
     fresh: Annotated[bool, typer.Option("--fresh", envvar="BOOSTER_FRESH", help="Start empty: delete the L1 and L2 chains kept in the state directory.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
-    rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block, re-execute the batch on the L1 head.")] = False,
+    rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block (or settled batches), re-execute the batch on the L1 head.")] = False,
     allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
     json_out: Json = False,
 ) -> None:
@@ -93,6 +93,8 @@ def up(
                 f"  L2 (booster) {record['l2']['rpc_url']}  chain {record['l2']['chain_id']}\n"
                 f"  settlement  {record['contracts']['settlement']}"
             )
+            for line in output.resumed_lines(record.get("resumed") or {}):
+                output.warn(line)
         sys.stdout.flush()
 
     if detach:
@@ -128,6 +130,8 @@ def status(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
             f"  settlement {st['contracts']['settlement']}\n"
             f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
         )
+        if st.get("store_failure"):
+            output.warn(f"{st['store_failure']}: no L2 block is built and sends are refused until it can write again")
 
 
 @app.command()

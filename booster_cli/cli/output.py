@@ -61,6 +61,23 @@ def status(message: str):
     return console(stderr=True).status(message)
 
 
+def resumed_lines(resumed: dict) -> list[str]:
+    """What a resume did that the user must know (``up``'s record, "resumed")."""
+    lines = []
+    recovered = resumed.get("recovered_settlement")
+    if recovered:
+        lines.append(f"batch {recovered['batch']} was settled on L1 (tx {recovered['l1_tx_hash']}) before the node stopped; recorded now")
+    lost = resumed.get("reopened_batches")
+    if lost:
+        lines.append(f"L1 lost settled batch{'es' if len(lost) > 1 else ''} {', '.join(map(str, lost))}: "
+                     "their L2 transactions are pending again, re-executed on the L1 head (settle them again)")
+    rebased = resumed.get("rebased")
+    if rebased:
+        lines.append(f"the pending batch was re-executed on the L1 head: {len(rebased)} transaction(s) changed outcome "
+                     "(see 'booster up --json', \"resumed\")")
+    return lines
+
+
 def warn(message: str) -> None:
     """Something the user should know about a result that succeeded: one line on stderr."""
     sys.stderr.write(f"warning: {message}\n")

@@ -225,8 +225,10 @@ def test_l1_older_than_the_l2_history_is_refused_then_rebased(devnet, tmp_path):
     res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
     assert res.code == 4, res.err
     assert "L1 lost settled batch 1" in res.err and "--rebase" in res.err
-    restart(devnet, "--rebase")
-    assert devnet.record["resumed"]["reopened_batches"] == [1]
+    res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--rebase")
+    assert res.code == 0 and "L1 lost settled batch 1: their L2 transactions are pending again" in res.err, res.err
+    devnet.record = devnet.ok("status", "--json").json()
+    assert json.loads((devnet.cwd / ".booster" / "devnet.json").read_text())["resumed"]["reopened_batches"] == [1]
     st = devnet.ok("status", "--json").json()
     assert st["settled_batches"] == 0 and st["pending"]["txs"] == 3
     assert votes_on_l1(devnet, voting, 1) == 0

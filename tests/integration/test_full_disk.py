@@ -109,7 +109,8 @@ def run_outage(devnet, fill, free) -> Stream:
         # reads go on: the head, a receipt, the node's own status
         assert int(l2.call("eth_blockNumber"), 16) >= 1
         l2.call("eth_getTransactionReceipt", stream.acked[0][0])
-        assert devnet.ok("status", "--json").json()["running"]
+        st = devnet.ok("status", "--json").json()
+        assert st["running"] and ("store_failure" in st or stream.count > refused_at)  # it says why (unless it resumed already)
         free()
         stream.wait_for(lambda: stream.count >= refused_at + 60, 90, "sends to be taken again")
     finally:
