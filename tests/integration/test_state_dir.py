@@ -394,3 +394,23 @@ def test_up_waits_for_the_anvil_of_a_node_that_died_to_exit(tmp_path):
     finally:
         anvil.kill()
         anvil.wait()
+
+
+def test_up_right_after_down_on_the_same_ports(tmp_path):
+    """down closes the servers' connections first, which leaves their ports in TIME_WAIT for a
+    minute: the next up on the same ports works at once (it said "port … already in use")."""
+    from booster_cli.anvil import free_port
+    from booster_cli.rpc import RpcClient
+
+    env = clean_env(tmp_path)
+    ports = ("--l1-port", str(free_port()), "--l2-port", str(free_port()))
+    for round_ in range(2):
+        res = run_booster(tmp_path, env, "up", "-d", *ports, "--json")
+        assert res.code == 0, f"round {round_}: {res.err}"
+        record = res.json()
+        try:
+            for side in ("l1", "l2"):  # connections the servers hold open until they stop
+                assert RpcClient(record[side]["rpc_url"]).call("eth_chainId")
+            assert run_booster(tmp_path, env, "status").code == 0
+        finally:
+            assert run_booster(tmp_path, env, "down").code == 0
