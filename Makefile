@@ -37,8 +37,9 @@ $(TOOLS_STAMP):
 		@foundry-rs/cast@$(CAST_VERSION) @uniswap/v2-core@$(UNISWAP_V2_CORE_VERSION) solc05@npm:solc@$(SOLC05_VERSION)
 	touch $@
 
+# two workers (pytest-xdist): the integration tests mostly wait for their processes
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-unit: install
 	$(PY) -m pytest -q -m "not integration"

@@ -87,8 +87,7 @@ def test_down_up_round_trip_keeps_everything(devnet):
 
 
 def test_kill_9_mid_stream_loses_no_acknowledged_transaction(devnet):
-    voting = devnet.deploy_voting()
-    time.sleep(1.5)  # let anvil write its state file (every second) with the contract in it
+    voting = devnet.deploy_voting()  # deploy answers once L1's saved state holds the contract
     l2_url = devnet.record["l2"]["rpc_url"]
     received: dict[int, list[str]] = {i: [] for i in range(4)}
 
@@ -320,8 +319,7 @@ def test_settle_while_transactions_arrive_settles_a_prefix(devnet):
 
 def test_l1_that_lost_blocks_is_reported_then_rebased(devnet):
     voting = devnet.deploy_voting()
-    time.sleep(1.5)  # anvil's state file now has Voting
-    saved = (devnet.cwd / ".booster" / "anvil-state.json").read_bytes()
+    saved = (devnet.cwd / ".booster" / "anvil-state.json").read_bytes()  # with Voting: deploy saved it
     vote_l1 = keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1])
     from booster_cli.txsend import transact
 
