@@ -28,8 +28,18 @@ RpcUrl = Annotated[Optional[str], typer.Option("--rpc-url", envvar="BOOSTER_RPC_
 Json = Annotated[bool, typer.Option("--json", envvar="BOOSTER_JSON", help="Print one JSON object on stdout.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        from ..tools import PINNED
+
+        output.say(f"booster {__version__} (anvil {PINNED['anvil']}, solc {PINNED['solcjs']})")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print booster's version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", envvar="BOOSTER_DEBUG", help="Show tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", envvar="BOOSTER_QUIET", help="Print only results and errors (for scripts).")] = False,
 ) -> None:
