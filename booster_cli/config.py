@@ -80,7 +80,14 @@ SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
 
 
 def config_path() -> Path:
-    return Path(os.environ.get("BOOSTER_CONFIG") or "booster.toml")
+    """``BOOSTER_CONFIG``, else the project's ``booster.toml`` (in the current folder or the
+    nearest parent holding one or a ``.booster/``, see statedir.project_root)."""
+    if os.environ.get("BOOSTER_CONFIG"):
+        return Path(os.environ["BOOSTER_CONFIG"])
+    from .statedir import project_root
+
+    root = project_root()
+    return Path("booster.toml") if root is None or root == Path.cwd().absolute() else root / "booster.toml"
 
 
 def read(path: Path) -> dict[str, str]:
@@ -113,7 +120,10 @@ def read(path: Path) -> dict[str, str]:
 
 def apply(path: Path | None = None) -> dict[str, str]:
     """Fill unset BOOSTER_* variables from booster.toml; returns what was applied."""
-    applied = {k: v for k, v in read(path or config_path()).items() if k not in os.environ}
+    path = path or config_path()
+    applied = {k: v for k, v in read(path).items() if k not in os.environ}
+    if "BOOSTER_STATE_DIR" in applied:  # relative to the file's folder, wherever the command runs
+        applied["BOOSTER_STATE_DIR"] = str((path.absolute().parent / applied["BOOSTER_STATE_DIR"]).absolute())
     os.environ.update(applied)
     return applied
 

@@ -29,8 +29,23 @@ LOCK_FILE = "lock"
 LOCK_RETRY_S = 1.0
 
 
+def project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder, from ``start`` (the current one) up, that holds a ``.booster/`` state
+    directory or a ``booster.toml`` — as git finds ``.git`` — or None."""
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / ".booster").is_dir() or (folder / "booster.toml").is_file():
+            return folder
+    return None
+
+
 def state_dir() -> Path:
-    return Path(os.environ.get("BOOSTER_STATE_DIR") or ".booster").absolute()
+    """``BOOSTER_STATE_DIR``, else ``.booster/`` in the project's folder (see project_root: so
+    commands work from its sub-folders), else in the current folder."""
+    env = os.environ.get("BOOSTER_STATE_DIR")
+    if env:
+        return Path(env).absolute()
+    return ((project_root() or Path.cwd()) / ".booster").absolute()
 
 
 @dataclass(frozen=True)

@@ -414,3 +414,26 @@ def test_up_right_after_down_on_the_same_ports(tmp_path):
             assert run_booster(tmp_path, env, "status").code == 0
         finally:
             assert run_booster(tmp_path, env, "down").code == 0
+
+
+def test_commands_find_the_devnet_from_a_sub_folder(tmp_path):
+    """As git finds .git: from a sub-folder of the project, commands use the project's
+    .booster/ and booster.toml (status said no devnet ran, and up -d left a stray
+    .booster/logs/l2.log there)."""
+    project = tmp_path / "project"
+    deeper = project / "src" / "deeper"
+    deeper.mkdir(parents=True)
+    (project / "booster.toml").write_text('[devnet]\nl1_port = 0\nl2_port = 0\n')
+    env = {k: v for k, v in clean_env(tmp_path).items() if k != "BOOSTER_STATE_DIR"}
+    res = run_booster(deeper, env, "up", "-d", "--json")
+    assert res.code == 0, res.err
+    record = res.json()
+    try:
+        assert (project / ".booster" / "devnet.json").is_file() and not (deeper / ".booster").exists()
+        st = run_booster(project / "src", env, "status", "--json")
+        assert st.code == 0 and st.json()["l2"]["rpc_url"] == record["l2"]["rpc_url"]
+        assert run_booster(deeper, env, "nonces", "--json").code == 0
+    finally:
+        assert run_booster(deeper, env, "down").code == 0
+    assert run_booster(project, env, "status").code == 3
+    assert not (deeper / ".booster").exists() and not (project / "src" / ".booster").exists()

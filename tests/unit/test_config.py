@@ -74,3 +74,21 @@ def test_report_verifier_models_from_the_file_reach_the_command(tmp_path):
     f.write_text('[report]\nverifier_gas = ["groth16=lots"]\n')
     res = subprocess.run([sys.executable, "-m", "booster_cli", "report"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert res.returncode == 2 and "groth16=lots" in res.stderr
+
+
+def test_the_project_file_is_found_from_a_sub_folder_and_its_state_dir_is_relative_to_it(tmp_path, monkeypatch):
+    from booster_cli import config
+    from booster_cli.statedir import state_dir
+
+    project = tmp_path / "project"
+    (project / "a" / "b").mkdir(parents=True)
+    (project / "booster.toml").write_text('[devnet]\nstate_dir = "chains"\n')
+    for var in ("BOOSTER_STATE_DIR", "BOOSTER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(project / "a" / "b")
+    assert config.config_path() == project / "booster.toml"
+    config.apply()
+    assert state_dir() == project / "chains"
+    monkeypatch.delenv("BOOSTER_STATE_DIR")
+    (project / "booster.toml").write_text("")
+    assert state_dir() == project / ".booster"  # the project's, not the current folder's
