@@ -88,20 +88,54 @@ def _l1call_payload(to: str, calldata: bytes) -> bytes:
     return encode(["address", "bytes"], [to, calldata])
 
 
-def send_tx(to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None) -> dict:
+_UNITS = {"wei": 0, "gwei": 9, "ether": 18, "eth": 18}
+
+
+def parse_value(text: str) -> int:
+    """An amount of wei as cast writes it: ``123``, ``0x7b``, or a number with a unit
+    (``1ether``, ``0.5ether``, ``20gwei``, ``7wei``)."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = text.strip().lower()
+    unit = next((u for u in sorted(_UNITS, key=len, reverse=True) if raw.endswith(u)), None)
+    number = raw[: -len(unit)].strip() if unit else raw
+    try:
+        if unit is None and number.startswith("0x"):
+            wei = int(number, 16)
+        else:
+            amount = Decimal(number) * (Decimal(10) ** _UNITS[unit or "wei"])
+            if amount != amount.to_integral_value():
+                raise ValueError("not a whole number of wei")
+            wei = int(amount)
+    except (InvalidOperation, ValueError, OverflowError) as exc:
+        raise UsageError(f"--value {text!r}: expected wei (123, 0x7b) or an amount with a unit (1ether, 0.5ether, 20gwei){'' if not str(exc) or 'decimal' in str(exc).lower() else f': {exc}'}") from None
+    if wei < 0 or wei >= 2**256:
+        raise UsageError(f"--value {text!r}: must be between 0 and 2**256 - 1 wei")
+    return wei
+
+
+def send_tx(
+    to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None,
+    value: int = 0,
+) -> dict:
     from .abi import decode_revert, encode_call
     from .accounts import resolve_sender
     from .txsend import send_transaction, wait_for_receipt
 
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
+    if value and mode != "l2":
+        raise UsageError(
+            f"--value needs --mode l2: {mode} runs L1 code through a precompile, where msg.value must be 0 "
+            "(no ETH moves on L1 through a state delta)"
+        )
     _address(to, "target")
     calldata = encode_call(sig, args)
     key = resolve_sender(from_, private_key)
     client = Client(rpc_url)
     target, data = (to, calldata) if mode == "l2" else (PRECOMPILE_OF_MODE[mode], _l1call_payload(to, calldata))
     try:
-        tx_hash = send_transaction(client.rpc, key, to=target, data=data, gas=gas)
+        tx_hash = send_transaction(client.rpc, key, to=target, data=data, gas=gas, value=value)
     except RpcConnectionError:
         raise DevnetNotRunning(f"the L2 node at {client.url} does not answer") from None
     except RpcError as exc:

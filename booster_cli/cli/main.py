@@ -153,14 +153,16 @@ def send(
     private_key: Annotated[Optional[str], typer.Option("--private-key", envvar="BOOSTER_PRIVATE_KEY", help="Sign with this key instead.")] = None,
     mode: Annotated[str, typer.Option("--mode", envvar="BOOSTER_MODE", help="l1call (L1 code, L1 state, writes kept), sandbox (writes dropped), delegate (L1 code, your L2 storage) or l2 (plain L2 transaction).")] = "l1call",
     gas: Annotated[Optional[int], typer.Option("--gas", envvar="BOOSTER_GAS", help="Gas limit (default: estimated).")] = None,
+    value: Annotated[Optional[str], typer.Option("--value", envvar="BOOSTER_VALUE", help="ETH to send with --mode l2: wei, or with a unit (1ether, 20gwei).")] = None,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
     """Sign and send an L2 transaction; wait for its receipt."""
-    from ..client import send_tx
+    from ..client import parse_value, send_tx
 
+    wei = parse_value(value) if value is not None else 0
     with output.status("sending and waiting for the L2 receipt…"):
-        result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url)
+        result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url, value=wei)
     if result["status"] == 0:  # the receipt, and the error: with --json, in one object
         if not json_out:
             output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status 0")
