@@ -119,9 +119,9 @@ def parse_value(abi_type: str, text: str):
                 raise ValueError(f"expected {len(types)} fields")
             return tuple(parse_value(t, v) for t, v in zip(types, values))
         if abi_type.startswith(("uint", "int")):
-            return int(text.replace("_", ""), 0)
+            return _integer(abi_type, text)
         if abi_type == "address":
-            if not (text.startswith("0x") and len(text) == 42):
+            if not (text.startswith("0x") and len(text) == 42 and _is_hex(text[2:])):
                 raise ValueError("expected a 0x-prefixed 20-byte address")
             return to_checksum_address(text)
         if abi_type == "bool":
@@ -131,7 +131,10 @@ def parse_value(abi_type: str, text: str):
         if abi_type == "string":
             return text
         if abi_type.startswith("bytes"):
-            raw = bytes.fromhex(text.removeprefix("0x"))
+            digits = text.removeprefix("0x")
+            if len(digits) % 2 or not _is_hex(digits):
+                raise ValueError("expected hex bytes, like 0x1234")
+            raw = bytes.fromhex(digits)
             size = abi_type[5:]
             if size and len(raw) > int(size):
                 raise ValueError(f"longer than {size} bytes")
@@ -139,6 +142,23 @@ def parse_value(abi_type: str, text: str):
     except (ValueError, IndexError) as exc:
         raise UsageError(f"cannot read {text!r} as {abi_type}: {exc}") from None
     raise UsageError(f"unsupported ABI type {abi_type!r}")
+
+
+def _is_hex(digits: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in digits)
+
+
+def _integer(abi_type: str, text: str) -> int:
+    """A whole number in ``abi_type``'s range: 42, -7, 0x2a, 1_000_000."""
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise ValueError("expected a whole number, like 42, 0x2a or 1_000_000") from None
+    bits = int(abi_type.lstrip("uint") or 256)
+    low, high = (0, 2**bits - 1) if abi_type.startswith("uint") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    if not low <= value <= high:
+        raise ValueError(f"out of range ({low} to {high})" if abi_type.startswith("int") else f"out of range (0 to 2**{bits} - 1)")
+    return value
 
 
 def encode_args(types: list[str], args: list[str]) -> bytes:
