@@ -200,6 +200,23 @@ def error_table(abi: list[dict]) -> dict[bytes, tuple[str, list[str]]]:
     return table
 
 
+def function_signatures(abi: list) -> list[str]:
+    """The canonical signatures (``vote(uint256)``) of an ABI's functions."""
+    return [f"{e['name']}({','.join(_abi_type(p) for p in e.get('inputs', []))})" for e in abi if e.get("type") == "function"]
+
+
+def missing_function(sig: str, functions: list[str]) -> str | None:
+    """None if ``sig``'s selector is among ``functions``' (known signatures); else the closest
+    of them by name, or "" when none is close."""
+    import difflib
+
+    wanted = parse_signature(sig)
+    if any(keccak(f.encode())[:4] == wanted.selector for f in functions):
+        return None
+    close = difflib.get_close_matches(wanted.canonical, functions, n=1, cutoff=0.5)
+    return close[0] if close else ""
+
+
 def _abi_type(param: dict) -> str:
     t = param["type"]
     if t.startswith("tuple"):

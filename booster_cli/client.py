@@ -114,6 +114,23 @@ def parse_value(text: str) -> int:
     return wei
 
 
+def _check_function(client: "Client", to: str, sig: str) -> None:
+    """A call that reverted without a reason: a UsageError if ``to`` is a contract booster
+    deployed and knows the functions of, and ``sig`` is not one of them (with the closest)."""
+    from .abi import missing_function, parse_signature
+
+    try:
+        known = client.call("booster_getContract", to)
+    except BoosterError:
+        return
+    if not known or not known.get("functions"):
+        return
+    close = missing_function(sig, known["functions"])
+    if close is not None:
+        hint = f"; did you mean {close}?" if close else f"; it has {', '.join(known['functions'][:6])}"
+        raise UsageError(f"{known['name']} at {known['address']} has no function {parse_signature(sig).canonical}{hint} (not sent)")
+
+
 def send_tx(
     to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None,
     value: int = 0,
@@ -141,6 +158,8 @@ def send_tx(
     except RpcError as exc:
         if exc.code == 3:  # the estimate ran the call and it reverted: nothing was sent
             raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") else "0x"
+            if raw == "0x" and mode != "l2":
+                _check_function(client, to, sig)
             raise TransactionReverted(f"transaction would revert: {decode_revert(bytes.fromhex(raw[2:]))} (not sent)") from None
         raise BoosterError(f"the L2 rejected the transaction: {exc}") from None
     receipt = wait_for_receipt(client.rpc, tx_hash)
@@ -245,7 +264,9 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
     address = _checksum(receipt["contractAddress"])
     result = {"contract": compiled.name, "address": address, "tx_hash": receipt["transactionHash"], "layer": layer.lower()}
     if not on_l2:
-        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None)
+        from .abi import function_signatures
+
+        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None, function_signatures(compiled.abi))
     elif RpcClient(st["l1"]["rpc_url"]).call("eth_getCode", address, "latest") not in ("0x", rpc.call("eth_getCode", address, "latest")):
         # dev account 0 deploys on both layers, so its L1 and L2 contracts can share an address
         result["warning"] = (

@@ -475,5 +475,6 @@ def methods(node: "Node") -> dict:
         "booster_prove": node.prove,
         "booster_report": node.report,
         "booster_registerContract": node.register_contract,
+        "booster_getContract": node.contract,
         "booster_dumpState": node.dump_state,
     }

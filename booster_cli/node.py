@@ -356,18 +356,28 @@ class Node:
         labeler = Labeler(self.store.meta("contracts", {}), self.executor.view.preimages if preimages is None else preimages)
         return [{**c, **describe(labeler, c["contract"], int(c["slot"], 16), int(c["before"], 16), int(c["after"], 16))} for c in changes]
 
-    def register_contract(self, address: str, name: str, storage_layout: dict | None) -> dict:
-        """Remember a deployed contract's name and storage layout, for labelled diffs."""
+    def register_contract(self, address: str, name: str, storage_layout: dict | None, functions: list | None = None) -> dict:
+        """Remember a deployed contract's name and storage layout (for labelled diffs) and its
+        functions' signatures (for ``send``'s hints)."""
         if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
             raise UsageError(f"invalid address {address!r}")
         if storage_layout is not None and not isinstance(storage_layout, dict):
             raise UsageError("storageLayout must be solc's storageLayout object")
+        if functions is not None and not (isinstance(functions, list) and all(isinstance(f, str) for f in functions)):
+            raise UsageError("functions must be a list of signatures such as 'vote(uint256)'")
         with self.executor.lock:
             contracts = self.store.meta("contracts", {})
-            contracts[to_checksum_address(address)] = {"name": str(name), "storageLayout": storage_layout}
+            contracts[to_checksum_address(address)] = {"name": str(name), "storageLayout": storage_layout, "functions": functions}
             self.store.set_meta("contracts", contracts)
         self.save_l1()  # 'booster deploy' answers once an L1 contract is saved with L1's state
         return {"address": to_checksum_address(address), "name": name, "labels": storage_layout is not None}
+
+    def contract(self, address: str) -> dict | None:
+        """A registered contract's name and function signatures (None when unknown)."""
+        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+            raise UsageError(f"invalid address {address!r}")
+        known = self.store.meta("contracts", {}).get(to_checksum_address(address))
+        return None if known is None else {"address": to_checksum_address(address), "name": known["name"], "functions": known.get("functions")}
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES

@@ -1,5 +1,6 @@
-"""``booster send --value``: ETH with a plain L2 transaction; refused, with the reason, for the
-precompile modes (msg.value must be 0 there); amounts as cast writes them."""
+"""``booster send``: ``--value`` (ETH with a plain L2 transaction; refused, with the reason, for
+the precompile modes: msg.value must be 0 there; amounts as cast writes them), and a function the
+deployed contract does not have, named with the closest it has."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def test_send_value_moves_l2_eth_and_is_refused_through_l1call(devnet):
         "error: --value '1.5wei': expected wei (123, 0x7b) or an amount with a unit (1ether, 0.5ether, 20gwei): not a whole number of wei"
     )
     assert devnet.ok("nonces", DEV_ADDRESSES[0], "--json").json()[DEV_ADDRESSES[0]] == 0  # nothing refused was sent
+
+
+def test_a_function_the_contract_lacks_is_named_with_the_closest(devnet):
+    voting = devnet.deploy_voting()
+    res = devnet.booster("send", voting, "vot(uint256)", "1", "--json")
+    assert res.code == 2, res.err
+    assert res.err.strip() == f"error: Voting at {voting} has no function vot(uint256); did you mean vote(uint256)? (not sent)"
+    assert res.json()["code"] == 2
+    res = devnet.booster("send", voting, "zzzzzz()")
+    assert res.code == 2 and "has no function zzzzzz(); it has " in res.err and "vote(uint256)" in res.err
+    devnet.ok("send", voting, "vote(uint256)", "1")  # one it has goes through
