@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from . import procs
 from .errors import BoosterError, PortInUse, StateUnusable
 from .rpc import RpcClient, RpcError
 from .tools import find_anvil
@@ -98,12 +99,7 @@ def port_holder(port: int) -> str:
 
 
 def _cmdline(pid: int, limit: int = 120) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            text = " ".join(f.read().replace(b"\0", b" ").decode(errors="replace").split())  # one line
-    except OSError:
-        text = ""
-    text = text or "?"
+    text = " ".join(" ".join(procs.cmdline(pid) or []).split()) or "?"  # one line
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -92,7 +92,7 @@ def stop(timeout: float = 15.0) -> str:
     node = _lock_holder(state, holder)
     if node is None:
         return "no booster devnet is running here (it stopped meanwhile); nothing to stop"
-    children = _children(state.read_devnet(), node)  # read before the node removes the record
+    children = procs.recorded_children(state.read_devnet(), node).values()  # read before the node removes the record
     if not procs.signal_if_matches(node, signal.SIGTERM) and state.running():
         raise BoosterError(f"the lock of {state.path} is held by a process that is not the one it names (pid {node.get('pid')}); nothing was signalled")
     if not _wait_unlocked(state, timeout) and procs.signal_if_matches(node, signal.SIGKILL):
@@ -104,17 +104,6 @@ def stop(timeout: float = 15.0) -> str:
         if holder is None:  # (a node that started meanwhile has a record of its own)
             state.clear_devnet()  # a killed node's
     return "booster devnet stopped"
-
-
-def _children(record: dict | None, node: dict) -> list[dict]:
-    """The anvil and RPC front of ``record``, if it is the record of the node ``node``."""
-    processes = (record or {}).get("processes")
-    if not isinstance(processes, dict):
-        return []
-    mine = processes.get("node")
-    if not isinstance(mine, dict) or (mine.get("pid"), mine.get("start_time")) != (node.get("pid"), node.get("start_time")):
-        return []  # another devnet's record (or a damaged one): none of its processes is this one's
-    return [c for c in (processes.get("anvil"), processes.get("front")) if isinstance(c, dict)]
 
 
 def _lock_holder(state, holder: dict) -> dict | None:

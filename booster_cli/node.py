@@ -97,8 +97,9 @@ class Node:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:
             cfg.state.wipe()
-        check_store(cfg.state.l2_store, cfg.state.has_history())  # before anything is written
-        check_saved_state(cfg.state.anvil_state, required=cfg.state.has_history())  # the store held a chain
+        ran_here = cfg.state.has_history()
+        check_store(cfg.state.l2_store, ran_here)  # before anything is written
+        check_saved_state(cfg.state.anvil_state, required=ran_here)
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
@@ -120,15 +121,10 @@ class Node:
                 # that works, taken below when nothing the batch read has changed
                 l1.call("evm_mine")
                 self.save_l1()  # the batch may anchor on it: a crash must not lose it
-            self.resume_report = {
-                "recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement),
-            }
-            if resuming:
-                reopened, changed = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase)
-                self.resume_report["reopened_batches"] = reopened
-                self.resume_report["rebased"] = changed + check_anchor(self.executor, cfg.rebase)
-            else:
-                self.resume_report["rebased"] = check_anchor(self.executor, cfg.rebase)
+            self.resume_report = {"recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement)}
+            reopened, rebased = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase) if resuming else ([], [])
+            self.resume_report["reopened_batches"] = reopened
+            self.resume_report["rebased"] = rebased + check_anchor(self.executor, cfg.rebase)
             if resuming:
                 self.executor.refresh_anchor()
                 self.executor.commit()
@@ -226,9 +222,10 @@ class Node:
         """Save L1's state now (anvil.save_state), unless it is saved at this block already;
         under ``l1_lock``, which a report holds: never in the middle of its replays."""
         with self.l1_lock:
-            block = self.anvil.rpc().call("eth_blockNumber")
+            rpc = self.anvil.rpc()
+            block = rpc.call("eth_blockNumber")
             if block != self._l1_saved_at:
-                save_state(self.anvil.rpc(), self.config.state.anvil_state)
+                save_state(rpc, self.config.state.anvil_state)
                 self._l1_saved_at = block
 
     def _save_l1_on_change(self) -> None:
@@ -359,25 +356,23 @@ class Node:
     def register_contract(self, address: str, name: str, storage_layout: dict | None, functions: list | None = None) -> dict:
         """Remember a deployed contract's name and storage layout (for labelled diffs) and its
         functions' signatures (for ``send``'s hints)."""
-        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
-            raise UsageError(f"invalid address {address!r}")
+        address = _checksummed(address)
         if storage_layout is not None and not isinstance(storage_layout, dict):
             raise UsageError("storageLayout must be solc's storageLayout object")
         if functions is not None and not (isinstance(functions, list) and all(isinstance(f, str) for f in functions)):
             raise UsageError("functions must be a list of signatures such as 'vote(uint256)'")
         with self.executor.lock:
             contracts = self.store.meta("contracts", {})
-            contracts[to_checksum_address(address)] = {"name": str(name), "storageLayout": storage_layout, "functions": functions}
+            contracts[address] = {"name": str(name), "storageLayout": storage_layout, "functions": functions}
             self.store.set_meta("contracts", contracts)
         self.save_l1()  # 'booster deploy' answers once an L1 contract is saved with L1's state
-        return {"address": to_checksum_address(address), "name": name, "labels": storage_layout is not None}
+        return {"address": address, "name": name, "labels": storage_layout is not None}
 
     def contract(self, address: str) -> dict | None:
         """A registered contract's name and function signatures (None when unknown)."""
-        if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
-            raise UsageError(f"invalid address {address!r}")
-        known = self.store.meta("contracts", {}).get(to_checksum_address(address))
-        return None if known is None else {"address": to_checksum_address(address), "name": known["name"], "functions": known.get("functions")}
+        address = _checksummed(address)
+        known = self.store.meta("contracts", {}).get(address)
+        return None if known is None else {"address": address, "name": known["name"], "functions": known.get("functions")}
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES
@@ -453,16 +448,20 @@ def _nothing():
     yield
 
 
+def _checksummed(address: object) -> str:
+    """A contract address from an RPC client, checksummed; UsageError if it is not one."""
+    if not isinstance(address, str) or len(address) != 42 or not address.startswith("0x"):
+        raise UsageError(f"invalid address {address!r}")
+    return to_checksum_address(address)
+
+
 def _await_leftovers(record: dict | None) -> None:
     """The anvil and RPC front of a node that died (a record left while this node holds the
-    lock is a dead node's) have a parent-death signal: anvil frees its port on its way out. Wait for them before anything here is touched; kill one still there after
-    LEFTOVER_EXIT_S, only while it is provably that process (pid, start time, command line)."""
-    processes = (record or {}).get("processes")
-    if not isinstance(processes, dict):
-        return
-    for role in ("anvil", "front"):
-        ident = processes.get(role)
-        if isinstance(ident, dict) and procs.matches(ident):
+    lock is a dead node's) have a parent-death signal: anvil frees its port on its way out.
+    Wait for them before anything here is touched; kill one still there after LEFTOVER_EXIT_S,
+    only while it is provably that process (pid, start time, command line)."""
+    for role, ident in procs.recorded_children(record).items():
+        if procs.matches(ident):
             log.info("waiting for the previous devnet's %s (pid %s) to exit", role, ident["pid"])
             if procs.await_exit(ident, LEFTOVER_EXIT_S):
                 log.warning("the previous devnet's %s (pid %s) had not exited after %.0fs: killed", role, ident["pid"], LEFTOVER_EXIT_S)

@@ -55,6 +55,19 @@ def matches(ident: object) -> bool:
     return cmdline(ident["pid"]) == ident.get("cmdline")
 
 
+def recorded_children(record: dict | None, node: dict | None = None) -> dict[str, dict]:
+    """The anvil and RPC front a devnet record (devnet.json) names: role → identity; with
+    ``node`` (an identity), only if the record is that node's."""
+    processes = (record or {}).get("processes")
+    if not isinstance(processes, dict):
+        return {}
+    if node is not None:
+        mine = processes.get("node")
+        if not isinstance(mine, dict) or (mine.get("pid"), mine.get("start_time")) != (node.get("pid"), node.get("start_time")):
+            return {}  # another devnet's record (or a damaged one): none of its processes is this one's
+    return {role: c for role in ("anvil", "front") if isinstance(c := processes.get(role), dict)}
+
+
 def signal_if_matches(ident: dict, sig: int) -> bool:
     """Send ``sig`` to the process of ``ident`` only if it is still that process; True if sent."""
     if not matches(ident):

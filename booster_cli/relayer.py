@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import time
-from typing import Any
+from typing import Callable
 from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
@@ -177,6 +177,12 @@ def unsettleable_message(targets: list[dict]) -> str:
     )
 
 
+def settlement_getter(l1: RpcClient, settlement: str, name: str) -> int:
+    """One of the settlement contract's public uint getters (nextBatchId, lastAnchorNumber,
+    l2StateRoot) at the L1 head."""
+    return int(l1.call("eth_call", {"to": settlement, "data": "0x" + keccak(name.encode() + b"()")[:4].hex()}, "latest"), 16)
+
+
 def _fault(point: str) -> None:
     """Fault injection for the crash tests: BOOSTER_FAULT=<point> kills the node there."""
     if os.environ.get("BOOSTER_FAULT") == point:
@@ -184,7 +190,7 @@ def _fault(point: str) -> None:
 
 
 class Relayer:
-    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver, save_l1: Any = None) -> None:
+    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver, save_l1: Callable[[], None] | None = None) -> None:
         self.executor = executor
         # saves L1's state (the node's save_l1): a landed settlement is saved before it is recorded
         self.save_l1 = save_l1
@@ -195,8 +201,7 @@ class Relayer:
         self.prover = prover
 
     def _next_batch_id(self) -> int:
-        out = self.l1.call("eth_call", {"to": self.settlement, "data": "0x" + keccak(b"nextBatchId()")[:4].hex()}, "latest")
-        return int(out, 16)
+        return settlement_getter(self.l1, self.settlement, "nextBatchId")
 
     def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None) -> Settlement | dict | None:
         """Prove and settle the pending delta; ``None`` when there is nothing to settle. With

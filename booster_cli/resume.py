@@ -10,6 +10,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .errors import BoosterError, ExitCode
 from .executor import Executor, fetch_head_anchor
+from .relayer import settlement_getter
 from .rpc import RpcClient
 from .store import Store
 
@@ -66,7 +67,7 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
     settling = store.meta("settling")
     if not settling:
         return None
-    next_id = int(l1.call("eth_call", {"to": settlement, "data": "0x" + keccak(b"nextBatchId()")[:4].hex()}, "latest"), 16)
+    next_id = settlement_getter(l1, settlement, "nextBatchId")
     batch = settling["batch"]
     entry = None
     if next_id > batch:
@@ -96,10 +97,6 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
     return entry
 
 
-def _settlement_view(l1: RpcClient, settlement: str, name: str) -> int:
-    return int(l1.call("eth_call", {"to": settlement, "data": "0x" + keccak(name.encode() + b"()")[:4].hex()}, "latest"), 16)
-
-
 def check_settled_batches(ex: Executor, store: Store, l1: RpcClient, settlement: str, rebase: bool) -> tuple[list[int], list[dict]]:
     """Do L1 and the L2 agree on what was settled? The settlement contract's batch counter,
     last anchor and L2 state root against the L2's history. A settlement L1 lost (its state
@@ -110,7 +107,7 @@ def check_settled_batches(ex: Executor, store: Store, l1: RpcClient, settlement:
     outcomes that changed)."""
     history = store.history()
     recorded = history[-1]["batch"] if history else 0
-    on_l1 = _settlement_view(l1, settlement, "nextBatchId") - 1
+    on_l1 = settlement_getter(l1, settlement, "nextBatchId") - 1
     where = f"L1's settlement contract {settlement} counts {on_l1} settled batch{'' if on_l1 == 1 else 'es'}, the L2 recorded {recorded}"
     ways = "restore a devnet saved whole with 'booster state load FILE', or start over with --fresh"
     if on_l1 > recorded:
@@ -119,8 +116,8 @@ def check_settled_batches(ex: Executor, store: Store, l1: RpcClient, settlement:
         if history:
             last = history[-1]
             root = ex.chain.get_canonical_block_header_by_number(last["l2_blocks"][1]).state_root
-            anchor = _settlement_view(l1, settlement, "lastAnchorNumber")
-            if anchor != last["anchor"]["number"] or _settlement_view(l1, settlement, "l2StateRoot") != int.from_bytes(root, "big"):
+            anchor = settlement_getter(l1, settlement, "lastAnchorNumber")
+            if anchor != last["anchor"]["number"] or settlement_getter(l1, settlement, "l2StateRoot") != int.from_bytes(root, "big"):
                 raise L1Diverged(f"L1's settlement contract {settlement} and the L2 disagree about batch {recorded} (its anchor or L2 state root): "
                                  f"they are not from the same devnet. Nothing was changed; {ways}")
         return [], []

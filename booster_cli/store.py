@@ -55,7 +55,8 @@ _ABSENT = object()
 # Fault injection for the full-disk tests where no small file system can be mounted: with
 # BOOSTER_FAULT=store-full-while:<file>, SQLite may not grow the database (max_page_count) while
 # <file> exists, so writes that need a new page fail with SQLite's own SQLITE_FULL.
-_FULL_WHILE = os.environ.get("BOOSTER_FAULT", "").removeprefix("store-full-while:") if os.environ.get("BOOSTER_FAULT", "").startswith("store-full-while:") else ""
+_FAULT = os.environ.get("BOOSTER_FAULT", "")
+_FULL_WHILE = _FAULT.removeprefix("store-full-while:") if _FAULT.startswith("store-full-while:") else ""
 _NO_PAGE_LIMIT = 4294967294
 
 
@@ -198,7 +199,7 @@ class Store:
         # blocks and refuses sends meanwhile (see Executor)
         self.failure = ""
         # accepted transactions whose insert failed, by arrival number: their waiters are told
-        self._failed: dict[int, BaseException] = {}
+        self._failed: dict[int, StoreWriteError] = {}
         # called (under the store's lock) with the hashes of accepted transactions whose insert
         # failed, before any later commit can make a waiter think they are durable
         self.on_lost: Callable[[list[bytes]], None] | None = None
@@ -322,7 +323,7 @@ class Store:
     def _raise_if_failed(self, seq: int) -> None:
         exc = self._failed.pop(seq, None)
         if exc is not None:
-            raise StoreWriteError(self.path, exc.cause if isinstance(exc, StoreWriteError) else exc)
+            raise StoreWriteError(self.path, exc.cause)  # one exception object per waiting thread
 
     @property
     def durable_seq(self) -> int:
@@ -393,10 +394,6 @@ class Store:
     def has_batch(self, batch: int) -> bool:
         return self.query_one("SELECT 1 FROM history WHERE batch = ?", (batch,)) is not None
 
-    def lost_history(self) -> list[dict]:
-        """Settlements L1 lost (see commit's ``lost_from``), oldest first, each with ``lost_at``."""
-        return [{**json.loads(r), "lost_at": t} for r, t in self.query("SELECT record, lost_at FROM lost_history ORDER BY id")]
-
     def backup_to(self, target: Path) -> None:
         with self._lock:
             dest = sqlite3.connect(str(target))
@@ -466,8 +463,6 @@ class _Tx:
             error = StoreWriteError(self._store.path, exc)
             self._store.failure = str(error)
             raise error from exc
-        if isinstance(exc, StoreWriteError):
-            self._store.failure = str(exc)
 
     def _limit_growth(self) -> None:
         """BOOSTER_FAULT=store-full-while:<file> (see above)."""
