@@ -37,18 +37,24 @@ def anvil_cors_args(allow_origins: tuple[str, ...]) -> list[str]:
     return ["--allow-origin", "*" if "*" in allow_origins else allow_origins[0]]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(avoid: frozenset[int] = frozenset()) -> int:
+    """A port nothing listens on, not one of ``avoid``. The kernel may hand out a port again as
+    soon as its probe socket is closed, so two calls can return the same port."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
-def claim_port(what: str, port: int, host: str = "127.0.0.1") -> int:
-    """The port to use: a free one for 0, else ``port`` if nothing listens there. The probe binds
-    as the servers will (SO_REUSEADDR): a port whose last connections are in TIME_WAIT (for a
-    minute after ``booster down``) is free for them, so it is for the probe."""
+def claim_port(what: str, port: int, host: str = "127.0.0.1", avoid: frozenset[int] = frozenset()) -> int:
+    """The port to use: a free one (not in ``avoid``, the ports the devnet's other servers take)
+    for 0, else ``port`` if nothing listens there. The probe binds as the servers will
+    (SO_REUSEADDR): a port whose last connections are in TIME_WAIT (for a minute after
+    ``booster down``) is free for them, so it is for the probe."""
     if port == 0:
-        return free_port()
+        return free_port(avoid)
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -91,8 +91,8 @@ class Node:
         self.lock = cfg.state.lock("devnet")
         _await_leftovers(cfg.state.read_devnet())
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
-        l1_port = claim_port("L1", cfg.l1_port, cfg.host)
-        l2_port = claim_port("L2", cfg.l2_port, cfg.host)
+        l1_port = claim_port("L1", cfg.l1_port, cfg.host, avoid=frozenset({cfg.l2_port}))
+        l2_port = claim_port("L2", cfg.l2_port, cfg.host, avoid=frozenset({l1_port}))
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         if cfg.fresh:

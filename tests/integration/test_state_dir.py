@@ -403,7 +403,8 @@ def test_up_right_after_down_on_the_same_ports(tmp_path):
     from booster_cli.rpc import RpcClient
 
     env = clean_env(tmp_path)
-    ports = ("--l1-port", str(free_port()), "--l2-port", str(free_port()))
+    l1_port = free_port()
+    ports = ("--l1-port", str(l1_port), "--l2-port", str(free_port(frozenset({l1_port}))))
     for round_ in range(2):
         res = run_booster(tmp_path, env, "up", "-d", *ports, "--json")
         assert res.code == 0, f"round {round_}: {res.err}"

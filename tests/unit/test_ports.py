@@ -61,3 +61,28 @@ def test_the_holder_of_a_port_nobody_listens_on_is_unknown() -> None:
 
 def test_port_zero_is_any_free_port() -> None:
     assert claim_port("L1", 0) > 0
+
+
+def test_two_free_ports_asked_for_at_once_differ(monkeypatch) -> None:
+    """The kernel may hand out the port a closed probe just had (CI saw ``--l1-port 0 --l2-port
+    0`` refused as "both 52507"): a port the devnet's other server takes is never the answer."""
+    import booster_cli.anvil as anvil_mod
+
+    handed_out = iter([40001, 40001, 40001, 40002])
+
+    class Probe:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def bind(self, address):
+            self.port = next(handed_out)
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(anvil_mod.socket, "socket", Probe)
+    first = claim_port("L1", 0)
+    assert claim_port("L2", 0, avoid=frozenset({first})) == 40002
