@@ -1,7 +1,8 @@
 """Targets 3 and 5: instant client, and the mock prover's cost.
 
-- `booster status --json` and `booster delta show --json`: median wall time over 20 runs against
-  a running devnet (target ≤ 250 ms); `booster up -d` until ready (target ≤ 3 s, 3 runs).
+- `booster status`, `booster delta show` and `booster send` (an L1CALL vote, until its receipt):
+  median wall time of the installed `booster` command over 20 runs against a running devnet
+  (target ≤ 200 ms, issue 17); `booster up -d` until ready (target ≤ 3 s, 3 runs).
 - Mock proving (witness fetch + verification + re-execution) of a 1,000-vote batch ÷ its L2
   execution time (target ≤ 2.0), measured in-process on the same executor.
 
@@ -21,10 +22,12 @@ from common import L1CALL, REPO, booster, deploy_voting, devnet, send_all, signe
 
 
 def median_run(args: list[str], cwd: Path, env: dict, runs: int = 20) -> float:
+    """The command as users run it: the console script next to this interpreter."""
+    command = Path(sys.executable).parent / "booster"
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "booster_cli", *args], cwd=cwd, env=env, capture_output=True, check=True)
+        subprocess.run([str(command), *args], cwd=cwd, env=env, capture_output=True, check=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -80,14 +83,16 @@ def main() -> int:
     with devnet() as (record, env, cwd):
         voting = deploy_voting(cwd, env)
         send_all(record["l2"]["rpc_url"], signed_votes(167010, L1CALL, voting, 100, 10))
-        status = median_run(["status", "--json"], cwd, env)
-        delta = median_run(["delta", "show", "--json"], cwd, env)
+        status = median_run(["status"], cwd, env)
+        delta = median_run(["delta", "show"], cwd, env)
+        send = median_run(["send", voting, "vote(uint256)", "3"], cwd, env)
     up = up_time()
     executed, proving = prover_ratio()
     ok = table(
         [
-            ("status --json median (s)", f"{status:.3f}", "0.250", status / 0.25, "<= 1.0", status <= 0.25),
-            ("delta show --json median (s)", f"{delta:.3f}", "0.250", delta / 0.25, "<= 1.0", delta <= 0.25),
+            ("status median (s)", f"{status:.3f}", "0.200", status / 0.2, "<= 1.0", status <= 0.2),
+            ("delta show median (s)", f"{delta:.3f}", "0.200", delta / 0.2, "<= 1.0", delta <= 0.2),
+            ("send (L1CALL vote, to its receipt) median (s)", f"{send:.3f}", "0.200", send / 0.2, "<= 1.0", send <= 0.2),
             ("up -d until ready, median (s)", f"{up:.2f}", "3.00", up / 3, "<= 1.0", up <= 3),
             ("mock prove / L2 execution (1,000 votes)", f"{proving:.2f}s", f"{executed:.2f}s", proving / executed, "<= 2.0", proving / executed <= 2.0),
         ]

@@ -1,7 +1,7 @@
 """Foundry ``cast`` notation: ``"vote(uint256)"``, ``"balanceOf(address)(uint256)"``; argument
 parsing from strings, calldata encoding, and readable revert reasons.
 
-Imports only eth_abi/eth_utils (no py-evm): client commands use it.
+Client commands use it: it imports neither py-evm nor eth_abi/eth_utils (see abicodec.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from .abicodec import decode as abi_decode
+from .abicodec import encode as abi_encode
+from .abicodec import keccak, to_checksum_address
 
 from .errors import UsageError
 
@@ -101,7 +101,7 @@ def parse_signature(sig: str) -> Signature:
 
 
 def parse_value(abi_type: str, text: str):
-    """A command-line string → the Python value eth_abi encodes for ``abi_type``."""
+    """A command-line string → the Python value abicodec encodes for ``abi_type``."""
     try:
         if abi_type.endswith("]"):
             items = text.strip()
@@ -167,7 +167,7 @@ def encode_args(types: list[str], args: list[str]) -> bytes:
     values = [parse_value(t, a) for t, a in zip(types, args)]
     try:
         return abi_encode(types, values)
-    except Exception as exc:  # eth_abi's type and range errors
+    except ValueError as exc:  # a value out of its type (abicodec.ABIError)
         raise UsageError(f"cannot encode arguments as ({','.join(types)}): {exc}") from None
 
 

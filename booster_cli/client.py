@@ -83,7 +83,7 @@ def report(rpc_url: str | None = None, batch: int | None = None) -> dict:
 
 
 def _l1call_payload(to: str, calldata: bytes) -> bytes:
-    from eth_abi import encode
+    from .abicodec import encode
 
     return encode(["address", "bytes"], [to, calldata])
 
@@ -233,9 +233,8 @@ def load_artifact(path: str, contract: str | None):
 
 
 def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | None = None, on_l2: bool = False, artifact: bool = False) -> dict:
-    from eth_abi import encode
-
     from .abi import _abi_type, parse_value
+    from .abicodec import encode
     from .accounts import DEV_PRIVATE_KEYS
     from .txsend import transact
 
@@ -277,7 +276,7 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
 
 
 def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
+    from .abicodec import to_checksum_address
 
     return to_checksum_address(address)
 
