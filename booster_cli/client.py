@@ -172,7 +172,30 @@ def send_tx(
     if result["status"] == 0:
         raw = receipt.get("revertReason") or "0x"
         result["revert_reason"] = decode_revert(bytes.fromhex(raw[2:]))
-    return result
+    return {**result, **_what_it_did(client, tx_hash)}
+
+
+# what ``booster_getTransaction`` adds to send's result (its keys are send's already)
+TX_VIEW_KEYS = ("revert_reason", "mode", "target", "target_name", "function", "events", "delta", "delta_recorded", "batch")
+
+
+def _what_it_did(client: "Client", tx_hash: str) -> dict:
+    """The decoded events, delta entries and revert reason of a sent transaction; nothing from
+    a node without ``booster_getTransaction``."""
+    try:
+        view = client.call("booster_getTransaction", tx_hash)
+    except RpcError as exc:
+        if exc.code == -32601:  # method not found
+            return {}
+        raise
+    return {k: view[k] for k in TX_VIEW_KEYS if k in view}
+
+
+def get_transaction(tx_hash: str, rpc_url: str | None = None) -> dict:
+    """What an L2 transaction did (see txinfo.py): one object, or an error for an unknown hash."""
+    if not (isinstance(tx_hash, str) and tx_hash.startswith("0x") and len(tx_hash) == 66):
+        raise UsageError(f"invalid transaction hash {tx_hash!r}: expected 0x followed by 64 hex digits")
+    return Client(rpc_url).call("booster_getTransaction", tx_hash.lower())
 
 
 def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, sender: str | None = None) -> list:
@@ -266,7 +289,8 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
     if not on_l2:
         from .abi import function_signatures
 
-        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None, function_signatures(compiled.abi))
+        events_and_errors = [i for i in compiled.abi if i.get("type") in ("event", "error")]
+        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None, function_signatures(compiled.abi), events_and_errors)
     elif RpcClient(st["l1"]["rpc_url"]).call("eth_getCode", address, "latest") not in ("0x", rpc.call("eth_getCode", address, "latest")):
         # dev account 0 deploys on both layers, so its L1 and L2 contracts can share an address
         result["warning"] = (
