@@ -131,6 +131,24 @@ def _check_function(client: "Client", to: str, sig: str) -> None:
         raise UsageError(f"{known['name']} at {known['address']} has no function {parse_signature(sig).canonical}{hint} (not sent)")
 
 
+def _known_revert(client: "Client", to: str, data: bytes) -> str:
+    """A revert reason, custom errors decoded when ``to`` is a contract booster registered."""
+    from .abi import decode_revert
+
+    reason = decode_revert(data)
+    if not reason.startswith("reverted with data"):
+        return reason
+    try:
+        known = client.call("booster_getContract", to)
+    except BoosterError:
+        return reason
+    if not known or not known.get("abi"):
+        return reason
+    from .txinfo import revert_reason
+
+    return revert_reason(data, {known["address"]: known}, known["address"])
+
+
 def send_tx(
     to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None,
     value: int = 0,
@@ -160,7 +178,7 @@ def send_tx(
             raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") else "0x"
             if raw == "0x" and mode != "l2":
                 _check_function(client, to, sig)
-            raise TransactionReverted(f"transaction would revert: {decode_revert(bytes.fromhex(raw[2:]))} (not sent)") from None
+            raise TransactionReverted(f"transaction would revert: {_known_revert(client, to, bytes.fromhex(raw[2:]))} (not sent)") from None
         raise BoosterError(f"the L2 rejected the transaction: {exc}") from None
     receipt = wait_for_receipt(client.rpc, tx_hash)
     result = {
@@ -201,7 +219,7 @@ def get_transaction(tx_hash: str, rpc_url: str | None = None) -> dict:
 def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, sender: str | None = None) -> list:
     """Run ``SIG`` on L1 contract ``to`` through L1SANDBOXCALL (L1 at the anchor plus the pending
     delta; writes thrown away) and decode the result by the return types of ``SIG``."""
-    from .abi import decode_output, decode_revert, encode_call, format_value, parse_signature
+    from .abi import decode_output, encode_call, format_value, parse_signature
     from .accounts import resolve_address
 
     _address(to, "target")
@@ -214,7 +232,7 @@ def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, send
     except RpcError as exc:
         if exc.code == 3:
             raw = exc.data if isinstance(exc.data, str) else "0x"
-            raise TransactionReverted(f"call reverted: {decode_revert(bytes.fromhex(raw[2:]))}") from None
+            raise TransactionReverted(f"call reverted: {_known_revert(client, to, bytes.fromhex(raw[2:]))}") from None
         raise
     data = bytes.fromhex(out[2:])
     if not signature.outputs:

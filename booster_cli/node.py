@@ -374,10 +374,11 @@ class Node:
         return {"address": address, "name": name, "labels": storage_layout is not None}
 
     def contract(self, address: str) -> dict | None:
-        """A registered contract's name and function signatures (None when unknown)."""
+        """A registered contract's name, function signatures and ABI events and errors (None
+        when unknown)."""
         address = _checksummed(address)
         known = self.store.meta("contracts", {}).get(address)
-        return None if known is None else {"address": address, "name": known["name"], "functions": known.get("functions")}
+        return None if known is None else {"address": address, "name": known["name"], "functions": known.get("functions"), "abi": known.get("abi") or []}
 
     def transaction(self, tx_hash: str) -> dict:
         """What an L2 transaction did: receipt in short, decoded events, its delta entries."""

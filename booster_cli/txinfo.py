@@ -121,12 +121,13 @@ def decode_log(log: dict, contracts: dict, layer: str) -> dict:
     event with that signature and as many indexed arguments), or left raw (``name`` None)."""
     topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
     data = bytes.fromhex(log["data"][2:])
-    emitter = (contracts.get(log["address"]) or {}).get("name")
+    # registrations are of L1 contracts: an L2 log's emitter is decoded by signature only
+    emitter = (contracts.get(log["address"]) or {}).get("name") if layer == "l1" else None
     out = {"layer": layer, "address": log["address"], "contract_name": emitter, "name": None, "signature": None, "args": None,
            "topics": log["topics"], "data": log["data"]}
     if not topics:
         return out
-    for _, item in _items(contracts, "event", log["address"]):
+    for _, item in _items(contracts, "event", log["address"] if layer == "l1" else None):
         inputs = item.get("inputs", [])
         types = [_abi_type(i) for i in inputs]
         signature = f"{item['name']}({','.join(types)})"

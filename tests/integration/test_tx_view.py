@@ -86,3 +86,21 @@ def test_tx_with_an_unknown_or_malformed_hash_fails_cleanly(devnet):
     assert res.code == 1 and res.json() == {"error": f"the L2 knows no transaction {unknown}", "code": 1}
     res = devnet.booster("tx", "0x1234")
     assert res.code == 2 and "0x followed by 64 hex digits" in res.err
+
+
+def test_l2_events_are_marked_l2_and_an_estimate_names_the_custom_error(devnet):
+    l1_token = devnet.ok("deploy", str(TOKEN), "settlement", "Tok", "TOK", "1000", "--json").json()["address"]
+    l2_token = devnet.ok("deploy", str(TOKEN), "settlement", "Two", "TWO", "500", "--l2", "--json").json()["address"]
+
+    # a plain L2 transaction: its Transfer is L2 code's, decoded by the signature deploy registered
+    sent = devnet.ok("send", l2_token, "transfer(address,uint256)", BOB, "7", "--mode", "l2", "--json").json()
+    assert [(e["layer"], e["name"], e["address"], e["args"]) for e in sent["events"]] == [
+        ("l2", "Transfer", l2_token, {"from": ALICE, "to": BOB, "value": "7"}),
+    ]
+    assert sent["delta"] == [] and sent["mode"] == "l2"
+    assert f"L2  {l2_token}  Transfer(from={ALICE}, to={BOB}, value=7)" in devnet.ok("tx", sent["tx_hash"]).out
+
+    # the estimate reverts: nothing is sent, and the reason names the Token's custom error
+    res = devnet.booster("send", l1_token, "transfer(address,uint256)", BOB, "5000")
+    assert res.code == 5
+    assert res.err.strip() == f"error: transaction would revert: InsufficientBalance(from={ALICE}, balance=1000, needed=5000) (not sent)"
