@@ -131,6 +131,24 @@ def _check_function(client: "Client", to: str, sig: str) -> None:
         raise UsageError(f"{known['name']} at {known['address']} has no function {parse_signature(sig).canonical}{hint} (not sent)")
 
 
+def _known_revert(client: "Client", to: str, data: bytes) -> str:
+    """A revert reason, custom errors decoded when ``to`` is a contract booster registered."""
+    from .abi import decode_revert
+
+    reason = decode_revert(data)
+    if not reason.startswith("reverted with data"):
+        return reason
+    try:
+        known = client.call("booster_getContract", to)
+    except BoosterError:
+        return reason
+    if not known or not known.get("abi"):
+        return reason
+    from .txinfo import revert_reason
+
+    return revert_reason(data, {known["address"]: known}, known["address"])
+
+
 def send_tx(
     to: str, sig: str, args: list[str], from_: str | None, private_key: str | None, mode: str, gas: int | None, rpc_url: str | None,
     value: int = 0,
@@ -160,7 +178,7 @@ def send_tx(
             raw = exc.data if isinstance(exc.data, str) and exc.data.startswith("0x") else "0x"
             if raw == "0x" and mode != "l2":
                 _check_function(client, to, sig)
-            raise TransactionReverted(f"transaction would revert: {decode_revert(bytes.fromhex(raw[2:]))} (not sent)") from None
+            raise TransactionReverted(f"transaction would revert: {_known_revert(client, to, bytes.fromhex(raw[2:]))} (not sent)") from None
         raise BoosterError(f"the L2 rejected the transaction: {exc}") from None
     receipt = wait_for_receipt(client.rpc, tx_hash)
     result = {
@@ -172,13 +190,36 @@ def send_tx(
     if result["status"] == 0:
         raw = receipt.get("revertReason") or "0x"
         result["revert_reason"] = decode_revert(bytes.fromhex(raw[2:]))
-    return result
+    return {**result, **_what_it_did(client, tx_hash)}
+
+
+# what ``booster_getTransaction`` adds to send's result (its keys are send's already)
+TX_VIEW_KEYS = ("revert_reason", "mode", "target", "target_name", "function", "events", "delta", "delta_recorded", "batch")
+
+
+def _what_it_did(client: "Client", tx_hash: str) -> dict:
+    """The decoded events, delta entries and revert reason of a sent transaction; nothing from
+    a node without ``booster_getTransaction``."""
+    try:
+        view = client.call("booster_getTransaction", tx_hash)
+    except RpcError as exc:
+        if exc.code == -32601:  # method not found
+            return {}
+        raise
+    return {k: view[k] for k in TX_VIEW_KEYS if k in view}
+
+
+def get_transaction(tx_hash: str, rpc_url: str | None = None) -> dict:
+    """What an L2 transaction did (see txinfo.py): one object, or an error for an unknown hash."""
+    if not (isinstance(tx_hash, str) and tx_hash.startswith("0x") and len(tx_hash) == 66):
+        raise UsageError(f"invalid transaction hash {tx_hash!r}: expected 0x followed by 64 hex digits")
+    return Client(rpc_url).call("booster_getTransaction", tx_hash.lower())
 
 
 def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, sender: str | None = None) -> list:
     """Run ``SIG`` on L1 contract ``to`` through L1SANDBOXCALL (L1 at the anchor plus the pending
     delta; writes thrown away) and decode the result by the return types of ``SIG``."""
-    from .abi import decode_output, decode_revert, encode_call, format_value, parse_signature
+    from .abi import decode_output, encode_call, format_value, parse_signature
     from .accounts import resolve_address
 
     _address(to, "target")
@@ -191,7 +232,7 @@ def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, send
     except RpcError as exc:
         if exc.code == 3:
             raw = exc.data if isinstance(exc.data, str) else "0x"
-            raise TransactionReverted(f"call reverted: {decode_revert(bytes.fromhex(raw[2:]))}") from None
+            raise TransactionReverted(f"call reverted: {_known_revert(client, to, bytes.fromhex(raw[2:]))}") from None
         raise
     data = bytes.fromhex(out[2:])
     if not signature.outputs:
@@ -265,7 +306,8 @@ def deploy(source: str, contract: str | None, args: list[str], rpc_url: str | No
     if not on_l2:
         from .abi import function_signatures
 
-        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None, function_signatures(compiled.abi))
+        events_and_errors = [i for i in compiled.abi if i.get("type") in ("event", "error")]
+        client.call("booster_registerContract", address, compiled.name, compiled.storage_layout or None, function_signatures(compiled.abi), events_and_errors)
     elif RpcClient(st["l1"]["rpc_url"]).call("eth_getCode", address, "latest") not in ("0x", rpc.call("eth_getCode", address, "latest")):
         # dev account 0 deploys on both layers, so its L1 and L2 contracts can share an address
         result["warning"] = (

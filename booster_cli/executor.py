@@ -517,6 +517,7 @@ class Executor:
                 if rec.tx.gas > tally.gas_limit - tally.gas_used or (included and tally.gas_used + rec.tx.gas > target):
                     break  # the rest waits for the next block
                 used += 1
+                tx_mark = journal.mark()
                 try:
                     # all or nothing (see apply_atomically); a rejected tx leaves nothing behind
                     receipt, computation = apply_atomically(vm, tally, rec.tx)
@@ -524,6 +525,8 @@ class Executor:
                     rec.dropped = str(exc)
                     dropped.append((tx_hash, rec))
                     continue
+                # what this transaction did on L1, for its receipt (format_receipts)
+                computation.booster_l1_writes = self.view.writes_since(tx_mark) if journal.mark() != tx_mark else []
                 tally.gas_used = receipt.gas_used
                 bloom |= receipt.bloom
                 included.append((tx_hash, rec, computation))

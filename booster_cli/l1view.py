@@ -100,6 +100,15 @@ class Journal:
         """Make everything so far permanent (called between L2 transactions)."""
         self._undo.clear()
 
+    def first_changes_since(self, target: dict, mark: int) -> dict:
+        """Each key of ``target`` set since ``mark`` → its value before the first of those sets
+        (``_MISSING`` for a key that was not there), in first-set order."""
+        first: dict = {}
+        for t, key, old in self._undo[mark:]:
+            if t is target and key not in first:
+                first[key] = old
+        return first
+
     def added_since(self, target: dict, mark: int) -> set:
         """The keys of ``target`` that were not in it at ``mark`` and are now."""
         return {key for t, key, old in self._undo[mark:] if t is target and old is _MISSING and key in target}
@@ -325,6 +334,17 @@ class L1View:
         return [
             DeltaEntry(to_checksum_address(address), slot, self.reader.storage(address, slot), value)
             for (address, slot), value in self.storage.items()
+        ]
+
+    def writes_since(self, mark: int) -> list[DeltaEntry]:
+        """The L1 slots written since journal ``mark`` (one L2 transaction's L1CALLs), each with
+        its value before the first of those writes (the pending value, or L1's at the anchor)
+        and its value now: what that transaction did to the delta."""
+        storage, original = self.storage, self.reader.storage
+        return [
+            DeltaEntry(to_checksum_address(address), slot, original(address, slot) if old is _MISSING else old, storage[(address, slot)])
+            for (address, slot), old in self.journal.first_changes_since(storage, mark).items()
+            if (address, slot) in storage
         ]
 
     def reanchor(self, anchor: Anchor, keep_reads: bool) -> None:

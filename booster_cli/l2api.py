@@ -476,5 +476,6 @@ def methods(node: "Node") -> dict:
         "booster_report": node.report,
         "booster_registerContract": node.register_contract,
         "booster_getContract": node.contract,
+        "booster_getTransaction": node.transaction,
         "booster_dumpState": node.dump_state,
     }

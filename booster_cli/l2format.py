@@ -15,6 +15,7 @@ from eth_bloom import BloomFilter
 from eth_utils import to_checksum_address as _to_checksum_address
 
 from .errors import RpcError
+from .precompiles import l1_log_positions
 
 MAX_PERCENTILES = 100
 # the same few senders and contracts come back in every receipt; checksumming costs a keccak
@@ -239,7 +240,12 @@ def _fixed(value: Any, size: int, what: str) -> bytes:
 
 def format_receipts(block: Any, txs: list[tuple[bytes, bytes, Any, Any]], receipts: list) -> list[dict]:
     """JSON-RPC receipts of a sealed block, from (hash, sender, tx, computation) and py-evm's
-    receipts; failed ones also carry ``revertReason`` (the revert data) and ``error``."""
+    receipts; failed ones also carry ``revertReason`` (the revert data) and ``error``. Every one
+    also carries booster's ``l1Logs`` (the positions, among its logs, of those L1 code emitted
+    through the precompiles) and ``l1Writes`` (the L1 slots it wrote through L1CALL: contract,
+    slot, value before it, value after it), for ``booster tx``; receipts from before booster kept
+    them have neither."""
+
     out = []
     cumulative_prev = 0
     log_index = 0
@@ -280,6 +286,8 @@ def format_receipts(block: Any, txs: list[tuple[bytes, bytes, Any, Any]], receip
             "status": "0x0" if computation.is_error else "0x1",
             "type": hex(getattr(tx, "type_id", None) or 0),
         }
+        r["l1Logs"] = l1_log_positions(computation) if logs else []
+        r["l1Writes"] = [e.to_json() for e in getattr(computation, "booster_l1_writes", ())]
         if computation.is_error:
             r["revertReason"] = hx(bytes(computation.output))
             r["error"] = str(computation.error) or type(computation.error).__name__

@@ -353,26 +353,38 @@ class Node:
         labeler = Labeler(self.store.meta("contracts", {}), self.executor.view.preimages if preimages is None else preimages)
         return [{**c, **describe(labeler, c["contract"], int(c["slot"], 16), int(c["before"], 16), int(c["after"], 16))} for c in changes]
 
-    def register_contract(self, address: str, name: str, storage_layout: dict | None, functions: list | None = None) -> dict:
-        """Remember a deployed contract's name and storage layout (for labelled diffs) and its
-        functions' signatures (for ``send``'s hints)."""
+    def register_contract(self, address: str, name: str, storage_layout: dict | None, functions: list | None = None, abi: list | None = None) -> dict:
+        """Remember a deployed contract's name and storage layout (for labelled diffs), its
+        functions' signatures (for ``send``'s hints) and its ABI's events and errors (to decode
+        a transaction's events and revert reason, see txinfo.py; contracts registered before
+        have none)."""
         address = _checksummed(address)
         if storage_layout is not None and not isinstance(storage_layout, dict):
             raise UsageError("storageLayout must be solc's storageLayout object")
         if functions is not None and not (isinstance(functions, list) and all(isinstance(f, str) for f in functions)):
             raise UsageError("functions must be a list of signatures such as 'vote(uint256)'")
+        if abi is not None and not (isinstance(abi, list) and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in abi)):
+            raise UsageError("abi must be a list of ABI items (events and errors)")
         with self.executor.lock:
             contracts = self.store.meta("contracts", {})
-            contracts[address] = {"name": str(name), "storageLayout": storage_layout, "functions": functions}
+            contracts[address] = {"name": str(name), "storageLayout": storage_layout, "functions": functions,
+                                  "abi": [i for i in abi or () if i.get("type") in ("event", "error")]}
             self.store.set_meta("contracts", contracts)
         self.save_l1()  # 'booster deploy' answers once an L1 contract is saved with L1's state
         return {"address": address, "name": name, "labels": storage_layout is not None}
 
     def contract(self, address: str) -> dict | None:
-        """A registered contract's name and function signatures (None when unknown)."""
+        """A registered contract's name, function signatures and ABI events and errors (None
+        when unknown)."""
         address = _checksummed(address)
         known = self.store.meta("contracts", {}).get(address)
-        return None if known is None else {"address": address, "name": known["name"], "functions": known.get("functions")}
+        return None if known is None else {"address": address, "name": known["name"], "functions": known.get("functions"), "abi": known.get("abi") or []}
+
+    def transaction(self, tx_hash: str) -> dict:
+        """What an L2 transaction did: receipt in short, decoded events, its delta entries."""
+        from .txinfo import transaction_view
+
+        return transaction_view(self, tx_hash)
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES

@@ -116,6 +116,8 @@ def _run_in_l1(computation: "ComputationAPI", name: str, keep_writes: bool) -> "
     computation.consume_gas(result.gas_used, reason=f"{name} execution")
     for address, topics, data in result.logs:
         computation.add_log_entry(address, topics, data)
+    if result.logs:  # which of the receipt's logs L1 code emitted (see l1_log_positions)
+        computation.booster_l1_logs = {entry[0] for entry in computation._log_entries[-len(result.logs):]}
     if result.refusal:
         _revert(computation, "booster: " + result.refusal)
     if not result.success:
@@ -203,3 +205,18 @@ BOOSTER_PRECOMPILES = {
     L1SANDBOXCALL_ADDRESS: l1sandboxcall,
     L1DELEGATECALL_ADDRESS: l1delegatecall,
 }
+
+
+def l1_log_positions(computation: "ComputationAPI") -> list[int]:
+    """The positions, among a finished transaction's logs (its receipt's), of those emitted by
+    L1 code through the precompiles: in the receipt they look like any other log."""
+    counters: set[int] = set()
+    stack = [computation]
+    while stack:  # iterative: frames nest up to 1,024 deep
+        c = stack.pop()
+        counters |= getattr(c, "booster_l1_logs", set())
+        stack.extend(c.children)
+    if not counters:
+        return []
+    return [i for i, entry in enumerate(computation.get_raw_log_entries()) if entry[0] in counters]
+

@@ -163,14 +163,36 @@ def send(
     wei = parse_value(value) if value is not None else 0
     with output.status("sending and waiting for the L2 receipt…"):
         result = send_tx(to, sig, args or [], from_, private_key, mode, gas, rpc_url, value=wei)
+    from . import txview
+
     if result["status"] == 0:  # the receipt, and the error: with --json, in one object
         if not json_out:
-            output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status 0")
+            txview.show(result, with_revert=False)
         raise _with_result(TransactionReverted(f"transaction {result['tx_hash']} reverted: {result['revert_reason']}"), result)
     if json_out:
         output.emit_json(result)
     else:
-        output.say(f"tx {result['tx_hash']}  L2 block {result['l2_block']}  gas {result['gas_used']}  status {result['status']}")
+        txview.show(result)
+
+
+@app.command()
+def tx(
+    tx_hash: Annotated[str, typer.Argument(metavar="HASH", help="An L2 transaction's hash.")],
+    rpc_url: RpcUrl = None,
+    json_out: Json = False,
+) -> None:
+    """What an L2 transaction did: status, gas, revert reason, decoded events (L1- or
+    L2-emitted), the delta entries it wrote (before → after as of that transaction).
+
+    Exit 1 if the L2 knows no transaction with HASH, 2 if HASH is not a hash."""
+    from ..client import get_transaction
+    from . import txview
+
+    view = get_transaction(tx_hash, rpc_url)
+    if json_out:
+        output.emit_json(view)
+    else:
+        txview.show(view)
 
 
 @app.command()
