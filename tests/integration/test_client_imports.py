@@ -39,11 +39,13 @@ def _modules(devnet, tmp_path, *args: str) -> list[str]:
         ("send", "{voting}", "vote(uint256)", "2"),
         ("call", "{voting}", "votes(uint256)(uint256)", "2"),
         ("send", "{voting}", "vot(uint256)", "2"),  # refused with the selector hint
+        ("tx", "{tx}"),
     ],
 )
 def test_client_commands_import_nothing_heavy(devnet, tmp_path, command):
     voting = devnet.deploy_voting()
-    args = [a.format(voting=voting) for a in command]
+    tx = devnet.ok("send", voting, "vote(uint256)", "1", "--json").json()["tx_hash"] if "{tx}" in command else ""
+    args = [a.format(voting=voting, tx=tx) for a in command]
     if args[:1] == ["send"] and args[2] == "vot(uint256)":
         out = tmp_path / "modules.json"
         res = subprocess.run([sys.executable, "-c", DRIVER, str(out), *args], cwd=devnet.cwd, env=devnet.env, capture_output=True, text=True, timeout=60)
