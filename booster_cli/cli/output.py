@@ -209,6 +209,16 @@ def _fitted_table(title: str, columns: list[tuple[str, str]], rows: list[list[st
     return _Fitted(*layouts)
 
 
+def status_view(st: dict) -> str:
+    """``booster status`` for people (a running devnet): endpoints, blocks, pids, the pending batch."""
+    return (
+        f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
+        f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
+        f"  settlement {st['contracts']['settlement']}\n"
+        f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
+    )
+
+
 def delta_table(delta: dict, title: str = "pending L1 delta"):
     """The delta grouped by contract (first-write order), slots named from storage layouts when
     known (``votes[3]``), values decoded by type, integer changes as +n/-n; laid out to fit the
@@ -319,11 +329,10 @@ def report_view(report: dict) -> list:
 
     # the source of each model is a sentence: a numbered note below the table, not a column
     models = Table(title="verifier models (settlement gas with each verifier instead of the mock's seal check)", title_justify="left")
-    rows = [[v["name"], f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
-             f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never", f"[{i}]"] for i, v in enumerate(report["verifiers"], 1)]
-    columns = (("verifier", "left"), ("verify gas", "right"), ("settlement gas", "right"), ("direct ÷ settlement", "right"), ("break-even txs", "right"), ("source", "left"))
-    for i, (col, justify) in enumerate(columns):
-        _value_column(models, col, justify, [r[i] for r in rows])
+    rows = [[f"{v['name']} [{i}]", f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
+             f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never"] for i, v in enumerate(report["verifiers"], 1)]
+    for col, justify in (("verifier\n[source]", "left"), ("verify\ngas", "right"), ("settlement\ngas", "right"), ("direct ÷\nsettlement", "right"), ("break-even\ntxs", "right")):
+        models.add_column(col, justify=justify, no_wrap=True)
     for r in rows:
         models.add_row(*r)
     m = report["model"]
