@@ -134,12 +134,7 @@ def status(rpc_url: RpcUrl = None, json_out: Json = False) -> None:
     if json_out:
         output.emit_json(st)
     else:
-        output.say(
-            f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
-            f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
-            f"  settlement {st['contracts']['settlement']}\n"
-            f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
-        )
+        output.say(output.status_view(st))
         if st.get("store_failure"):
             output.warn(f"{st['store_failure']}: no L2 block is built and sends are refused until it can write again")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -29,13 +30,18 @@ def json_failure(message: str, code: int, details: dict | None = None) -> None:
 
 
 def console(stderr: bool = False):
+    """The rich console for people. On a terminal it is the terminal's width. Off one (pipes,
+    Makefiles, CI) it is ``COLUMNS`` when set (rich reads it), else a fixed 120: tables are laid
+    out for that width like on a terminal (they fit it, see ``_Fitted``), while one-line messages
+    are never wrapped (soft wrap) so a grep finds them whole. Scripts are meant to read --json,
+    not this text."""
     from rich.console import Console
 
     no_color = bool(os.environ.get("NO_COLOR"))
     stream = sys.stderr if stderr else sys.stdout
-    # off a terminal (pipes, Makefiles, CI) never wrap: lines are read by scripts
-    width = None if stream.isatty() else 240
-    return Console(stderr=stderr, no_color=no_color, highlight=False, width=width, soft_wrap=width is not None)
+    piped = not stream.isatty()
+    width = 120 if piped and not os.environ.get("COLUMNS", "").strip().isdigit() else None
+    return Console(stderr=stderr, no_color=no_color, highlight=False, width=width, soft_wrap=piped)
 
 
 QUIET = False  # --quiet / BOOSTER_QUIET: only results (JSON, tables asked for) and errors
@@ -93,21 +99,135 @@ def short(value: str) -> str:
     return str(n) if n < 10**15 else value
 
 
-def delta_table(delta: dict, title: str = "pending L1 delta"):
-    """The delta grouped by contract (first-write order), slots named from storage layouts when
-    known (``votes[3]``), values decoded by type, integer changes as +n/-n."""
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{40}\b")
+
+
+def short_addresses(text: str) -> str:
+    """Every 20-byte address in ``text`` (a contract column, a slot label such as
+    ``allowance[0x…][0x…]``) as ``0xDc64…6C9``: its first 4 hex digits and its last 3, checksum
+    case kept. 32-byte words (slots, hashes) are left whole."""
+    return _ADDRESS.sub(lambda m: f"{m[0][:6]}…{m[0][-3:]}", text)
+
+
+class _Fitted:
+    """A table that chooses its layout when it is rendered, at the width it gets: the first of
+    ``layouts`` whose natural width fits (no cell squeezed), else the last one (a stacked block
+    per row, which fits any width of 80 or more). A layout is a function of the width."""
+
+    def __init__(self, *layouts):
+        self.layouts = layouts
+
+    def __rich_console__(self, console, options):
+        from rich.measure import Measurement
+
+        for build in self.layouts:
+            shown = build(options.max_width)
+            if build is self.layouts[-1] or Measurement.get(console, options.update_width(1 << 16), shown).maximum <= options.max_width:
+                yield shown
+                return
+
+
+def _fitted_table(title: str, columns: list[tuple[str, str]], rows: list[list[str]], group: bool = False) -> _Fitted:
+    """``rows`` under ``columns`` ((name, justify)), laid out to fit, most spacious first:
+
+    1. one table, addresses whole;
+    2. one table, every address shortened (``short_addresses``), in all cells alike;
+    3. with ``group``, rows sharing their first cell (the contract) under one heading row
+       instead of a first column;
+    4. stacked, addresses whole if every line fits, else shortened: under a heading (the
+       contract) one line per row, ``slot  before 0  after 3  change +3``, where it fits; a
+       row that does not fit gets one ``name  value`` line per column, and a value too long for
+       that goes on a line of its own.
+
+    A value is never wrapped, cut or squeezed (no_wrap columns; whole lines when stacked)."""
     from rich.table import Table
 
+    def table(cells: list[list[str]]):
+        t = Table(title=title, title_justify="left")
+        for name, justify in columns:
+            t.add_column(name, justify=justify, no_wrap=True)
+        for row in cells:
+            t.add_row(*row)
+        return t
+
+    shortened = [[short_addresses(cell) for cell in row] for row in rows]
+
+    def grouped(width: int):
+        t = Table(title=title, title_justify="left")
+        t.add_column(f"{columns[1][0]} (by {columns[0][0]})", no_wrap=True)
+        for name, justify in columns[2:]:
+            t.add_column(name, justify=justify, no_wrap=True)
+        heading = None
+        for row in shortened:
+            if row[0] != heading:
+                heading = row[0]
+                t.add_row(heading, *[""] * (len(columns) - 2), style="bold")
+            t.add_row(f"  {row[1]}", *row[2:])
+        return t
+
+    def stacked(cells: list[list[str]], width: int):
+        from rich.console import Group
+        from rich.text import Text
+
+        names = [name for name, _ in columns[1:]]
+        pad = max(len(n) for n in names) + 2
+
+        def one_line(row: list[str]) -> str:  # "slot  before 0  after 3  change +3"
+            return "  ".join([row[1]] + [f"{n} {v}" for n, v in zip(names[1:], row[2:]) if v])
+
+        fitting = [len(one_line(r)) + 2 <= width and "\n" not in "".join(r) for r in cells]
+        first: dict[str, int] = {}  # the slot column's width, per heading
+        for r, fits in zip(cells, fitting):
+            if fits:
+                first[r[0]] = max(first.get(r[0], 0), len(r[1]))
+        lines = [Text(title, style="table.title")]
+        heading = None
+        for row, fits in zip(cells, fitting):
+            if not group or row[0] != heading:
+                heading = row[0]
+                lines.append(Text(heading, style="bold"))
+            if fits:
+                aligned = "  " + one_line([row[0], row[1].ljust(first[row[0]])] + row[2:])
+                lines.append(Text(aligned if len(aligned) <= width else "  " + one_line(row)))
+                continue
+            for name, value in zip(names, row[1:]):
+                for i, part in enumerate(value.split("\n")):
+                    if not part:
+                        continue
+                    label = f"  {name if i == 0 else '':<{pad}}"
+                    if len(label) + len(part) <= width or " " in part:  # fits, or prose: wraps under its name
+                        lines.append(Text(label + part))
+                    else:  # a value: whole, on a line of its own
+                        lines.append(Text(label.rstrip()))
+                        lines.append(Text(part if len(part) + 4 > width else "    " + part, overflow="fold"))
+        return Group(*lines)
+
+    layouts = [lambda width: table(rows), lambda width: table(shortened)]
+    if group:
+        layouts.append(grouped)
+    layouts += [lambda width: stacked(rows, width), lambda width: stacked(shortened, width)]
+    return _Fitted(*layouts)
+
+
+def status_view(st: dict) -> str:
+    """``booster status`` for people (a running devnet): endpoints, blocks, pids, the pending batch."""
+    return (
+        f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
+        f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
+        f"  settlement {st['contracts']['settlement']}\n"
+        f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
+    )
+
+
+def delta_table(delta: dict, title: str = "pending L1 delta"):
+    """The delta grouped by contract (first-write order), slots named from storage layouts when
+    known (``votes[3]``), values decoded by type, integer changes as +n/-n; laid out to fit the
+    width (``_fitted_table``)."""
     anchor = delta["anchor"]
-    table = Table(title=f"{title} — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", title_justify="left")
-    table.add_column("contract", no_wrap=True)
-    table.add_column("slot", no_wrap=True)
-    table.add_column("before", justify="right")
-    table.add_column("after", justify="right")
-    table.add_column("change", justify="right")
     order: dict[str, int] = {}
     for c in delta["changes"]:
         order.setdefault(c["contract"], len(order))
+    rows = []
     for c in sorted(delta["changes"], key=lambda c: order[c["contract"]]):
         before, after = int(c["before"], 16), int(c["after"], 16)
         contract = f"{c['contract_name']} {c['contract']}" if c.get("contract_name") else c["contract"]
@@ -121,20 +241,21 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
             change = f"{after - before:+d}"
         else:
             change = ""
-        table.add_row(contract, slot, shown[0], shown[1], change)
-    return table
+        rows.append([contract, slot, shown[0], shown[1], change])
+    columns = [("contract", "left"), ("slot", "left"), ("before", "right"), ("after", "right"), ("change", "right")]
+    return _fitted_table(f"{title} — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", columns, rows, group=True)
 
 
 def conflict_table(conflicts: list[dict]):
-    from rich.table import Table
-
-    table = Table(title="conflicts: L1 changed what the batch read", title_justify="left")
-    for col in ("contract", "slot", "L2 saw", "L1 now"):
-        table.add_column(col, no_wrap=True)
+    order: dict[str, int] = {}
     for c in conflicts:
+        order.setdefault(c["contract"], len(order))
+    rows = []
+    for c in sorted(conflicts, key=lambda c: order[c["contract"]]):
         seen, now = (short(v) if isinstance(v, str) and v.startswith("0x") else str(v) for v in (c["l2_saw"], c["l1_now"]))
-        table.add_row(c["contract"], str(c["slot"]), seen, now)
-    return table
+        rows.append([c["contract"], str(c["slot"]), seen, now])
+    columns = [("contract", "left"), ("slot", "left"), ("L2 saw", "right"), ("L1 now", "right")]
+    return _fitted_table("conflicts: L1 changed what the batch read", columns, rows, group=True)
 
 
 def proof_summary(proof: dict) -> str:
@@ -158,43 +279,45 @@ def gas_table(gas: dict, title: str):
 
 
 def unsettleable_table(targets: list[dict]):
-    from rich.table import Table
-
-    table = Table(title="the settlement would fail on L1: nothing was sent", title_justify="left")
-    for col in ("contract", "applyStateUpdates fails with", "slots", "written by L2 txs", "way out"):
-        table.add_column(col, no_wrap=col != "written by L2 txs")
+    rows = []
     for t in targets:
         who = f"{t['name']} {t['contract']}" if t.get("name") else t["contract"]
-        table.add_row(who, t["reason"], str(t["slots"]), "\n".join(t["txs"]) or "-", t["way_out"])
-    return table
+        rows.append([who, t["reason"], str(t["slots"]), "\n".join(t["txs"]) or "-", t["way_out"]])
+    columns = [("contract", "left"), ("applyStateUpdates fails with", "left"), ("slots", "right"), ("written by L2 txs", "left"), ("way out", "left")]
+    return _fitted_table("the settlement would fail on L1: nothing was sent", columns, rows)
 
 
 def rebase_table(changed: list[dict], title: str = "rebase: "):
-    from rich.table import Table
-
-    table = Table(title=f"{title}{len(changed)} transaction outcome(s) changed", title_justify="left")
-    for col in ("tx", "from", "before", "after"):
-        table.add_column(col, no_wrap=True)
+    rows = []
     for c in changed:
         before = f"status {c['before']['status']}, gas {int(c['before']['gas_used'] or '0x0', 16)}"
         after = c["after"]
         after_text = f"dropped: {after['dropped']}" if "dropped" in after else f"status {after['status']}, gas {int(after['gas_used'] or '0x0', 16)}"
-        table.add_row(c["tx_hash"], c["from"], before, after_text)
-    return table
+        rows.append([c["tx_hash"], c["from"], before, after_text])
+    columns = [("tx", "left"), ("from", "left"), ("before", "left"), ("after", "left")]
+    return _fitted_table(f"{title}{len(changed)} transaction outcome(s) changed", columns, rows)
+
+
+def _value_column(table, name: str, justify: str, values: list[str]) -> None:
+    """A column of values: its header may wrap, its values never (at least as wide as the widest)."""
+    from rich.cells import cell_len
+
+    table.add_column(name, justify=justify, min_width=max(cell_len(v) for v in values) if values else None)
 
 
 def report_view(report: dict) -> list:
     """``booster report`` for people: the headline, the settlement's breakdown, the verifier
     models with their break-even, data availability, and total gas vs batch size."""
     from rich.table import Table
+    from rich.text import Text
 
     from ..report_model import Curves, bar, chart_sizes
 
     what = f"pending batch {report['batch']}" if report["pending"] else f"settled batch {report['batch']}"
     head = Table(title=f"{what}: {report['txs']:,} L2 tx(s), {report['slots']} slot(s) in {report['contracts']} contract(s), anchor L1 block {report['anchor']['number']}", title_justify="left", show_header=False)
-    head.add_column("what")
-    head.add_column("gas", justify="right")
-    head.add_column("how")
+    head.add_column("what", no_wrap=True)
+    head.add_column("gas", justify="right", no_wrap=True)
+    head.add_column("how", ratio=1)  # prose: the column that wraps
     replays = f"{report['l1_calls']:,} L1CALL(s) replayed on anvil in a snapshot, {report['l1_direct_gas_per_tx']:,} per tx"
     if report["replays_reverted"]:
         replays += f"; {report['replays_reverted']} reverted on L1"
@@ -204,25 +327,31 @@ def report_view(report: dict) -> list:
     head.add_row("L1-direct ÷ settlement", f"{ratio:,.2f}×" if ratio is not None else "-", "above 1: the coprocessor is cheaper for this batch")
     parts = gas_table(report["breakdown"], "settlement gas")
 
+    # the source of each model is a sentence: a numbered note below the table, not a column
     models = Table(title="verifier models (settlement gas with each verifier instead of the mock's seal check)", title_justify="left")
-    for col, justify in (("verifier", "left"), ("verify gas", "right"), ("settlement gas", "right"), ("direct ÷ settlement", "right"), ("break-even txs", "right"), ("source", "left")):
-        models.add_column(col, justify=justify)
-    for v in report["verifiers"]:
-        models.add_row(v["name"], f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
-                       f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never", v["source"])
-
+    rows = [[f"{v['name']} [{i}]", f"{v['gas']:,}", f"{v['settlement_gas']:,}", f"{v['ratio']:,.2f}×" if v["ratio"] is not None else "-",
+             f"{v['break_even_txs']:,}" if v["break_even_txs"] else "never"] for i, v in enumerate(report["verifiers"], 1)]
+    for col, justify in (("verifier\n[source]", "left"), ("verify\ngas", "right"), ("settlement\ngas", "right"), ("direct ÷\nsettlement", "right"), ("break-even\ntxs", "right")):
+        models.add_column(col, justify=justify, no_wrap=True)
+    for r in rows:
+        models.add_row(*r)
     m = report["model"]
-    models.caption = (f"break-even from: L1-direct {m['l1_direct_gas_per_tx']:,} gas per tx; the settlement grows {m['settlement_gas_per_new_slot']:,} per new slot, "
-                      f"{m['settlement_gas_per_repeated_slot']} per repeated slot; fixed part {m['fixed_gas']:,} + the verifier")
-    models.caption_justify = "left"
+    notes = Text("\n".join(f"[{i}] {v['source']}" for i, v in enumerate(report["verifiers"], 1)) + "\n"
+                 f"break-even from: L1-direct {m['l1_direct_gas_per_tx']:,} gas per tx; the settlement grows {m['settlement_gas_per_new_slot']:,} per new slot, "
+                 f"{m['settlement_gas_per_repeated_slot']} per repeated slot; fixed part {m['fixed_gas']:,} + the verifier", style="table.caption")
     da = report["da"]
     gwei = lambda wei: f"{wei / 1e9:,.9f}".rstrip("0").rstrip(".")  # noqa: E731
     dat = Table(title=f"data availability of the delta ({da['delta_bytes']:,} bytes): base fee {gwei(da['base_fee_wei'])} gwei, blob base fee {gwei(da['blob_base_fee_wei'])} gwei", title_justify="left")
-    for col in ("as", "gas", "wei", "in gas at the base fee"):
-        dat.add_column(col, justify="right" if col != "as" else "left")
-    dat.add_row("calldata", f"{da['calldata_gas']:,}", f"{da['calldata_wei']:,}", f"{da['calldata_gas']:,}")
     equiv = da["blob_gas_in_execution_gas"]
-    dat.add_row(f"{da['blobs']} blob(s) (+{da['blob_binding_gas']:,} gas to bind)", f"{da['blob_gas']:,} blob gas", f"{da['blob_wei']:,}", f"{equiv:,}" if equiv is not None else "-")
+    rows = [["calldata", f"{da['calldata_gas']:,}", f"{da['calldata_wei']:,}", f"{da['calldata_gas']:,}"],
+            [f"{da['blobs']} blob(s) (+{da['blob_binding_gas']:,} gas to bind)", f"{da['blob_gas']:,} blob gas", f"{da['blob_wei']:,}", f"{equiv:,}" if equiv is not None else "-"]]
+    for i, col in enumerate(("as", "gas", "wei", "in gas at the base fee")):
+        if col == "as":
+            dat.add_column(col)
+        else:
+            _value_column(dat, col, "right", [r[i] for r in rows])
+    for r in rows:
+        dat.add_row(*r)
 
     curves = Curves(m["per_tx"]["l1_direct"], m["per_tx"]["settlement_marginal"], m["fixed_gas"])
     shown = next((v for v in report["verifiers"] if v["name"] == "groth16"), report["verifiers"][-1])
@@ -236,4 +365,4 @@ def report_view(report: dict) -> list:
         d, c = curves.direct_total(n), curves.coprocessor_total(n, shown["gas"])
         chart.add_row(f"{n:,}", f"{round(d):,}", bar(d, top))
         chart.add_row("", f"{round(c):,}", bar(c, top).replace("█", "▒"))
-    return [head, parts, models, dat, chart]
+    return [head, parts, models, notes, dat, chart]
