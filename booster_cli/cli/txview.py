@@ -63,9 +63,12 @@ def lines(view: dict, with_revert: bool = True) -> list[str]:
 
 
 def show(view: dict, with_revert: bool = True) -> None:
+    """Each line as it is where it fits the console; else with its addresses shortened as the
+    tables shorten them (``0xDc64…6C9``); a line still too long wraps."""
     from rich.markup import escape
 
     from . import output
 
+    width = output.console().width
     for line in lines(view, with_revert):
-        output.say(escape(line))
+        output.say(escape(line if len(line) <= width else output.short_addresses(line)))

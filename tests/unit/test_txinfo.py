@@ -76,3 +76,26 @@ def test_lines_show_events_by_layer_and_delta_entries_as_of_the_transaction() ->
     assert f"  {TOKEN}  slot 0x{'02' * 32}  0 → 1" in shown
     old = lines({**view, "delta": [], "delta_recorded": False})
     assert any(line.startswith("L1 writes: not recorded") for line in old)
+
+
+def test_at_80_columns_addresses_are_shortened_where_a_line_would_not_fit(monkeypatch, capsys) -> None:
+    from booster_cli.cli.txview import show
+
+    view = {
+        "tx_hash": "0x" + "ab" * 32, "status": 1, "l2_block": 3, "gas_used": 48917, "mode": "l1call", "target": TOKEN,
+        "target_name": "Token", "function": "approve(address,uint256)",
+        "events": [{"layer": "l1", "address": TOKEN, "contract_name": "Token", "name": "Approval",
+                    "args": {"owner": BOB, "spender": TOKEN, "value": "5"}, "topics": [], "data": "0x"}],
+        "delta": [{"contract": TOKEN, "contract_name": "Token", "slot": "0x" + "01" * 32, "before": "0x0", "after": "0x5",
+                   "label": f"allowance[{BOB}][{TOKEN}]", "before_decoded": "0", "after_decoded": "5"}],
+        "delta_recorded": True, "batch": {"settled": False},
+    }
+    for width, whole in ((80, False), (250, True)):
+        monkeypatch.setenv("COLUMNS", str(width))
+        show(view)
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == f"tx 0x{'ab' * 32}  L2 block 3  gas 48,917  status 1"  # a hash stays whole
+        assert all(len(line) <= width for line in out[1:]), out
+        assert any("Approval(" in line and "value=5" in line for line in out)
+        assert any(f"{BOB[:6]}…{BOB[-3:]}" in line for line in out) != whole
+        assert any(f"allowance[{BOB}][{TOKEN}]" in line for line in out) == whole
