@@ -14,7 +14,7 @@ PY_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)-$(UNISWAP_V2_CORE_VERSION)-$(SOLC05_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit conformance demo report-examples artifacts completions bench clean
+.PHONY: install test test-unit conformance demo docs report-examples artifacts completions bench clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -64,6 +64,11 @@ bench: install
 
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
+
+# The README's quick start, run on a live devnet; its outputs are written into README.md (a test
+# runs the same with --check and fails when they drifted).
+docs: install
+	$(PY) scripts/readme_examples.py
 
 # The `booster report` worked examples of docs/report.md (Voting, ERC20), each on a fresh devnet.
 report-examples: install

@@ -346,12 +346,15 @@ def deploy(
     json_out: Json = False,
 ) -> None:
     """Deploy a contract on L1 (or with --l2 on the L2) from dev account 0; its storage layout
-    is registered so diffs show variable names."""
+    is registered so diffs show variable names. With --quiet (booster -q deploy …) it prints the
+    address alone."""
     from ..client import deploy as do_deploy
 
     result = do_deploy(source, contract, args or [], rpc_url, on_l2=l2, artifact=artifact)
     if json_out:
         output.emit_json(result)
+    elif output.QUIET:  # the address alone, for a shell variable: VOTING=$(booster -q deploy …)
+        output.say(result["address"])
     else:
         output.say(f"deployed {result['contract']} on {result['layer'].upper()} at {result['address']} (tx {result['tx_hash']})")
     if "warning" in result:

@@ -317,7 +317,7 @@ def report_view(report: dict) -> list:
     head = Table(title=f"{what}: {report['txs']:,} L2 tx(s), {report['slots']} slot(s) in {report['contracts']} contract(s), anchor L1 block {report['anchor']['number']}", title_justify="left", show_header=False)
     head.add_column("what", no_wrap=True)
     head.add_column("gas", justify="right", no_wrap=True)
-    head.add_column("how", ratio=1)  # prose: the column that wraps
+    head.add_column("how", ratio=1, overflow="fold")  # prose: the column that wraps (a hash folds, never cut)
     replays = f"{report['l1_calls']:,} L1CALL(s) replayed on anvil in a snapshot, {report['l1_direct_gas_per_tx']:,} per tx"
     if report["replays_reverted"]:
         replays += f"; {report['replays_reverted']} reverted on L1"

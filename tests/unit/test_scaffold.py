@@ -40,6 +40,7 @@ SETTINGS = {
     "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": []},
     "prover": {"key": ""},
     "client": {"rpc_url": "", "from": 0},
+    "report": {"verifier_gas": []},
 }
 ENV_VARS = {
     ("devnet", "l1_port"): "BOOSTER_L1_PORT",
@@ -50,6 +51,7 @@ ENV_VARS = {
     ("prover", "key"): "BOOSTER_PROVER_KEY",
     ("client", "rpc_url"): "BOOSTER_RPC_URL",
     ("client", "from"): "BOOSTER_FROM",
+    ("report", "verifier_gas"): "BOOSTER_VERIFIER_GAS",
 }
 
 
@@ -205,7 +207,7 @@ def test_makefile_targets_parse(tmp_path: Path) -> None:
     proc = subprocess.run(["make", "-n", "demo", "BOOSTER=booster-not-run"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "booster-not-run up -d" in proc.stdout
-    assert "booster-not-run deploy contracts/Voting.sol settlement --json" in proc.stdout
+    assert "booster-not-run -q deploy contracts/Voting.sol settlement" in proc.stdout
     assert proc.stdout.count("booster-not-run send ") >= 3
     assert "booster-not-run settle" in proc.stdout
     assert not (tmp_path / ".booster").exists()
@@ -301,3 +303,18 @@ def test_makefile_keeps_the_address_in_the_state_directory(tmp_path: Path) -> No
     toml = tmp_path / "booster.toml"
     toml.write_text(toml.read_text().replace('state_dir = ".booster"', 'state_dir = "chain-state"'))
     assert "test -s chain-state/voting.address" in dry_run()
+
+
+def test_the_generated_booster_toml_lists_every_setting_booster_reads() -> None:
+    """It says "Every setting is listed": each section and key of config.SETTINGS, with the
+    variable that overrides it (it lacked [report]); and it loads as it is."""
+    import tomllib
+
+    from booster_cli.config import SETTINGS
+
+    text = (TEMPLATES / "project" / "booster.toml").read_text()
+    listed = tomllib.loads(text)
+    assert {section: set(keys) for section, keys in listed.items()} == {section: set(keys) for section, keys in SETTINGS.items()}
+    for keys in SETTINGS.values():
+        for variable, _ in keys.values():
+            assert variable in text
