@@ -100,6 +100,12 @@ class Journal:
         """Make everything so far permanent (called between L2 transactions)."""
         self._undo.clear()
 
+    def written_since(self, target: dict, mark: int) -> list[tuple]:
+        """``(*key, value)`` for each key of ``target`` set since ``mark`` (first-write order,
+        once each), with its value now."""
+        seen = {key: None for t, key, _ in self._undo[mark:] if t is target}
+        return [(*key, target[key]) for key in seen if key in target]
+
     def added_since(self, target: dict, mark: int) -> set:
         """The keys of ``target`` that were not in it at ``mark`` and are now."""
         return {key for t, key, old in self._undo[mark:] if t is target and old is _MISSING and key in target}
