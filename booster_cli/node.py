@@ -113,6 +113,8 @@ class Node:
             prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
+            self.anvil.annotate("setting up the devnet: funding the relayer, the settlement contract, saving L1's state (anvil_dumpState, "
+                                "then every second L1 changed)")
             self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
             self.save_l1()  # the L1 this devnet starts from (and the settlement contract) is saved
             resuming = self.store.meta("executor") is not None
@@ -417,6 +419,7 @@ class Node:
         if isinstance(result, dict):
             return entry
         self.history.append(entry)
+        self.anvil.annotate(f"settled batch {entry['batch']} in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
         if self.watch:
             self.watch.settled(entry)
         return entry
@@ -429,8 +432,15 @@ class Node:
 
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
+        from .logview import REPORT_BEGINS, REPORT_ENDS
+
         with self.executor.lock, self.l1_lock:
-            return report_pending(self) if batch is None else report_settled(self, batch)
+            self.anvil.annotate(REPORT_BEGINS[len("booster: "):] + ": its L1 transactions below are replays inside an evm_snapshot "
+                                "(impersonated senders), reverted when it ends; none of them stays on L1")
+            try:
+                return report_pending(self) if batch is None else report_settled(self, batch)
+            finally:
+                self.anvil.annotate(REPORT_ENDS[len("booster: "):] + ": L1 is put back as it was (evm_revert)")
 
     def dump_state(self, path: object = None) -> dict:
         """Write L1 and L2 state to a new archive in the state directory (see snapshot.py), named

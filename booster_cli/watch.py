@@ -32,6 +32,8 @@ log = logging.getLogger("booster.watch")
 
 PRECOMPILES = {L1CALL_ADDRESS: "L1CALL", L1SANDBOXCALL_ADDRESS: "L1SANDBOXCALL", L1DELEGATECALL_ADDRESS: "L1DELEGATECALL"}
 MAX_SLOTS_SHOWN = 4  # per line; "+N more" after
+_OFFSET_64 = (64).to_bytes(32, "big")
+MAX_CACHED = 100_000  # names kept per cache (a cache this full starts over)
 
 
 def short(address: bytes | str) -> str:
@@ -69,10 +71,20 @@ class Watch:
         self._contracts: dict | None = None
         self._names: dict[bytes, tuple[str | None, dict[bytes, str]]] = {}
         self._slots: dict[tuple[bytes, int], str] = {}
+        self._short: dict[bytes, str] = {}
+        self._targets: dict[tuple[bytes, bytes], tuple] = {}
         self._labeler: Labeler | None = None
         self._labeler_size = -1
 
     # -- names, cached --
+    def short(self, address: bytes) -> str:
+        text = self._short.get(address)
+        if text is None:
+            if len(self._short) > MAX_CACHED:
+                self._short.clear()
+            text = self._short[address] = short(address)
+        return text
+
     def _registered(self) -> dict:
         if self._contracts is None:
             self._contracts = self._contracts_source() or {}
@@ -104,10 +116,23 @@ class Watch:
 
     def _target(self, to: bytes, data: bytes) -> tuple[str, bytes | None, bytes]:
         """(what the transaction calls, readable; the L1 target; its calldata)."""
+        # an L1CALL's input starts with the address, offset (64), length and selector: the same
+        # 100 bytes, the same call (a plain call: its selector)
+        key = (to, data[:100] if data[32:64] == _OFFSET_64 else data[:4])
+        known = self._targets.get(key)
+        if known is None:
+            known = self._describe_target(to, data)
+            if len(self._targets) > MAX_CACHED:
+                self._targets.clear()
+            if to not in PRECOMPILES or data[32:64] == _OFFSET_64:
+                self._targets[key] = known
+        return known[0], known[1], data[known[2]:known[3]]
+
+    def _describe_target(self, to: bytes, data: bytes) -> tuple[str, bytes | None, int, int]:
         kind = PRECOMPILES.get(to)
         if kind is None:
             name, functions = self._contract(to)
-            return f"{_named(name, to)}.{_function(functions, data)}" if data else short(to), None, data
+            return f"{self._named(name, to)}.{_function(functions, data)}" if data else self.short(to), None, 0, None
         try:
             target = data[12:32]
             offset = int.from_bytes(data[32:64], "big")
@@ -116,9 +141,12 @@ class Watch:
             if len(target) != 20 or len(inner) != length:
                 raise ValueError
         except (ValueError, OverflowError):
-            return f"{kind} (input not abi.encode(address, bytes))", None, b""
+            return f"{kind} (input not abi.encode(address, bytes))", None, 0, 0
         name, functions = self._contract(target)
-        return f"{kind} {_named(name, target)}.{_function(functions, inner)}", target, inner
+        return f"{kind} {self._named(name, target)}.{_function(functions, inner)}", target, offset + 32, offset + 32 + length
+
+    def _named(self, name: str | None, address: bytes) -> str:
+        return f"{name}({self.short(address)})" if name else self.short(address)
 
     # -- lines --
     def block(self, block: Any, txs: list[tuple]) -> None:
@@ -147,7 +175,7 @@ class Watch:
             status = "ok"
         else:
             status = "reverted: " + decode_revert(bytes.fromhex(receipt.get("revertReason", "0x")[2:]), self._errors)
-        line = f"  0x{tx_hash.hex()}  {short(sender)} → {what}  {status}  gas {int(receipt.get('gasUsed', '0x0'), 16):,}"
+        line = f"  0x{tx_hash.hex()}  {self.short(sender)} → {what}  {status}  gas {int(receipt.get('gasUsed', '0x0'), 16):,}"
         if written:
             names = [self._written(a, s) for a, s, _ in written[:MAX_SLOTS_SHOWN]]
             more = f" +{len(written) - MAX_SLOTS_SHOWN} more" if len(written) > MAX_SLOTS_SHOWN else ""
@@ -157,7 +185,7 @@ class Watch:
     def _written(self, address: bytes, slot: int) -> str:
         name = self._contract(address)[0]
         label = self._slot(address, slot)
-        return label if name is not None else f"{short(address)} {label}"
+        return label if name is not None else f"{self.short(address)} {label}"
 
     def tx_detail(self, tx: Any, written: list) -> list[str]:
         """``-v``: the call's arguments and each slot it wrote, with the value it left."""
@@ -186,10 +214,6 @@ class Watch:
             for c in changes:
                 log.debug(f"  {c.get('contract_name') or c['contract']} {c.get('label') or c['slot']}: "
                           f"{c.get('before_decoded', c['before'])} → {c.get('after_decoded', c['after'])}")
-
-
-def _named(name: str | None, address: bytes) -> str:
-    return f"{name}({short(address)})" if name else short(address)
 
 
 def _function(functions: dict[bytes, str], data: bytes) -> str:

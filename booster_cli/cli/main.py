@@ -377,11 +377,18 @@ def logs(
     which: Annotated[Optional[str], typer.Argument(help="l1 (anvil) or l2 (the booster node); both by default.")] = None,
     follow: Annotated[bool, typer.Option("-f", "--follow", envvar="BOOSTER_FOLLOW", help="Keep printing new lines (Ctrl-C stops).")] = False,
     lines: Annotated[int, typer.Option("-n", "--lines", envvar="BOOSTER_LINES", help="How many last lines to show.")] = 50,
+    all_lines: Annotated[bool, typer.Option("--all", envvar="BOOSTER_LOGS_ALL", help="l1: anvil's log as anvil wrote it, one line per RPC request included.")] = False,
 ) -> None:
-    """Show the devnet's logs from the state directory."""
-    from ..client import log_files, tail
+    """Show the devnet's logs from the state directory.
 
-    tail(log_files(which), lines, follow, sys.stdout)
+    l2: one line per L2 block, transaction and settlement (see 'booster up --help'), and the
+    node's messages. l1: anvil's transactions and blocks, without anvil's line per RPC request;
+    booster's own L1 work is marked: 'booster: …' lines (settlement contract, settlements, the
+    report), and the transactions a report replays inside an evm_snapshot, which it reverts,
+    start with '[booster report, reverted]'. --all shows anvil's log unfiltered."""
+    from ..logview import log_files, tail
+
+    tail(log_files(which), lines, follow, sys.stdout, raw=all_lines)
 
 
 @state_app.command("dump")

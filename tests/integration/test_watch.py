@@ -99,6 +99,12 @@ def test_foreground_up_prints_a_line_per_transaction(tmp_path):
         log = fg.ok("logs", "l2", "-n", "200").out
         assert tx in log and "votes[1]" in log
         l1_log = fg.ok("logs", "l1", "-n", "1000").out
+        raw = fg.ok("logs", "l1", "--all", "-n", "100000").out  # as anvil wrote it
         for internal in ("anvil_impersonateAccount", "evm_revert", "evm_snapshot", "anvil_dumpState", "anvil_setBalance"):
+            assert internal in raw
             shown = [ln for ln in l1_log.splitlines() if internal in ln]
-            assert all("booster" in ln for ln in shown), (internal, shown)
+            assert all(ln.startswith("booster: ") for ln in shown), (internal, shown)
+        # the report's replays are marked, the settlement is named
+        replayed = [ln for ln in l1_log.splitlines() if "Transaction: 0x" in ln and ln.startswith("[booster report, reverted]")]
+        assert replayed, l1_log
+        assert "booster: settled batch 1 in L1 tx" in l1_log
