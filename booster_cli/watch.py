@@ -101,7 +101,10 @@ class Watch:
     def _slot(self, address: bytes, slot: int) -> str:
         name = self._slots.get((address, slot))
         if name is None:
-            parts = self._parts(address, slot)
+            try:
+                parts = self._parts(address, slot)
+            except RuntimeError:  # the preimages changed while read (a settlement, on another thread): not cached
+                return f"slot {slot:#x}"
             name = self._slots[(address, slot)] = ", ".join(p.label for p in parts) if parts else f"slot {slot:#x}"
         return name
 
@@ -197,7 +200,10 @@ class Watch:
                 out.append(f"      call {_decode_call(sig, inner)}")
         for address, slot, value in written:
             name = self._contract(address)[0]
-            parts = self._parts(address, slot) if name else None
+            try:
+                parts = self._parts(address, slot) if name else None
+            except RuntimeError:
+                parts = None
             shown = slot_value(value, parts) if parts else f"{value:#x}"
             out.append(f"      write {name or short(address)} {self._slot(address, slot)} = {shown}  (slot {slot:#x})")
         return out
