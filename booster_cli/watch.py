@@ -51,7 +51,7 @@ class WatchFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.name != log.name:
             return super().format(record)
-        stamp = self.formatTime(record)
+        stamp = self.formatTime(record, self.datefmt)
         return "\n".join(f"{stamp} {line}" for line in record.getMessage().split("\n"))
 
 

@@ -67,3 +67,9 @@ def test_l1_filter_drops_request_lines_and_marks_the_report():
            "    Transaction: 0xaa", "", "evm_revert", "booster: report ends: …", "    Transaction: 0xbb"]
     shown = L1Filter()(raw)
     assert shown == ["booster: report begins: …", REPLAYED + "    Transaction: 0xaa", "", "booster: report ends: …", "    Transaction: 0xbb"]
+
+
+def test_the_terminal_shows_the_time_of_day():
+    record = logging.LogRecord("booster.watch", logging.INFO, "", 0, "L2 block 1", None, None)
+    stamp = WatchFormatter("%(message)s", datefmt="%H:%M:%S").format(record).split(" ")[0]
+    assert len(stamp) == 8 and stamp[2] == stamp[5] == ":"
