@@ -183,6 +183,16 @@ class AnvilProcess:
             self.proc.kill()
             self.proc.wait()
 
+    def annotate(self, text: str) -> None:
+        """Write ``booster: text`` into anvil's log, where anvil's own lines show what it did:
+        booster's L1 housekeeping is told from the user's (logview.py reads these lines)."""
+        try:
+            # O_APPEND: one write lands whole after anvil's last line (anvil writes line by line)
+            with open(self.log_path, "a") as f:
+                f.write(f"booster: {text}\n")
+        except OSError:
+            pass  # a log line is not worth failing for
+
     def _last_log_line(self) -> str:
         try:
             lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]

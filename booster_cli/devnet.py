@@ -15,37 +15,36 @@ READY_TIMEOUT_S = 60.0
 CHILD_EXIT_S = 15.0  # for anvil and the RPC front to exit after their node
 
 
-def _node_args(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool, rebase: bool, allow_origins: tuple[str, ...] = ()) -> list[str]:
+def _node_args(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool, rebase: bool, allow_origins: tuple[str, ...] = (),
+               verbose: bool = False) -> list[str]:
     args = ["--state-dir", str(current().path), "--l1-port", str(l1_port), "--l2-port", str(l2_port), "--l2-chain-id", str(l2_chain_id)]
     args += [f"--allow-origin={origin}" for origin in allow_origins]
-    return args + (["--fresh"] if fresh else []) + (["--rebase"] if rebase else [])
+    return args + (["--fresh"] if fresh else []) + (["--rebase"] if rebase else []) + (["--verbose"] if verbose else [])
 
 
 def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready, fresh: bool = False, rebase: bool = False,
-                     allow_origins: tuple[str, ...] = ()) -> None:
-    import logging
-
+                     allow_origins: tuple[str, ...] = (), verbose: bool = False, quiet: bool = False, terminal=None) -> None:
+    """Run the devnet here until Ctrl-C; its log (l2.log) gets the watch's lines (watch.py), and
+    so does ``terminal`` (warnings only with ``quiet``; details with ``verbose``)."""
     from .node import NodeConfig, run_foreground
+    from .watch import configure_logging
 
     state = current()
     state.logs.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=[logging.FileHandler(state.logs / "l2.log")],
-    )
+    configure_logging(state.logs / "l2.log", verbose, terminal, quiet)
     reason = run_foreground(NodeConfig(state, l1_port, l2_port, l2_chain_id, fresh=fresh, rebase=rebase, allow_origins=allow_origins), on_ready)
     if reason:
         raise BoosterError(reason)
 
 
-def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = False, rebase: bool = False, allow_origins: tuple[str, ...] = ()) -> dict:
+def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = False, rebase: bool = False, allow_origins: tuple[str, ...] = (),
+                   verbose: bool = False) -> dict:
     state = current()
     state.logs.mkdir(parents=True, exist_ok=True)
     log_path = state.logs / "l2.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase, allow_origins)],
+            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase, allow_origins, verbose)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -19,11 +19,12 @@ being answered while the next block is built; receipts a rebase is replacing are
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 from eth import constants
@@ -51,6 +52,7 @@ from .rawtx import TxDecoder, recover_sender
 from .store import Store, StoreWriteError
 
 L2_GAS_LIMIT = 30_000_000
+log = logging.getLogger("booster.executor")
 ASK_UNDER_LOCK = object()  # see Executor.published_receipt
 STORE_FAILING = "the L2 builds no block and takes no transaction until its store can write again (it resumes by itself)"
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
@@ -175,6 +177,10 @@ class Executor:
         self.future: dict[bytes, dict[int, bytes]] = {}
         self.txs: dict[bytes, TxRecord] = {}
         self._receipts_held: deque[bytes] = deque()  # mined transactions whose receipt is in memory
+        # called with each new published block and its transactions (hash, sender, tx, receipt,
+        # the L1 slots it wrote as (contract, slot, value)), outside ``lock`` (see watch.py)
+        self.on_block: Callable[[Any, list], None] | None = None
+        self._block_report: tuple | None = None
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -418,7 +424,20 @@ class Executor:
     def mine_pending(self) -> int:
         """Apply every queued transaction that fits into one new block; returns how many.
         Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
-        in front of what arrived during the build."""
+        in front of what arrived during the build. ``on_block`` hears of the block once it is
+        published, after the lock is let go."""
+        with self.lock:
+            self._block_report = None
+            mined = self._mine_pending()
+            report, self._block_report = self._block_report, None
+        if report is not None and self.on_block is not None:
+            try:
+                self.on_block(*report)
+            except Exception:  # the watch must never stop the blocks
+                log.exception("describing L2 block %s failed", report[0].number)
+        return mined
+
+    def _mine_pending(self) -> int:
         with self.lock:
             if self.broken:
                 raise RuntimeError(f"no more blocks: {self.broken}")
@@ -453,6 +472,8 @@ class Executor:
                 raise
             journal.forget()
             self._publish(pending[:used], pending[used:])
+            if self._block_report is not None:
+                self._block_report = (block, self._block_report)
             return sum(1 for r in rows if r[1] == "mined")
 
     def _take_stored(self) -> list[bytes]:
@@ -505,6 +526,8 @@ class Executor:
         tally = GasTally(base_header.gas_limit, base_header.gas_used)
         bloom = BloomFilter(base_header.bloom)
         included, receipts, dropped = [], [], []
+        watched = self.on_block is not None
+        written: list[list] = []  # per included transaction, the L1 slots it wrote (when watched)
         target = tally.gas_limit // ELASTICITY_MULTIPLIER if up_to_target else tally.gas_limit
         used = 0
         # the L1 writes of the whole block stay undoable until it is sealed: a block abandoned
@@ -525,8 +548,10 @@ class Executor:
                     rec.dropped = str(exc)
                     dropped.append((tx_hash, rec))
                     continue
-                # what this transaction did on L1, for its receipt (format_receipts)
+                # what this transaction did on L1, for its receipt (format_receipts) and the watch
                 computation.booster_l1_writes = self.view.writes_since(tx_mark) if journal.mark() != tx_mark else []
+                if watched:
+                    written.append([(bytes.fromhex(e.contract[2:]), e.slot, e.after) for e in computation.booster_l1_writes])
                 tally.gas_used = receipt.gas_used
                 bloom |= receipt.bloom
                 included.append((tx_hash, rec, computation))
@@ -546,7 +571,11 @@ class Executor:
         # every new canonical block back from the database (decoding all its transactions)
         chain.chaindb.persist_block(block)
         chain.header = chain.create_header_from_parent(block.header)
+        if watched:  # before _record_receipts lets go of the transactions
+            self._block_report = [(h, r.sender, r.tx, None, w) for (h, r, _), w in zip(included, written)]
         self._record_receipts(block, included, receipts)
+        if watched:
+            self._block_report = [(h, s, tx, self.txs[h].receipt, w) for h, s, tx, _, w in self._block_report]
         rows = [(h, "mined", orjson.dumps(r.receipt).decode(), None) for h, r, _ in included]  # ~10x json's speed
         return block, rows + [(h, "dropped", None, r.dropped) for h, r in dropped], used
 

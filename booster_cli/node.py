@@ -32,13 +32,14 @@ from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
 from .prover import MockProver
-from .relayer import Relayer
+from .relayer import TARGET_ERRORS, Relayer
 from .resume import check_anchor, check_settled_batches, known_settlement, reconcile_settlement
 from .store import Store, StoreWriteError, check_store
 from .rpc_server import RpcServer
 from .statedir import StateDir, StateLock
 from .txsend import transact
 from .txsign import address_of
+from .watch import Watch, configure_logging
 
 log = logging.getLogger("booster.node")
 
@@ -82,6 +83,7 @@ class Node:
         self._l1_saved_at: str | None = None  # L1's block number when its state was last saved
         self.l1_lock = threading.RLock()  # L1 is saved only outside a report (see save_l1)
         self.lock: StateLock | None = None
+        self.watch: Watch | None = None
 
     # -- lifecycle --
     def start(self) -> dict:
@@ -111,6 +113,8 @@ class Node:
             prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
+            self.anvil.annotate("setting up the devnet: funding the relayer, the settlement contract, saving L1's state (anvil_dumpState, "
+                                "then every second L1 changed)")
             self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
             self.save_l1()  # the L1 this devnet starts from (and the settlement contract) is saved
             resuming = self.store.meta("executor") is not None
@@ -129,6 +133,8 @@ class Node:
                 self.executor.refresh_anchor()
                 self.executor.commit()
             self.history = self.store.history()
+            self.watch = Watch(lambda: self.store.meta("contracts", {}), lambda: self.executor.view.preimages, TARGET_ERRORS)
+            self.executor.on_block = self.watch.block
             self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
             from .l2api import methods
 
@@ -370,6 +376,8 @@ class Node:
             contracts[address] = {"name": str(name), "storageLayout": storage_layout, "functions": functions,
                                   "abi": [i for i in abi or () if i.get("type") in ("event", "error")]}
             self.store.set_meta("contracts", contracts)
+        if self.watch:
+            self.watch.forget()  # its names and labels may change
         self.save_l1()  # 'booster deploy' answers once an L1 contract is saved with L1's state
         return {"address": address, "name": name, "labels": storage_layout is not None}
 
@@ -423,6 +431,9 @@ class Node:
         if isinstance(result, dict):
             return entry
         self.history.append(entry)
+        self.anvil.annotate(f"settled batch {entry['batch']} in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
+        if self.watch:
+            self.watch.settled(entry)
         return entry
 
     def report(self, batch: object = None) -> dict:
@@ -433,8 +444,15 @@ class Node:
 
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
+        from .logview import REPORT_BEGINS, REPORT_ENDS
+
         with self.executor.lock, self.l1_lock:
-            return report_pending(self) if batch is None else report_settled(self, batch)
+            self.anvil.annotate(REPORT_BEGINS[len("booster: "):] + ": its L1 transactions below are replays inside an evm_snapshot "
+                                "(impersonated senders), reverted when it ends; none of them stays on L1")
+            try:
+                return report_pending(self) if batch is None else report_settled(self, batch)
+            finally:
+                self.anvil.annotate(REPORT_ENDS[len("booster: "):] + ": L1 is put back as it was (evm_revert)")
 
     def dump_state(self, path: object = None) -> dict:
         """Write L1 and L2 state to a new archive in the state directory (see snapshot.py), named
@@ -514,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--rebase", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="the watch's detail lines too (watch.py)")
     parser.add_argument("--allow-origin", action="append", default=[], help="a web page's origin allowed on the L2 and L1 ports (repeatable)")
     args = parser.parse_args(argv)
     from pathlib import Path
@@ -527,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
                         allow_origins=origins)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose=args.verbose)  # stderr: the detached node's is l2.log
     try:
         reason = run_foreground(config)
     except BoosterError as exc:

@@ -80,9 +80,19 @@ def up(
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block (or settled batches), re-execute the batch on the L1 head.")] = False,
     allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", envvar="BOOSTER_VERBOSE", help="Under each transaction also its decoded arguments and each L1 slot it wrote with its new value (in the terminal and l2.log).")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", envvar="BOOSTER_QUIET", help="Foreground: print only warnings and errors after 'ready' (l2.log still gets every line).")] = False,
     json_out: Json = False,
 ) -> None:
-    """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node."""
+    """Start the devnet (resuming the state directory): anvil (L1), the settlement contract, the L2 node.
+
+    In the foreground it then prints what the devnet does, one line per L2 block, per
+    transaction (hash, sender, the L1 contract and function it calls, status or revert reason,
+    gas, the L1 slots it wrote, named as 'delta show' names them) and per settlement (batch,
+    L1 tx, slots, gas), until Ctrl-C. The same lines go to .booster/logs/l2.log ('booster logs
+    -f l2' follows them, also for 'up -d'). -v adds detail lines; -q (or 'booster -q up')
+    shows only warnings and errors. 'booster logs l1' hides anvil's per-request lines and
+    marks booster's own L1 housekeeping (see 'booster logs --help')."""
     from ..devnet import start_detached, start_foreground
     from ..origins import parse_origins
 
@@ -109,10 +119,12 @@ def up(
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins)
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose)
         ready(record)
     else:
-        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins)
+        # the lines go to stdout, except with --json, whose stdout holds one JSON object
+        start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins, verbose=verbose, quiet=quiet or output.QUIET,
+                         terminal=sys.stderr if json_out else sys.stdout)
 
 
 @app.command()
@@ -385,11 +397,18 @@ def logs(
     which: Annotated[Optional[str], typer.Argument(help="l1 (anvil) or l2 (the booster node); both by default.")] = None,
     follow: Annotated[bool, typer.Option("-f", "--follow", envvar="BOOSTER_FOLLOW", help="Keep printing new lines (Ctrl-C stops).")] = False,
     lines: Annotated[int, typer.Option("-n", "--lines", envvar="BOOSTER_LINES", help="How many last lines to show.")] = 50,
+    all_lines: Annotated[bool, typer.Option("--all", envvar="BOOSTER_LOGS_ALL", help="l1: anvil's log as anvil wrote it, one line per RPC request included.")] = False,
 ) -> None:
-    """Show the devnet's logs from the state directory."""
-    from ..client import log_files, tail
+    """Show the devnet's logs from the state directory.
 
-    tail(log_files(which), lines, follow, sys.stdout)
+    l2: one line per L2 block, transaction and settlement (see 'booster up --help'), and the
+    node's messages. l1: anvil's transactions and blocks, without anvil's line per RPC request;
+    booster's own L1 work is marked: 'booster: …' lines (settlement contract, settlements, the
+    report), and the transactions a report replays inside an evm_snapshot, which it reverts,
+    start with '[booster report, reverted]'. --all shows anvil's log unfiltered."""
+    from ..logview import log_files, tail
+
+    tail(log_files(which), lines, follow, sys.stdout, raw=all_lines)
 
 
 @state_app.command("dump")
