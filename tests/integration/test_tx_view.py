@@ -26,6 +26,7 @@ def _hash_of(out: str) -> str:
 
 
 def test_send_and_tx_show_events_delta_and_errors(devnet):
+    devnet.env["COLUMNS"] = "300"  # whole addresses on every line (narrower: shortened, tests/unit/test_txinfo.py)
     voting = devnet.deploy_voting()
     token = devnet.ok("deploy", str(TOKEN), "settlement", "Tok", "TOK", "1000", "--json").json()["address"]
 
@@ -89,6 +90,7 @@ def test_tx_with_an_unknown_or_malformed_hash_fails_cleanly(devnet):
 
 
 def test_l2_events_are_marked_l2_and_an_estimate_names_the_custom_error(devnet):
+    devnet.env["COLUMNS"] = "300"
     l1_token = devnet.ok("deploy", str(TOKEN), "settlement", "Tok", "TOK", "1000", "--json").json()["address"]
     l2_token = devnet.ok("deploy", str(TOKEN), "settlement", "Two", "TWO", "500", "--l2", "--json").json()["address"]
 
