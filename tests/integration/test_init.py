@@ -198,7 +198,7 @@ class Market:
         # the quote, the slippage guard one unit above it, then the swap at exactly the quote
         assert self.call(self.pool, "getAmountOut(address,uint256)(uint256)", token_in, amount_in) == out
         err = self.reverts(sender, self.pool, "swap(address,uint256,uint256)", token_in, amount_in, out + 1)
-        assert selector("InsufficientOutput(uint256,uint256)") in err
+        assert "InsufficientOutput(amountOut=" in err  # Pool's custom error, decoded from its registered ABI
         self.send(sender, self.pool, "swap(address,uint256,uint256)", token_in, amount_in, out)
         self.move(token_in, who, self.pool, amount_in)
         self.spend(token_in, who, self.pool, amount_in)
@@ -258,13 +258,13 @@ def test_token_and_pool_trade_on_l2_and_settle_on_l1(devnet, tmp_path: Path) -> 
 
     # her allowance is used up: a second swap would fail in transferFrom, and is not sent
     err = market.reverts(1, pool, "swap(address,uint256,uint256)", token_a, 10**19, 0)
-    assert selector("InsufficientAllowance(address,uint256,uint256)") in err
+    assert selector("InsufficientAllowance(address,uint256,uint256)") in err  # raised by the token inside the pool: raw (only the target's errors are decoded)
     # Bob holds nothing: his transfer fails on the balance
     err = market.reverts(2, token_a, "transfer(address,uint256)", ALICE, 1)
-    assert selector("InsufficientBalance(address,uint256,uint256)") in err
+    assert "InsufficientBalance(" in err
     # a token the pool does not trade
     err = market.reverts(0, pool, "swap(address,uint256,uint256)", DEV_ADDRESSES[3], 1, 0)
-    assert selector("UnknownToken(address)") in err
+    assert "UnknownToken(" in err
 
     # the owner sells B back (the other direction), then adds at the new price and takes some out
     market.swap(0, token_b, 3 * 10**20)

@@ -53,7 +53,8 @@ def test_a_conflict_is_refused_then_rebased(devnet):
     assert "stays pending" in res.err
     # the table, for people
     res = devnet.booster("settle")
-    assert res.code == 4 and slot in res.out and short_addresses(voting) in res.out  # piped: 120 columns
+    # piped: 120 columns; the address whole where the layout fits it, else shortened
+    assert res.code == 4 and slot in res.out and (voting in res.out or short_addresses(voting) in res.out)
     assert len(devnet.ok("delta", "show", "--json").json()["changes"]) == 1  # nothing lost
 
     settled = devnet.ok("settle", "--rebase", "--json").json()
