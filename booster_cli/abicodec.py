@@ -242,11 +242,12 @@ def _decode_base(t: _Base, data: bytes, at: int):
 
 def _decode_sequence(types: list[_Type], data: bytes, start: int) -> tuple:
     values, head = [], start
+    head_size = sum(WORD if t.dynamic else t.size for t in types)
     for t in types:
         if t.dynamic:
             offset = _read_word(data, head)
-            if start + offset > len(data):
-                raise ABIError("an offset past the end of the data")
+            if offset < head_size or start + offset >= len(data):  # into the offsets, or past the end
+                raise ABIError("an offset outside the data")
             values.append(_decode(t, data, start + offset))
             head += WORD
         else:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from .abicodec import decode as abi_decode  # not eth_abi: the client reads revert reasons with this module
+from .abicodec import keccak, to_checksum_address
 
 from .abi import _abi_type, decode_revert, format_value
 from .errors import BoosterError, UsageError
