@@ -9,10 +9,14 @@ depth undoes exactly its own writes and a rolled-back first write also leaves th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
+
+from .abicodec import to_checksum_address as _checksum
 
 from .capacity import CAPACITY_SHARE_PERCENT, capacity, settlement_gas_estimate
 from .delta import DeltaEntry
@@ -23,6 +27,13 @@ _MISSING = object()
 APPLY_STATE_UPDATES_SELECTOR = keccak(b"applyStateUpdates((bytes32,bytes32)[])")[:4]
 # selector, offset 0x20, length 0: an empty StateChange[]
 APPLY_EMPTY_CALLDATA = APPLY_STATE_UPDATES_SELECTOR + (32).to_bytes(32, "big") + (0).to_bytes(32, "big")
+
+
+@lru_cache(maxsize=4096)
+def to_checksum_address(address: bytes) -> str:
+    """EIP-55, cached: a block's transactions write the same few contracts (eth_utils' takes
+    ~40 µs, which every L1CALL transaction's receipt record would pay)."""
+    return _checksum(address)
 
 
 @dataclass(frozen=True)
