@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from eth_abi import encode as abi_encode
 from eth_keys import keys
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from .delta import delta_hash, encode_updates, settleable
 from .errors import BoosterError, UsageError
@@ -108,6 +108,7 @@ class Proof:
     proving_seconds: float
     reexecuted_txs: int
     traces: list[TxTrace] = field(default_factory=list, repr=False)  # per transaction, for reports
+    l1_commitments: list[dict] = field(default_factory=list)  # per L2 block (l1_commitments)
 
     def to_json(self) -> dict:
         return {
@@ -117,6 +118,7 @@ class Proof:
             "witness": self.witness,
             "proving_seconds": round(self.proving_seconds, 4),
             "reexecuted_txs": self.reexecuted_txs,
+            "l1_commitments": self.l1_commitments,
         }
 
 
@@ -140,10 +142,12 @@ class TxTrace:
     first_writes: list[tuple[bytes, int]]
 
 
-def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | None = None) -> tuple[list, bytes, int]:
+def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | None = None,
+              block_writes: list | None = None) -> tuple[list, bytes, int]:
     """Run the batch's L2 blocks again on the L2 pre-state with an L1 view that can read only the
     witness. Returns (delta entries, L2 post-state root, transactions re-executed); with
-    ``traces``, appends each transaction's ``TxTrace`` to it."""
+    ``traces``, appends each transaction's ``TxTrace`` to it; with ``block_writes``, each
+    block's (number, L1 writes) (see run_blocks)."""
     from .l1view import L1View
 
     live = executor.view
@@ -155,14 +159,16 @@ def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | No
     view._accepts.update(live._accepts)
     # targets left out of this settlement (settle --exclude) refuse L1CALL writes here too
     view.excluded = set(live.excluded)
-    root, count = run_blocks(executor, view, executor.batch.first_block, executor.chain.get_canonical_head().block_number, traces)
+    root, count = run_blocks(executor, view, executor.batch.first_block, executor.chain.get_canonical_head().block_number, traces, block_writes)
     return view.delta(), root, count
 
 
-def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[TxTrace] | None = None) -> tuple[bytes, int]:
+def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[TxTrace] | None = None,
+               block_writes: list | None = None) -> tuple[bytes, int]:
     """Re-execute the executor's L2 blocks ``first``..``last`` on their parent's state with the L1
     view ``view``; each block must end on the state root the executor sealed. Returns (the last
-    block's state root, transactions re-executed)."""
+    block's state root, transactions re-executed). With ``block_writes``, appends for each block
+    (its number, {(address, slot): value at the block's end} for the L1 slots it wrote)."""
     from eth.vm.chain_context import ChainContext
 
     from .executor import GasTally
@@ -182,9 +188,13 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
         vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
         tally = GasTally(header.gas_limit, 0)  # the block's gas so far: all a transaction reads of it
+        keys: dict = {}  # the L1 slots this block wrote, in first-write order
         for tx in block.transactions:
+            mark = view.journal.mark()
             try:
                 receipt, computation = apply_atomically(vm, tally, tx)
+                if block_writes is not None:
+                    keys.update(view.journal.first_changes_since(view.storage, mark))
             finally:
                 view.journal.forget()
             if traces is not None:
@@ -193,6 +203,8 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
                 traces.append(TxTrace(l1_calls_of(computation), new))
             tally.gas_used = receipt.gas_used
             count += 1
+        if block_writes is not None:
+            block_writes.append((number, {k: view.storage[k] for k in keys if k in view.storage}))
         root = vm.state.make_state_root()
         if root != block.header.state_root:
             raise ProvingMismatch(
@@ -215,7 +227,8 @@ def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proo
     started = time.perf_counter()
     witness = fetch_witness(executor)
     traces: list[TxTrace] = []
-    delta, post_root, count = reexecute(executor, witness, traces)
+    block_writes: list = []
+    delta, post_root, count = reexecute(executor, witness, traces, block_writes)
     difference = first_difference(executor.view.delta(), delta)
     if difference:
         raise ProvingMismatch(f"re-execution from the witness disagrees with the executor's delta: {difference}")
@@ -233,4 +246,35 @@ def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proo
         tx_list_hash=executor.tx_list_hash(),
         delta_hash=delta_hash(encode_updates(settleable(delta))),
     )
-    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count, traces)
+    commitments = l1_commitments(executor, witness, block_writes)
+    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count, traces, commitments)
+
+
+def l1_commitments(executor: "Executor", witness: Witness, block_writes: list) -> list[dict]:
+    """For each L2 block of the batch, the L1 state root before and after it (the anchor's state
+    with the delta up to that block applied, computed from the witness: see l1commit.py) and
+    the storage roots of the contracts it changed. Each block's "before" must be the previous
+    one's "after", the first's the anchor's state root."""
+    from .l1commit import PartialL1State
+
+    tag = hex(witness.anchor.number)
+
+    def fetch(address: bytes, slot: int) -> list[bytes]:
+        proof = executor.l1.call("eth_getProof", "0x" + address.hex(), ["0x" + slot.to_bytes(32, "big").hex()], tag)
+        return [bytes.fromhex(node[2:]) for node in proof["storageProof"][0]["proof"]]
+
+    written = {address for _, writes in block_writes for address, _ in writes}
+    state = PartialL1State(witness.state_root, {a: witness.account_rlp[a] for a in written}, dict(witness.nodes), fetch)
+    chain, before = [], witness.state_root
+    for number, writes in block_writes:
+        if state.root != before:
+            raise ProvingMismatch(f"L2 block {number}: the L1 commitment before it is not the one after the block before")
+        changed = state.apply(writes)
+        chain.append({
+            "l2_block": number,
+            "l1_state_before": "0x" + before.hex(),
+            "l1_state_after": "0x" + state.root.hex(),
+            "storage_roots": {to_checksum_address(a): "0x" + r.hex() for a, r in changed.items()},
+        })
+        before = state.root
+    return chain

@@ -36,6 +36,11 @@ class Witness:
     slots: dict[tuple[bytes, int], int] = field(default_factory=dict)
     block_hashes: dict[int, bytes] = field(default_factory=dict)
     proof_bytes: int = 0
+    # for the L1 commitments (l1commit.py): the anchor's state root, each account's proven RLP
+    # (b"" for an account L1 does not have) and every verified proof node by hash
+    state_root: bytes = b""
+    account_rlp: dict[bytes, bytes] = field(default_factory=dict)
+    nodes: dict[bytes, bytes] = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {"accounts": len(self.accounts), "slots": len(self.slots), "block_hashes": len(self.block_hashes), "proof_bytes": self.proof_bytes}
@@ -91,12 +96,20 @@ def _proven(root: bytes, key: bytes, proof: list[str], what: str) -> bytes:
         raise WitnessError(f"{what}: the Merkle proof does not verify against the anchor's state root ({exc})") from None
 
 
+def _keep_nodes(nodes: dict[bytes, bytes], proof: list[str]) -> None:
+    """A verified proof's nodes by hash (those under 32 bytes live inline in their parents)."""
+    for node in proof:
+        encoded = _b(node)
+        if len(encoded) >= 32:
+            nodes[keccak(encoded)] = encoded
+
+
 def verify_witness(anchor: Anchor, raw: dict) -> Witness:
     header = raw["header"]
     if header_hash(header) != anchor.hash:
         raise WitnessError(f"the header served for anchor block {anchor.number} does not hash to the anchor hash")
     state_root = _b(header["stateRoot"])
-    witness = Witness(anchor)
+    witness = Witness(anchor, state_root=state_root)
     for proof, code_hex in zip(raw["proofs"], raw["codes"]):
         address = _b(proof["address"])
         who = to_checksum_address(address)
@@ -106,10 +119,13 @@ def verify_witness(anchor: Anchor, raw: dict) -> Witness:
         if keccak(code) != code_hash:
             raise WitnessError(f"the code served for {who} does not match its proven code hash")
         witness.accounts[address] = AccountInfo(code, int.from_bytes(balance, "big"), int.from_bytes(nonce, "big"))
+        witness.account_rlp[address] = encoded
+        _keep_nodes(witness.nodes, proof["accountProof"])
         for item in proof["storageProof"]:
             slot = _i(item["key"])
             value = _proven(storage_root, slot.to_bytes(32, "big"), item["proof"], f"storage of {who} slot {hex(slot)}")
             witness.slots[(address, slot)] = int.from_bytes(rlp.decode(value), "big") if value else 0
+            _keep_nodes(witness.nodes, item["proof"])
         witness.proof_bytes += sum(len(n) // 2 - 1 for n in proof["accountProof"])
         witness.proof_bytes += sum(len(n) // 2 - 1 for item in proof["storageProof"] for n in item["proof"])
     # ancestors for BLOCKHASH: each header must hash to its child's parentHash, back from the anchor
