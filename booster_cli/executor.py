@@ -149,17 +149,21 @@ def fetch_head_anchor(rpc: RpcClient) -> Anchor:
 
 class Executor:
     def __init__(
-        self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None
+        self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None,
+        view: L1View | None = None, lock: threading.RLock | None = None,
     ) -> None:
+        """``view`` and ``lock``: given by a chain of rollups (chain.py), whose executors share
+        one L1 view — each block runs on the anchor plus every earlier block's writes, of any
+        rollup — and build their blocks one at a time, under one lock."""
         self.l1 = l1
         self.l2_chain_id = l2_chain_id
         self.store = store
-        self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
+        self.view = view or L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = BoosterVM.configure(_state_class=state_class)
         chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = TxDecoder(vm_class.get_transaction_builder())
-        self.lock = threading.RLock()  # guards chain, view and the store's commits (see the module doc)
+        self.lock = lock or threading.RLock()  # guards chain, view and the store's commits (see the module doc)
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
         self._arrived = threading.Condition(self._intake)
         self.queue: list[bytes] = []

@@ -1,0 +1,129 @@
+"""Chained rollups: several booster L2s on one L1, each continuing from the L1 state the others
+left (the idea's "Chaining rollups"; issue 18).
+
+All rollups of a chain share one L1 view — the anchor's state plus the pending writes — and one
+lock, and build their blocks one at a time. The order in which blocks are built is the chain's
+global order: each block's L1 calls run on the anchor plus every earlier block's writes, from
+every rollup, in that order, so rollup B sees what A's block left the moment it is sealed. A
+rollup's L2 state (nonces, balances, L2 contracts, receipts) stays its own.
+
+The prover re-executes the blocks in the same global order with one witness for the whole chain,
+requires every rollup's L2 state roots and the combined delta to come out as the executors
+computed them, and chains the L1 state commitments across rollups: block k's "before" (of any
+rollup) is block k-1's "after" (see l1commit.py).
+
+What this module does not do yet (see docs/chaining.md): the node, CLI and store around several
+rollups, and the settlement contract's chain settlement.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .delta import delta_hash, encode_updates, settleable
+from .executor import Executor, fetch_head_anchor
+from .l1view import L1View
+from .prover import ProvingMismatch, first_difference, l1_commitments, run_blocks
+from .rpc import RpcClient
+from .witness import Witness, WitnessReader
+
+
+@dataclass
+class ChainBlock:
+    rollup: int  # index into RollupChain.rollups
+    number: int  # the L2 block number on that rollup
+
+
+class RollupChain:
+    """The executors of several rollups on one L1 view, and the global order of their blocks."""
+
+    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_ids: list[int], settlement: bytes | None = None) -> None:
+        if len(set(l2_chain_ids)) != len(l2_chain_ids):
+            raise ValueError(f"the rollups of a chain need distinct chain ids, got {l2_chain_ids}")
+        self.l1 = l1
+        self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
+        self.lock = threading.RLock()
+        self.rollups = [Executor(l1, l1_chain_id, chain_id, settlement, view=self.view, lock=self.lock) for chain_id in l2_chain_ids]
+        self.order: list[ChainBlock] = []  # the pending batch's blocks, in the order they were built
+
+    def mine(self, rollup: int) -> int:
+        """One block on ``rollup`` from its queue (nothing when its queue is empty); returns the
+        transactions it took."""
+        with self.lock:
+            executor = self.rollups[rollup]
+            mined = executor.mine_pending()
+            if mined:
+                self.order.append(ChainBlock(rollup, executor.head().block_number))
+            return mined
+
+    def mine_all(self) -> int:
+        """Blocks round-robin over the rollups until every queue is empty."""
+        total = 0
+        while True:
+            round_ = sum(self.mine(i) for i in range(len(self.rollups)))
+            if not round_:
+                return total
+            total += round_
+
+
+@dataclass
+class ChainProof:
+    """What the prover established for a chain's pending batch."""
+
+    anchor_number: int
+    anchor_hash: bytes
+    delta_hash: bytes
+    rollups: list[dict]  # per rollup: chain id, L2 pre/post state roots, transaction-list hash
+    l1_commitments: list[dict]  # per block, in global order (with its rollup's chain id)
+    witness: dict
+    proving_seconds: float
+    reexecuted_txs: int
+    delta: list = field(default_factory=list, repr=False)
+
+
+def prove_chain(chain: RollupChain) -> ChainProof:
+    """Fetch and verify one witness for the whole chain, re-execute every block in global order
+    on an L1 view that can read only it, compare with the executors, chain the commitments."""
+    from .prover import fetch_witness
+
+    started = time.perf_counter()
+    first = chain.rollups[0]
+    witness: Witness = fetch_witness(first)  # the shared view holds every rollup's reads and writes
+    live = chain.view
+    view = L1View(live.rpc, witness.anchor, live.chain_id, live.settlement)
+    view.reader = WitnessReader(witness)  # type: ignore[assignment]
+    view._accepts.update(live._accepts)
+    view.excluded = set(live.excluded)
+    block_writes: list = []
+    count = 0
+    roots: dict[int, bytes] = {}
+    for block in chain.order:
+        executor = chain.rollups[block.rollup]
+        written: list = []
+        roots[block.rollup], n = run_blocks(executor, view, block.number, block.number, None, written)
+        count += n
+        block_writes += written
+    difference = first_difference(live.delta(), view.delta())
+    if difference:
+        raise ProvingMismatch(f"re-execution of the chain from the witness disagrees with the executors' delta: {difference}")
+    rollups = []
+    for i, executor in enumerate(chain.rollups):
+        post = roots.get(i, executor.batch.pre_state_root)
+        if post != executor.head().state_root:
+            raise ProvingMismatch(f"rollup {executor.l2_chain_id}: re-execution ends on another L2 state root than its executor")
+        rollups.append({
+            "l2_chain_id": executor.l2_chain_id,
+            "l2_pre_state_root": "0x" + executor.batch.pre_state_root.hex(),
+            "l2_post_state_root": "0x" + post.hex(),
+            "tx_list_hash": "0x" + executor.tx_list_hash().hex(),
+        })
+    commitments = l1_commitments(first, witness, block_writes)
+    for entry, block in zip(commitments, chain.order):
+        entry["l2_chain_id"] = chain.rollups[block.rollup].l2_chain_id
+    delta = view.delta()
+    return ChainProof(
+        witness.anchor.number, witness.anchor.hash, delta_hash(encode_updates(settleable(delta))), rollups, commitments,
+        witness.summary(), time.perf_counter() - started, count, delta,
+    )
