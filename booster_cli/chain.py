@@ -12,8 +12,13 @@ requires every rollup's L2 state roots and the combined delta to come out as the
 computed them, and chains the L1 state commitments across rollups: block k's "before" (of any
 rollup) is block k-1's "after" (see l1commit.py).
 
+``settle_chain`` applies the combined delta on L1 in one transaction through the settlement
+contract's ``settleChain``, which checks every rollup's batch id and L2 pre-state root and one
+seal over all of them (rollups other than the contract's own L2 are registered first, under the
+prover's signature).
+
 What this module does not do yet (see docs/chaining.md): the node, CLI and store around several
-rollups, and the settlement contract's chain settlement.
+rollups.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 from .delta import delta_hash, encode_updates, settleable
+from .errors import BoosterError
 from .executor import Executor, fetch_head_anchor
 from .l1view import L1View
 from .prover import ProvingMismatch, first_difference, l1_commitments, run_blocks
@@ -81,6 +87,84 @@ class ChainProof:
     proving_seconds: float
     reexecuted_txs: int
     delta: list = field(default_factory=list, repr=False)
+
+
+ROLLUP_BATCH = "(uint256,uint256,bytes32,bytes32,bytes32)"
+CHAIN_BATCH = f"(uint256,bytes32,bytes32,bytes32,{ROLLUP_BATCH}[])"
+SETTLE_CHAIN = f"settleChain({CHAIN_BATCH},(address,(bytes32,bytes32)[])[],bytes)"
+REGISTER_ROLLUP = "registerRollup(uint256,bytes32,bytes)"
+
+
+def _settlement_state(l1: RpcClient, settlement: str, l2_chain_id: int) -> tuple[int, bytes]:
+    """(next batch id, L2 state root) the settlement contract holds for a rollup; batch id 0
+    for a rollup it does not know."""
+    from eth_abi import decode, encode
+    from eth_utils import keccak
+
+    def call(sig: str, types: list[str], args: list, out: list[str]) -> tuple:
+        data = keccak(sig.encode())[:4] + encode(types, args)
+        return decode(out, bytes.fromhex(l1.call("eth_call", {"to": settlement, "data": "0x" + data.hex()}, "latest")[2:]))
+
+    (own,) = call("l2ChainId()", [], [], ["uint256"])
+    if own == l2_chain_id:
+        return call("nextBatchId()", [], [], ["uint64"])[0], call("l2StateRoot()", [], [], ["bytes32"])[0]
+    return call("rollups(uint256)", ["uint256"], [l2_chain_id], ["uint64", "bytes32"])
+
+
+def register_rollups(l1: RpcClient, settlement: str, prover, relayer_key: str, l2_chain_ids: list[int]) -> list[int]:
+    """Register with the settlement contract the rollups it does not know yet (each with the
+    L2 genesis root, under the prover's signature); returns the chain ids registered. Each is an
+    L1 transaction: done before a batch takes its anchor."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    from .executor import l2_genesis_state_root
+    from .txsend import transact
+
+    chain_id, genesis, done = int(l1.call("eth_chainId"), 16), l2_genesis_state_root(), []
+    for l2_chain_id in l2_chain_ids:
+        if _settlement_state(l1, settlement, l2_chain_id)[0]:
+            continue
+        digest = keccak(encode(["uint256", "address", "string", "uint256", "bytes32"], [chain_id, settlement, "registerRollup", l2_chain_id, genesis]))
+        data = keccak(REGISTER_ROLLUP.encode())[:4] + encode(["uint256", "bytes32", "bytes"], [l2_chain_id, genesis, prover.sign(digest)])
+        if transact(l1, relayer_key, to=settlement, data=data)["status"] != "0x1":
+            raise BoosterError(f"registering rollup {l2_chain_id} with the settlement contract failed")
+        done.append(l2_chain_id)
+    return done
+
+
+def settle_chain(chain: RollupChain, settlement: str, prover, relayer_key: str) -> dict:
+    """Prove the chain's pending blocks and settle them on L1 in one transaction through
+    ``settleChain``. Returns the settlement's receipt, with the proof under "proof"."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    from .txsend import transact
+
+    l1 = chain.l1
+    unknown = [e.l2_chain_id for e in chain.rollups if _settlement_state(l1, settlement, e.l2_chain_id)[0] == 0]
+    if unknown:
+        raise BoosterError(f"the settlement contract knows no rollup {', '.join(map(str, unknown))}: register_rollups before the batch's anchor")
+    proof = prove_chain(chain)
+    rollups = []
+    for executor, part in zip(chain.rollups, proof.rollups):
+        batch_id, root = _settlement_state(l1, settlement, executor.l2_chain_id)
+        rollups.append((executor.l2_chain_id, batch_id, bytes.fromhex(part["l2_pre_state_root"][2:]),
+                        bytes.fromhex(part["l2_post_state_root"][2:]), bytes.fromhex(part["tx_list_hash"][2:])))
+    commitment = bytes.fromhex((proof.l1_commitments[-1]["l1_state_after"] if proof.l1_commitments else "0x" + chain.view.anchor.hash.hex())[2:])
+    inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32"], [
+        chain.view.chain_id, settlement, proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment,
+        keccak(encode([f"{ROLLUP_BATCH}[]"], [rollups])),
+    ]))
+    batch = (proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, rollups)
+    data = keccak(SETTLE_CHAIN.encode())[:4] + encode(
+        [CHAIN_BATCH, "(address,(bytes32,bytes32)[])[]", "bytes"], [batch, encode_updates(settleable(proof.delta)), prover.sign(inputs)]
+    )
+    # the block it lands in has the TIMESTAMP the L1 context gave the batch (see Relayer)
+    l1.call("evm_setNextBlockTimestamp", hex(chain.view.anchor.timestamp + 1))
+    receipt = transact(l1, relayer_key, to=settlement, data=data, gas=chain.view.anchor.gas_limit * 9 // 10)
+    receipt["proof"] = proof
+    return receipt
 
 
 def prove_chain(chain: RollupChain) -> ChainProof:

@@ -92,7 +92,11 @@ class MockProver:
 
     def seal(self, inputs: PublicInputs) -> bytes:
         """r ‖ s ‖ v (v = 27/28) over the raw public-inputs hash."""
-        sig = self._key.sign_msg_hash(inputs.hash())
+        return self.sign(inputs.hash())
+
+    def sign(self, digest: bytes) -> bytes:
+        """r ‖ s ‖ v (v = 27/28) over a raw 32-byte digest, as the settlement contract checks."""
+        sig = self._key.sign_msg_hash(digest)
         return sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v + 27])
 
 

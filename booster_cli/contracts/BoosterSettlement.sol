@@ -23,6 +23,27 @@ struct Batch {
     bytes32 deltaHash;
 }
 
+/// One rollup's part of a chain settlement (chained rollups: docs/chaining.md).
+struct RollupBatch {
+    uint256 l2ChainId;
+    uint256 batchId;
+    bytes32 l2PreStateRoot;
+    bytes32 l2PostStateRoot;
+    bytes32 txListHash;
+}
+
+/// Several rollups' batches on one anchor, settled with one combined delta: their blocks ran in
+/// one global order, each on the L1 state the blocks before it left. l1Commitment is the L1
+/// state root the prover computed after the last block (the anchor's state with the delta
+/// applied): attested by the seal.
+struct ChainBatch {
+    uint256 anchorNumber;
+    bytes32 anchorHash;
+    bytes32 deltaHash;
+    bytes32 l1Commitment;
+    RollupBatch[] rollups;
+}
+
 interface IBoosterTarget {
     function applyStateUpdates(StateChange[] calldata changes) external;
 }
@@ -50,7 +71,19 @@ contract BoosterSettlement {
     /// The L2 state root of the last settled batch; the L2 genesis root before the first.
     bytes32 public l2StateRoot;
 
+    /// Rollups chained with this contract's own L2 (chain id → its settlement state); a rollup
+    /// is registered once, with its L2 genesis root, under the prover's signature.
+    struct Rollup {
+        uint64 nextBatchId; // 0: not registered
+        bytes32 l2StateRoot;
+    }
+
+    mapping(uint256 => Rollup) public rollups;
+
     event BatchSettled(uint256 indexed batchId, uint256 anchorNumber, bytes32 anchorHash, bytes32 deltaHash, uint256 changes);
+    event RollupRegistered(uint256 indexed l2ChainId, bytes32 l2GenesisRoot);
+    event ChainSettled(uint256 anchorNumber, bytes32 anchorHash, bytes32 deltaHash, bytes32 l1Commitment, uint256 changes);
+    event RollupBatchSettled(uint256 indexed l2ChainId, uint256 indexed batchId, bytes32 l2PostStateRoot);
 
     error WrongBatchId(uint256 got, uint256 expected);
     error StaleAnchor(uint256 anchorNumber, uint256 expectedAnchor);
@@ -59,6 +92,9 @@ contract BoosterSettlement {
     error DeltaHashMismatch();
     error BadSeal(address recovered);
     error ApplyFailed(address target, bytes reason);
+    error UnknownRollup(uint256 l2ChainId);
+    error RollupAlreadyRegistered(uint256 l2ChainId);
+    error RollupTwiceInChain(uint256 l2ChainId);
 
     constructor(address prover_, uint256 l2ChainId_, bytes32 l2GenesisRoot) {
         prover = prover_;
@@ -108,7 +144,62 @@ contract BoosterSettlement {
         (nextBatchId, lastAnchorNumber) = (uint64(b.batchId + 1), uint64(b.anchorNumber));
         l2StateRoot = b.l2PostStateRoot;
 
-        uint256 total;
+        emit BatchSettled(b.batchId, b.anchorNumber, b.anchorHash, b.deltaHash, _apply(updates));
+    }
+
+    /// Register a rollup to chain with this contract's L2: its chain id and L2 genesis root,
+    /// signed by the prover (over this L1 chain, this contract and both values).
+    function registerRollup(uint256 chainId, bytes32 l2GenesisRoot, bytes calldata seal) external {
+        if (chainId == l2ChainId || rollups[chainId].nextBatchId != 0) revert RollupAlreadyRegistered(chainId);
+        _checkSeal(keccak256(abi.encode(block.chainid, address(this), "registerRollup", chainId, l2GenesisRoot)), seal);
+        rollups[chainId] = Rollup(1, l2GenesisRoot);
+        emit RollupRegistered(chainId, l2GenesisRoot);
+    }
+
+    /// The public inputs of a chain settlement, bound to this L1 chain and contract.
+    function chainInputsHash(ChainBatch calldata b) public view returns (bytes32) {
+        return keccak256(
+            abi.encode(block.chainid, address(this), b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, keccak256(abi.encode(b.rollups)))
+        );
+    }
+
+    /// Settle several rollups' batches, run in one global order on one anchor, with their
+    /// combined delta: every rollup's batch id and L2 pre-state root are checked against this
+    /// contract's, then the one seal over all of them, then the delta is applied.
+    function settleChain(ChainBatch calldata b, ContractUpdate[] calldata updates, bytes calldata seal) external {
+        if (b.anchorNumber != block.number - 1) revert StaleAnchor(b.anchorNumber, block.number - 1);
+        bytes32 onChain = blockhash(b.anchorNumber);
+        if (onChain != b.anchorHash) revert AnchorHashMismatch(onChain, b.anchorHash);
+        if (deltaHash(updates) != b.deltaHash) revert DeltaHashMismatch();
+        for (uint256 i = 0; i < b.rollups.length; ++i) {
+            RollupBatch calldata r = b.rollups[i];
+            for (uint256 j = 0; j < i; ++j) {
+                if (b.rollups[j].l2ChainId == r.l2ChainId) revert RollupTwiceInChain(r.l2ChainId);
+            }
+            (uint256 expectedId, bytes32 root) = r.l2ChainId == l2ChainId
+                ? (uint256(nextBatchId), l2StateRoot)
+                : (uint256(rollups[r.l2ChainId].nextBatchId), rollups[r.l2ChainId].l2StateRoot);
+            if (expectedId == 0) revert UnknownRollup(r.l2ChainId);
+            if (r.batchId != expectedId) revert WrongBatchId(r.batchId, expectedId);
+            if (r.l2PreStateRoot != root) revert L2PreStateRootMismatch(root, r.l2PreStateRoot);
+        }
+        _checkSeal(chainInputsHash(b), seal);
+
+        for (uint256 i = 0; i < b.rollups.length; ++i) {
+            RollupBatch calldata r = b.rollups[i];
+            if (r.l2ChainId == l2ChainId) {
+                (nextBatchId, lastAnchorNumber) = (uint64(r.batchId + 1), uint64(b.anchorNumber));
+                l2StateRoot = r.l2PostStateRoot;
+            } else {
+                rollups[r.l2ChainId] = Rollup(uint64(r.batchId + 1), r.l2PostStateRoot);
+            }
+            emit RollupBatchSettled(r.l2ChainId, r.batchId, r.l2PostStateRoot);
+        }
+        emit ChainSettled(b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, _apply(updates));
+    }
+
+    /// Each target's writes through its applyStateUpdates; the number of writes.
+    function _apply(ContractUpdate[] calldata updates) private returns (uint256 total) {
         for (uint256 i = 0; i < updates.length; ++i) {
             ContractUpdate calldata u = updates[i];
             // a call to an address without code would "succeed" and silently drop the writes;
@@ -122,7 +213,6 @@ contract BoosterSettlement {
             }
             total += u.changes.length;
         }
-        emit BatchSettled(b.batchId, b.anchorNumber, b.anchorHash, b.deltaHash, total);
     }
 
     /// seal = r ‖ s ‖ v over the raw 32-byte public-inputs hash (no EIP-191 prefix).

@@ -14,7 +14,11 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
-from booster_cli.chain import RollupChain, prove_chain
+from booster_cli.accounts import PROVER_KEY_LABEL, dev_key
+from booster_cli.artifacts import load_settlement_artifact
+from booster_cli.chain import RollupChain, _settlement_state, prove_chain, register_rollups, settle_chain
+from booster_cli.executor import l2_genesis_state_root
+from booster_cli.prover import MockProver
 from booster_cli.solc import compile_file
 from booster_cli.txsend import transact, wait_for_receipt
 from booster_cli.txsign import sign_eip1559
@@ -25,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 L1CALL = "0x0000000000000000000000000000000000001001"
 ZERO = "0x" + "00" * 20
 CHAIN_IDS = [167010, 167011]
+RELAYER = DEV_PRIVATE_KEYS[9]
 UNIT = 10**18
 
 
@@ -32,13 +37,14 @@ def _call(sig: str, types: list[str], args: list) -> bytes:
     return keccak(sig.encode())[:4] + encode(types, args)
 
 
-def _setup(l1) -> tuple[str, str, str]:
-    """Two tokens and their pool on L1, liquidity from dev 0, traders 1 and 2 funded and approved."""
+def _setup(l1, settlement: str) -> tuple[str, str, str]:
+    """Two tokens and their pool on L1 (taking updates from ``settlement``), liquidity from dev 0,
+    traders 1 and 2 funded and approved."""
     deploy = lambda code: transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=code)["contractAddress"]  # noqa: E731
     token = compile_file(REPO / "templates" / "Token.sol", "Token").bytecode
-    a = deploy(token + encode(["address", "string", "string", "uint256"], [ZERO, "A", "A", 10**6 * UNIT]))
-    b = deploy(token + encode(["address", "string", "string", "uint256"], [ZERO, "B", "B", 10**6 * UNIT]))
-    pool = deploy(compile_file(REPO / "templates" / "Pool.sol", "Pool").bytecode + encode(["address", "address", "address"], [ZERO, a, b]))
+    a = deploy(token + encode(["address", "string", "string", "uint256"], [settlement, "A", "A", 10**6 * UNIT]))
+    b = deploy(token + encode(["address", "string", "string", "uint256"], [settlement, "B", "B", 10**6 * UNIT]))
+    pool = deploy(compile_file(REPO / "templates" / "Pool.sol", "Pool").bytecode + encode(["address", "address", "address"], [settlement, a, b]))
     approve = _call("approve(address,uint256)", ["address", "uint256"], [pool, 2**256 - 1])
     for t in (a, b):
         transact(l1, DEV_PRIVATE_KEYS[0], to=t, data=approve)
@@ -55,8 +61,13 @@ def test_swaps_alternating_between_two_rollups_leave_what_the_same_swaps_leave_o
     anvil = AnvilProcess(free_port(), tmp_path / "anvil.log")
     l1 = anvil.start()
     try:
-        a, b, pool = _setup(l1)
-        chain = RollupChain(l1, 31337, CHAIN_IDS)
+        prover = MockProver(dev_key(PROVER_KEY_LABEL))
+        artifact = load_settlement_artifact()
+        settlement = transact(l1, RELAYER, to=None, data=bytes.fromhex(artifact["bytecode"][2:])
+                              + encode(["address", "uint256", "bytes32"], [prover.address, CHAIN_IDS[0], l2_genesis_state_root()]))["contractAddress"]
+        assert register_rollups(l1, settlement, prover, RELAYER, CHAIN_IDS) == CHAIN_IDS[1:]  # the contract's own L2 needs none
+        a, b, pool = _setup(l1, settlement)
+        chain = RollupChain(l1, 31337, CHAIN_IDS, bytes.fromhex(settlement[2:]))
         # (rollup, trader, token in, amount in): A and B alternate, each trader on its own rollup
         swaps = [(0, 1, a, 10), (1, 2, a, 25), (0, 1, b, 40), (1, 2, b, 7), (0, 1, a, 3), (1, 2, b, 90)]
         nonces: dict = {}
@@ -107,15 +118,26 @@ def test_swaps_alternating_between_two_rollups_leave_what_the_same_swaps_leave_o
         direct_roots = {c: l1.call("eth_getProof", c, [], "latest")["storageHash"] for c in (a, b, pool)}
         l1.call("evm_revert", snapshot)
 
-        # the chain's delta applied as a settlement applies it
-        for entry in proof.delta:
-            l1.call("anvil_setStorageAt", entry.contract, hex(entry.slot), "0x" + entry.after.to_bytes(32, "big").hex())
-        l1.call("evm_mine")
+        # one settlement of both rollups' batches through the settlement contract
+        settled = settle_chain(chain, settlement, prover, RELAYER)
+        assert settled["status"] == "0x1" and int(settled["blockNumber"], 16) == chain.view.anchor.number + 1
         settled_roots = {c: l1.call("eth_getProof", c, [], "latest")["storageHash"] for c in (a, b, pool)}
         assert settled_roots == direct_roots
         computed: dict = {}
-        for c in links:
+        for c in settled["proof"].l1_commitments:
             computed.update({k.lower(): v for k, v in c["storage_roots"].items()})
         assert {k.lower(): v for k, v in direct_roots.items()} == computed
+        # the contract holds each rollup's new L2 state root and next batch id
+        for executor in chain.rollups:
+            assert _settlement_state(l1, settlement, executor.l2_chain_id) == (2, executor.head().state_root)
+        # the same seal cannot settle again
+        again = settle_chain_data_replayed(l1, settled)
+        assert again["status"] == "0x0"
     finally:
         anvil.stop()
+
+
+def settle_chain_data_replayed(l1, settled: dict) -> dict:
+    """The settlement transaction's calldata sent again, from another account."""
+    tx = l1.call("eth_getTransactionByHash", settled["transactionHash"])
+    return transact(l1, DEV_PRIVATE_KEYS[8], to=tx["to"], data=bytes.fromhex(tx["input"][2:]), gas=3_000_000)
