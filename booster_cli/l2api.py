@@ -234,6 +234,44 @@ def methods(node: "Node") -> dict:
         with ex.lock:
             return hx(state_at(block).get_code(addr))
 
+    def get_proof(address: str, keys: Any, block: Any = "latest") -> dict:
+        """eth_getProof of an L2 account (EIP-1186): its account and storage proofs from the
+        block's state root, as anvil answers them (32-byte keys; shorter hex keys are taken as
+        geth takes them). The L1's accounts have anvil's own eth_getProof."""
+        import rlp
+        from eth.constants import BLANK_ROOT_HASH, EMPTY_SHA3
+        from eth_utils import keccak
+        from trie import HexaryTrie
+
+        addr = _address(address)
+        if not isinstance(keys, list):
+            raise RpcError("storage keys must be a list of 32-byte hex strings", -32602)
+        slots = [_qty(k) for k in keys]  # _qty: a hex number below 2**256
+        with ex.lock:
+            db = ex.chain.chaindb.db
+            accounts = HexaryTrie(db, ex.chain.get_canonical_block_header_by_number(known_number(block)).state_root)
+            encoded = accounts.get(keccak(addr))
+            nonce, balance, storage_root, code_hash = rlp.decode(encoded) if encoded else (b"", b"", BLANK_ROOT_HASH, EMPTY_SHA3)
+            storage = HexaryTrie(db, storage_root)
+            storage_proof = []
+            for slot in slots:
+                key = keccak(slot.to_bytes(32, "big"))
+                value = storage.get(key)
+                storage_proof.append({
+                    "key": "0x" + slot.to_bytes(32, "big").hex(),
+                    "value": hex(int.from_bytes(rlp.decode(value), "big")) if value else "0x0",
+                    "proof": [hx(rlp.encode(node)) for node in storage.get_proof(key)],
+                })
+            return {
+                "address": to_checksum_address(addr),
+                "balance": hex(int.from_bytes(balance, "big")),
+                "codeHash": hx(code_hash),
+                "nonce": hex(int.from_bytes(nonce, "big")),
+                "storageHash": hx(storage_root),
+                "accountProof": [hx(rlp.encode(node)) for node in accounts.get_proof(keccak(addr))],
+                "storageProof": storage_proof,
+            }
+
     def send_raw_transaction(raw: str) -> str:
         return "0x" + ex.submit(_data(raw)).hex()
 
@@ -449,6 +487,7 @@ def methods(node: "Node") -> dict:
         "eth_getBalance": get_balance,
         "eth_getStorageAt": get_storage_at,
         "eth_getCode": get_code,
+        "eth_getProof": get_proof,
         "eth_sendRawTransaction": send_raw_transaction,
         "eth_getTransactionReceipt": get_receipt,
         "eth_call": call,
