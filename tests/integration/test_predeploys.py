@@ -73,9 +73,11 @@ class TempoAnvil:
                 rpc.call("eth_chainId")
                 return rpc
             except RpcError:
-                assert self.proc.poll() is None, self.log.read_text()[-500:]
+                if self.proc.poll() is not None:
+                    break
                 time.sleep(0.05)
-        raise AssertionError("anvil --network tempo did not answer")
+        self.__exit__()
+        raise AssertionError(f"anvil --network tempo did not answer: {self.log.read_text()[-500:]}")
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
