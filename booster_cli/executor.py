@@ -47,6 +47,7 @@ from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
 from .l2vm import INTAKE_VALIDATED, BoosterL2State, BoosterVM, apply_atomically, rebuilt
+from .predeploys import PREDEPLOYS
 from .rpc import RpcClient
 from .rawtx import TxDecoder, recover_sender
 from .store import Store, StoreWriteError
@@ -128,17 +129,21 @@ class Batch:
 
 
 def l2_genesis_state() -> dict:
-    """The L2 genesis accounts: the dev accounts, funded."""
-    return {bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}} for addr in DEV_ADDRESSES}
+    """The L2 genesis accounts: the dev accounts, funded, and anvil's predeploys (predeploys.py)."""
+    state = {bytes.fromhex(addr[2:]): {"balance": L2_GENESIS_BALANCE, "nonce": 0, "code": b"", "storage": {}} for addr in DEV_ADDRESSES}
+    for p in PREDEPLOYS:
+        state[bytes.fromhex(p.address[2:])] = {"balance": 0, "nonce": p.nonce, "code": p.code, "storage": {}}
+    return state
 
 
 def l2_genesis_state_root() -> bytes:
-    """The state root of ``l2_genesis_state`` (the settlement contract starts from it)."""
+    """The state root of ``l2_genesis_state`` (the settlement contract starts from it), built
+    as ``MiningChain.from_genesis`` builds it."""
+    from eth._utils.db import apply_state_dict
     from eth.db.account import AccountDB
 
     accounts = AccountDB(AtomicDB())
-    for address, account in l2_genesis_state().items():
-        accounts.set_balance(address, account["balance"])
+    apply_state_dict(accounts, l2_genesis_state())
     accounts.persist()
     return accounts.state_root
 
