@@ -117,7 +117,7 @@ def filter_methods(ex: "Executor", get_logs: Callable[[Any], list], scan_logs: C
     (eth_getLogs), ``scan_logs(wanted, first, last)`` (the matching logs of canonical blocks
     ``first``..``last``, taking ``ex.lock`` itself; None if a rebase replaced them meanwhile)
     and ``block_ref`` (a block parameter as a tag, a number or a hash)."""
-    table = table or FilterTable()
+    table = FilterTable() if table is None else table
 
     def canonical_hash(number: int) -> bytes | None:
         try:
