@@ -141,7 +141,8 @@ def test_web3py_filters_on_the_l2(l2):
     def send(to: str | None, data: bytes) -> dict:
         tx = {"data": data, "value": 0, "gas": 1_000_000, "nonce": w3.eth.get_transaction_count(acct.address), "chainId": w3.eth.chain_id,
               "maxFeePerGas": 2 * w3.eth.gas_price, "maxPriorityFeePerGas": 1, "type": 2, **({"to": to} if to else {})}
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction), timeout=60, poll_latency=0.05)
+        sent = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(sent, timeout=60, poll_latency=0.05)
         assert receipt["status"] == 1
         return receipt
 
