@@ -21,10 +21,10 @@ the executor's arrival records) then. The block builder and the send path never 
 - **Rebase.** A rebase (``settle --rebase``) builds the pending batch's blocks again. A block or
   log filter whose last reported block was replaced goes back to the last block both branches
   share, and its next poll reports the rebuilt blocks: their new hashes, and their logs again
-  (with the new block hashes and what the re-execution emitted). The logs of the replaced blocks
-  are not sent again with ``removed: true`` (geth does so on a reorg): a client that keys logs by
-  block hash sees them replaced. Pending-transaction filters are unaffected (the transactions
-  are the same).
+  (with the new block hashes and what the re-execution emitted; from ``fromBlock`` on, if it was
+  given). The logs of the replaced blocks are not sent again with ``removed: true`` (geth does so
+  on a reorg): a client that keys logs by block hash sees them replaced. Pending-transaction
+  filters are unaffected (the transactions are the same).
 - Filters live in the node's memory: a restart forgets them (their ids are then unknown). One
   not polled (``eth_getFilterChanges``) for FILTER_TIMEOUT seconds is removed, as geth and anvil
   remove theirs; an unknown or removed id is geth's error -32000 "filter not found".
@@ -63,6 +63,7 @@ class Filter:
     cursor_hash: bytes | None = None  # that block's hash (None: no such block yet)
     criteria: dict | None = None  # a log filter's, as given
     wanted: LogFilter | None = None
+    from_block: int | None = None  # a log filter's first block, if it named one
     to_block: int | None = None  # a log filter's last block (None: the head, whichever it is)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one poll at a time
 
@@ -160,7 +161,7 @@ def filter_methods(ex: "Executor", get_logs: Callable[[Any], list], scan_logs: C
             if last is not None and first > last and first <= head:
                 raise RpcError(f"invalid block range: fromBlock {hex(first)} is after toBlock {hex(last)}", -32602)
             return table.add(LOGS, first - 1, cursor_hash=canonical_hash(first - 1) if first <= head + 1 else None,
-                             criteria=dict(criteria), wanted=wanted, to_block=last)
+                             criteria=dict(criteria), wanted=wanted, from_block=first if given["fromBlock"] else None, to_block=last)
 
     def new_block_filter() -> str:
         with ex.lock:
@@ -190,10 +191,11 @@ def filter_methods(ex: "Executor", get_logs: Callable[[Any], list], scan_logs: C
             with ex.lock:
                 rewind(f)
                 last = ex.head().block_number if f.to_block is None else min(f.to_block, ex.head().block_number)
-                last = min(last, f.cursor + MAX_POLL_BLOCKS)
-                if last <= f.cursor:
+                first = max(f.cursor + 1, f.from_block or 0)  # a rebase may rewind below fromBlock
+                last = min(last, first - 1 + MAX_POLL_BLOCKS)
+                if last < first:
                     return []
-                first, tip = f.cursor + 1, canonical_hash(last)
+                tip = canonical_hash(last)
             logs = scan_logs(f.wanted, first, last)
             if logs is not None:
                 f.cursor, f.cursor_hash = last, tip

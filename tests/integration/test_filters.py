@@ -180,28 +180,39 @@ def test_logs_l1_code_emits_through_l1call_reach_a_log_filter(l2):
 
 
 def test_a_rebase_reports_the_rebuilt_blocks_again(devnet):
-    """A vote on the L2, then one on L1 that changes what it read: ``settle --rebase`` builds the
-    L2 block again (its vote now counts 2). The filters go back to where the branches part and
-    report the rebuilt blocks: new hashes, the re-executed log."""
+    """Two votes on the L2 (two blocks), then one on L1 that changes what the first read:
+    ``settle --rebase`` builds the L2 blocks again (the first vote now counts 2). The filters go
+    back to where the branches part and report the rebuilt blocks: new hashes, the re-executed
+    logs; a log filter from the second block on reports only the second vote again."""
     voting = devnet.deploy_voting()
     rpc = RpcClient(devnet.record["l2"]["rpc_url"])
     votes = rpc.call("eth_newFilter", {"address": voting})
     blocks = rpc.call("eth_newBlockFilter")
     pending = rpc.call("eth_newPendingTransactionFilter")
-    vote = wait_for_receipt(rpc, rpc.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0, candidate=1).hex()))
-    assert rpc.call("eth_getFilterChanges", votes) == vote["logs"]
-    assert rpc.call("eth_getFilterChanges", blocks) == [vote["blockHash"]]
-    assert rpc.call("eth_getFilterChanges", pending) == [vote["transactionHash"]]
+
+    def vote(candidate: int, key: str) -> dict:
+        return wait_for_receipt(rpc, rpc.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0, candidate=candidate, key=key).hex()))
+
+    first = vote(1, DEV_PRIVATE_KEYS[1])
+    from_second = rpc.call("eth_newFilter", {"address": voting, "fromBlock": hex(int(first["blockNumber"], 16) + 1)})
+    second = vote(2, DEV_PRIVATE_KEYS[2])
+    assert int(second["blockNumber"], 16) == int(first["blockNumber"], 16) + 1
+    assert rpc.call("eth_getFilterChanges", votes) == first["logs"] + second["logs"]
+    assert rpc.call("eth_getFilterChanges", from_second) == second["logs"]
+    assert rpc.call("eth_getFilterChanges", blocks) == [first["blockHash"], second["blockHash"]]
+    assert rpc.call("eth_getFilterChanges", pending) == [first["transactionHash"], second["transactionHash"]]
     transact(devnet.l1, DEV_PRIVATE_KEYS[3], to=voting, data=keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1]))
     assert devnet.booster("settle", "--json").code == 4  # the conflict
     devnet.ok("settle", "--rebase", "--json")
-    rebuilt = rpc.call("eth_getTransactionReceipt", vote["transactionHash"])
-    assert rebuilt["blockNumber"] == vote["blockNumber"] and rebuilt["blockHash"] != vote["blockHash"]
+    rebuilt = [rpc.call("eth_getTransactionReceipt", r["transactionHash"]) for r in (first, second)]
+    for old, new in zip((first, second), rebuilt):
+        assert new["blockNumber"] == old["blockNumber"] and new["blockHash"] != old["blockHash"]
     relogged = rpc.call("eth_getFilterChanges", votes)
-    assert relogged == rebuilt["logs"] and int(relogged[0]["data"], 16) == 2
+    assert relogged == rebuilt[0]["logs"] + rebuilt[1]["logs"]
+    assert [int(log["data"], 16) for log in relogged] == [2, 1]
+    assert rpc.call("eth_getFilterChanges", from_second) == rebuilt[1]["logs"]  # not before its fromBlock
     head = int(rpc.call("eth_blockNumber"), 16)
     new_hashes = rpc.call("eth_getFilterChanges", blocks)
-    assert new_hashes == [rpc.call("eth_getBlockByNumber", hex(n), False)["hash"] for n in range(int(vote["blockNumber"], 16), head + 1)]
-    assert rpc.call("eth_getFilterChanges", pending) == []  # the same transaction
-    assert [rpc.call("eth_getFilterChanges", f) for f in (votes, blocks, pending)] == [[], [], []]
-
+    assert new_hashes == [rpc.call("eth_getBlockByNumber", hex(n), False)["hash"] for n in range(int(first["blockNumber"], 16), head + 1)]
+    assert rpc.call("eth_getFilterChanges", pending) == []  # the same transactions
+    assert [rpc.call("eth_getFilterChanges", f) for f in (votes, from_second, blocks, pending)] == [[], [], [], []]
