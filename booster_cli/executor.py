@@ -379,6 +379,24 @@ class Executor:
     def queued_future(self) -> int:
         return sum(len(w) for w in self.future.values())
 
+    def accepted_after(self, seq: int | None) -> tuple[list[bytes], int]:
+        """For pending-transaction filters (filters.py): the transactions accepted after arrival
+        number ``seq`` that the store holds, in arrival order, and the arrival number to ask
+        after next time; ``seq`` None: none, only that number. Reads the newest records only
+        (``txs`` is in arrival order)."""
+        durable = self.store.durable_seq if self.store else 0
+        with self._intake:
+            if seq is None:
+                newest = next(reversed(self.txs.values()), None)
+                return [], newest.seq if newest is not None else 0
+            new = []
+            for tx_hash, rec in reversed(self.txs.items()):
+                if rec.seq <= seq:
+                    break
+                if rec.seq <= durable:
+                    new.append((tx_hash, rec.seq))
+        return [h for h, _ in reversed(new)], max([seq] + [s for _, s in new])
+
     def _validate(self, tx: Any, sender: bytes) -> int:
         """Check a new transaction; returns the sender's next nonce (``tx.nonce`` may be later)."""
         try:

@@ -21,6 +21,7 @@ from .abi import decode_revert
 from .callstate import AccountOverride
 from .errors import RpcError
 from .executor import ASK_UNDER_LOCK, L2_GAS_LIMIT
+from .filters import filter_methods
 from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
 
 MAX_FEE_HISTORY = 1024  # blocks per eth_feeHistory, as geth
@@ -466,6 +467,15 @@ def methods(node: "Node") -> dict:
         wanted = LogFilter.parse(criteria)
         with ex.lock:
             first, last = log_range(criteria)
+        logs = scan_logs(wanted, first, last)
+        if logs is None:
+            raise RpcError("the L2 blocks in this range were replaced (rebase) during the query: ask again", -32000)
+        return logs
+
+    def scan_logs(wanted: LogFilter, first: int, last: int) -> list[dict] | None:
+        """The logs of canonical blocks ``first``..``last`` that ``wanted`` matches; None if a
+        rebase replaced those blocks meanwhile."""
+        with ex.lock:
             tip = ex.chain.get_canonical_block_hash(last) if last >= first else None
         logs: list[dict] = []
         for start in range(first, last + 1, LOG_CHUNK):
@@ -475,7 +485,7 @@ def methods(node: "Node") -> dict:
                         logs += [dict(log) for r in block_receipts(number) for log in r["logs"] if wanted.matches(log)]
         with ex.lock:
             if tip is not None and ex.chain.get_canonical_block_hash(last) != tip:
-                raise RpcError("the L2 blocks in this range were replaced (rebase) during the query: ask again", -32000)
+                return None
         return logs
 
     return {
@@ -504,6 +514,7 @@ def methods(node: "Node") -> dict:
         "eth_getTransactionByBlockHashAndIndex": lambda block_hash, index: tx_by_block_and_index({"blockHash": block_hash}, index),
         "eth_feeHistory": get_fee_history,
         "eth_getLogs": get_logs,
+        **filter_methods(ex, get_logs, scan_logs, _block_param),
         "eth_syncing": lambda: False,
         "eth_accounts": lambda: [],
         "net_listening": lambda: True,

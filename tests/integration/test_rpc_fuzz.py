@@ -47,6 +47,8 @@ FUZZED_METHODS = (
     "eth_chainId", "eth_blockNumber", "eth_getBalance", "eth_getTransactionCount", "eth_getStorageAt",
     "eth_getCode", "eth_call", "eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt",
     "eth_getBlockByNumber", "eth_gasPrice", "net_version", "booster_status", "booster_getDelta", "booster_getNonces",
+    "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
+    "eth_uninstallFilter",
 )  # fmt: skip
 STATE_CHANGING = frozenset({"booster_settle", "booster_prove", "booster_dumpState", "booster_registerContract"})
 SERVED = frozenset(FUZZED_METHODS) | STATE_CHANGING | {
@@ -333,6 +335,19 @@ raw_transactions = st.one_of(
 )
 
 
+filter_ids = often(st.binary(min_size=16, max_size=16).map(hexed), garbage_hex | json_values)
+
+
+def log_filters(address, tag):
+    topic = often(hashes, garbage_hex | json_values)
+    fields = {
+        "fromBlock": tag, "toBlock": tag, "blockHash": often(hashes, json_values),
+        "address": st.one_of(address, st.lists(address, max_size=3)),
+        "topics": often(st.lists(st.one_of(st.none(), topic, st.lists(st.one_of(st.none(), topic), max_size=3)), max_size=5), json_values),
+    }
+    return often(st.fixed_dictionaries({}, optional=fields), json_values)
+
+
 def plausible_params(method: str, voting: str):
     """Params of the right shape (mostly), whose values are anything from valid to garbage."""
     address, tag = often(good_addresses, garbage_hex | json_values), block_tags
@@ -348,6 +363,10 @@ def plausible_params(method: str, voting: str):
         "eth_getBlockByNumber": st.tuples(tag, often(st.booleans(), json_values)),
         "booster_getDelta": st.tuples(st.one_of(good_addresses, st.just(voting), st.just(voting.lower()), json_values)),
         "booster_getNonces": st.tuples(often(st.lists(address, max_size=3), addresses | json_values, 2)),
+        "eth_newFilter": st.tuples(log_filters(address, tag)),
+        "eth_getFilterChanges": st.tuples(filter_ids),
+        "eth_getFilterLogs": st.tuples(filter_ids),
+        "eth_uninstallFilter": st.tuples(filter_ids),
     }
     full = shapes.get(method, st.tuples())
     # the right shape (most often), a prefix of it (fewer params), or one param too many
