@@ -42,27 +42,68 @@ class ChainBlock:
     number: int  # the L2 block number on that rollup
 
 
-class RollupChain:
-    """The executors of several rollups on one L1 view, and the global order of their blocks."""
+class ChainOrder:
+    """The pending batch's blocks in the order they were built, across the rollups, and a
+    sequence number that grows with every block and every settlement. Each rollup's store keeps
+    it with the shared L1 view at every commit; on a restart the store with the highest number
+    holds the freshest view (blocks are committed one at a time, in this order)."""
 
-    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_ids: list[int], settlement: bytes | None = None) -> None:
+    def __init__(self) -> None:
+        self.seq = 0
+        self.blocks: list[ChainBlock] = []
+
+    def add(self, rollup: int, number: int) -> None:
+        self.seq += 1
+        self.blocks.append(ChainBlock(rollup, number))
+
+    def drop_last(self) -> None:
+        """The last block's commit failed: it never happened."""
+        self.blocks.pop()
+        self.seq -= 1
+
+    def settled(self) -> None:
+        """The batch is settled: a new, empty one, with a higher number than any record of the
+        old one."""
+        self.seq += 1
+        self.blocks = []
+
+    def to_record(self) -> dict:
+        return {"seq": self.seq, "blocks": [[b.rollup, b.number] for b in self.blocks]}
+
+    def load(self, record: dict) -> None:
+        self.seq = record["seq"]
+        self.blocks = [ChainBlock(r, n) for r, n in record["blocks"]]
+
+
+class RollupChain:
+    """The executors of several rollups on one L1 view, and the global order of their blocks.
+    With ``stores`` (one per rollup), each rollup's chain, transactions and records are kept
+    there, and a restart resumes from them (see ChainOrder)."""
+
+    def __init__(self, l1: RpcClient, l1_chain_id: int, l2_chain_ids: list[int], settlement: bytes | None = None,
+                 stores: list | None = None) -> None:
         if len(set(l2_chain_ids)) != len(l2_chain_ids):
             raise ValueError(f"the rollups of a chain need distinct chain ids, got {l2_chain_ids}")
         self.l1 = l1
         self.view = L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         self.lock = threading.RLock()
-        self.rollups = [Executor(l1, l1_chain_id, chain_id, settlement, view=self.view, lock=self.lock) for chain_id in l2_chain_ids]
-        self.order: list[ChainBlock] = []  # the pending batch's blocks, in the order they were built
+        self.order = ChainOrder()
+        stores = stores or [None] * len(l2_chain_ids)
+        self.rollups = [
+            Executor(l1, l1_chain_id, chain_id, settlement, store, view=self.view, lock=self.lock, chain=(self.order, i))
+            for i, (chain_id, store) in enumerate(zip(l2_chain_ids, stores))
+        ]
+        saved = [record for record in (s.meta("executor") for s in stores if s) if record and "chain" in record]
+        if saved:  # each executor loaded its own store's view: the freshest is the one
+            freshest = max(saved, key=lambda r: r["chain"]["seq"])
+            self.view.load_record(freshest["view"])
+            self.order.load(freshest["chain"])
 
     def mine(self, rollup: int) -> int:
         """One block on ``rollup`` from its queue (nothing when its queue is empty); returns the
         transactions it took."""
         with self.lock:
-            executor = self.rollups[rollup]
-            mined = executor.mine_pending()
-            if mined:
-                self.order.append(ChainBlock(rollup, executor.head().block_number))
-            return mined
+            return self.rollups[rollup].mine_pending()  # it notes its block in self.order
 
     def mine_all(self) -> int:
         """Blocks round-robin over the rollups until every queue is empty."""
@@ -183,7 +224,7 @@ def prove_chain(chain: RollupChain) -> ChainProof:
     block_writes: list = []
     count = 0
     roots: dict[int, bytes] = {}
-    for block in chain.order:
+    for block in chain.order.blocks:
         executor = chain.rollups[block.rollup]
         written: list = []
         roots[block.rollup], n = run_blocks(executor, view, block.number, block.number, None, written)
@@ -204,10 +245,80 @@ def prove_chain(chain: RollupChain) -> ChainProof:
             "tx_list_hash": "0x" + executor.tx_list_hash().hex(),
         })
     commitments = l1_commitments(first, witness, block_writes)
-    for entry, block in zip(commitments, chain.order):
+    for entry, block in zip(commitments, chain.order.blocks):
         entry["l2_chain_id"] = chain.rollups[block.rollup].l2_chain_id
     delta = view.delta()
     return ChainProof(
         witness.anchor.number, witness.anchor.hash, delta_hash(encode_updates(settleable(delta))), rollups, commitments,
         witness.summary(), time.perf_counter() - started, count, delta,
     )
+
+
+class ChainRelayer:
+    """``booster settle`` for a devnet of several rollups: every queued transaction of every
+    rollup into a block, the batch anchored on the L1 head (an L1 change to what any rollup
+    read is a conflict, exit 4), the chain proven and settled with ``settleChain``, each
+    rollup's batch recorded in its own store. ``--rebase`` and ``--exclude`` are single-rollup
+    features for now (docs/chaining.md)."""
+
+    def __init__(self, chain: RollupChain, settlement: str, prover, relayer_key: str, save_l1=None) -> None:
+        self.chain = chain
+        self.settlement = settlement
+        self.prover = prover
+        self.key = relayer_key
+        self.save_l1 = save_l1
+
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict | None:
+        from .errors import SettlementConflict, UsageError
+        from .relayer import _show, hex32
+
+        if rebase or exclude:
+            raise UsageError("--rebase and --exclude settle one rollup's batch; a devnet of several rollups has neither yet")
+        chain = self.chain
+        with chain.lock:
+            chain.mine_all()  # every acknowledged transaction belongs to this batch
+            if not settleable(chain.view.delta()):
+                return None
+            head = fetch_head_anchor(chain.l1)
+            if head.hash != chain.view.anchor.hash:
+                conflicts = chain.view.reader.changed_since(head.number)
+                if conflicts:
+                    raise SettlementConflict(
+                        f"L1 changed {len(conflicts)} value(s) the chain's batch read since anchor block {chain.view.anchor.number}; "
+                        "nothing was settled and the batch stays pending",
+                        [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"]),
+                          "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"])} for c in conflicts],
+                    )
+                chain.view.reanchor(head, keep_reads=True)
+            if dry_run:
+                proof = prove_chain(chain)
+                return {"dry_run": True, "anchor": chain.view.anchor.to_json(), "rollups": proof.rollups,
+                        "changes": [{**e.to_json(), "net_zero": e.net_zero} for e in proof.delta], "l1_commitments": proof.l1_commitments}
+            if self.save_l1:
+                self.save_l1()  # the anchor: a crash after the send must not lose it too
+            batches = {e.l2_chain_id: _settlement_state(chain.l1, self.settlement, e.l2_chain_id)[0] for e in chain.rollups}
+            spans = {e.l2_chain_id: [e.batch.first_block, e.head().block_number] for e in chain.rollups}
+            txs = {e.l2_chain_id: len(e.batch.tx_hashes) for e in chain.rollups}
+            receipt = settle_chain(chain, self.settlement, self.prover, self.key)
+            proof = receipt.pop("proof")
+            if receipt["status"] != "0x1":
+                raise BoosterError(f"the chain's settlement reverted on L1 (tx {receipt['transactionHash']})")
+            if self.save_l1:
+                self.save_l1()  # saved on L1's side before it is recorded or answered
+            anchor = chain.view.anchor.to_json()
+            changes = [{**e.to_json(), "net_zero": e.net_zero} for e in proof.delta]
+            result = {
+                "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16), "gas_used": int(receipt["gasUsed"], 16),
+                "anchor": anchor, "changes": changes, "l1_commitments": proof.l1_commitments,
+                "rollups": [{**part, "batch": batches[part["l2_chain_id"]], "txs": txs[part["l2_chain_id"]],
+                             "l2_blocks": spans[part["l2_chain_id"]]} for part in proof.rollups],
+            }
+            chain.order.settled()
+            chain.view.clear_pending()
+            for executor in chain.rollups:
+                executor.start_new_batch()
+            chain.rollups[0].refresh_anchor()
+            for executor, part in zip(chain.rollups, result["rollups"]):
+                entry = {**result, "batch": part["batch"], "txs": part["txs"], "l2_blocks": part["l2_blocks"]}
+                executor.commit(history=[(part["batch"], entry)])
+            return result

@@ -155,11 +155,13 @@ def fetch_head_anchor(rpc: RpcClient) -> Anchor:
 class Executor:
     def __init__(
         self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None,
-        view: L1View | None = None, lock: threading.RLock | None = None,
+        view: L1View | None = None, lock: threading.RLock | None = None, chain: tuple | None = None,
     ) -> None:
-        """``view`` and ``lock``: given by a chain of rollups (chain.py), whose executors share
-        one L1 view — each block runs on the anchor plus every earlier block's writes, of any
-        rollup — and build their blocks one at a time, under one lock."""
+        """``view``, ``lock`` and ``chain``: given by a chain of rollups (chain.py), whose
+        executors share one L1 view — each block runs on the anchor plus every earlier block's
+        writes, of any rollup — build their blocks one at a time, under one lock, and note each
+        block in the chain's global order (``chain``: the ``ChainOrder`` and this rollup's index
+        in it), which every commit stores with the view."""
         self.l1 = l1
         self.l2_chain_id = l2_chain_id
         self.store = store
@@ -190,6 +192,7 @@ class Executor:
         # the L1 slots it wrote as (contract, slot, value)), outside ``lock`` (see watch.py)
         self.on_block: Callable[[Any, list], None] | None = None
         self._block_report: tuple | None = None
+        self.chain_order, self.chain_index = chain if chain else (None, 0)
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -219,10 +222,13 @@ class Executor:
         transaction hashes are not in it (they grew with every block, and so did the cost of
         each block's commit): a restart reads them from the batch's blocks."""
         b = self.batch
-        return {
+        record = {
             "view": self.view.to_record(),
             "batch": {"pre_state_root": b.pre_state_root.hex(), "first_block": b.first_block},
         }
+        if self.chain_order is not None:
+            record["chain"] = self.chain_order.to_record()
+        return record
 
     def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None) -> None:
         """Make the state so far durable (without a store: only publish it)."""
@@ -490,10 +496,14 @@ class Executor:
             except BaseException:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
+            if self.chain_order is not None:
+                self.chain_order.add(self.chain_index, block.number)
             try:
                 self.commit(rows)
             except BaseException:
                 # a block is published only once its commit is done: this one never was
+                if self.chain_order is not None:
+                    self.chain_order.drop_last()
                 self._unseal(block, base_header, block_mark, unwritten, originals)
                 self._publish([], pending)
                 raise

@@ -65,6 +65,47 @@ class NodeConfig:
     fresh: bool = False
     rebase: bool = False
     allow_origins: tuple[str, ...] = ()  # web pages that may use the L2 and L1 ports (origins.py)
+    rollups: int = 1  # chained rollups (chain.py): more than one shares the L1 view and one settlement
+
+
+def rollup_names(count: int) -> list[str]:
+    """The rollups' names: a, b, c, … (the first is the devnet's L2 as one rollup has it)."""
+    if not 1 <= count <= 26:
+        raise UsageError(f"--rollups {count}: from 1 to 26")
+    return [chr(ord("a") + i) for i in range(count)]
+
+
+@dataclass
+class ExtraRollup:
+    """A rollup after the first in a chained devnet: its executor, store, servers and port."""
+
+    name: str
+    chain_id: int
+    port: int
+    store: Store
+    executor: Executor | None = None
+    server: RpcServer | None = None
+    front: subprocess.Popen | None = None
+
+
+class RollupFace:
+    """The node as one rollup's JSON-RPC methods see it (l2api.methods, txinfo): that rollup's
+    executor; everything else is the node's (the registered L1 contracts are the devnet's, in
+    the first rollup's store)."""
+
+    def __init__(self, node: "Node", executor: Executor) -> None:
+        self._node, self.executor = node, executor
+
+    def __getattr__(self, name: str):
+        return getattr(self._node, name)
+
+    def transaction(self, tx_hash: str) -> dict:
+        from .txinfo import transaction_view
+
+        return transaction_view(self, tx_hash)
+
+    def nonces(self, addresses: list[str] | None = None) -> dict:
+        return Node.nonces(self, addresses)  # type: ignore[arg-type]
 
 
 class Node:
@@ -84,6 +125,8 @@ class Node:
         self.l1_lock = threading.RLock()  # L1 is saved only outside a report (see save_l1)
         self.lock: StateLock | None = None
         self.watch: Watch | None = None
+        self.chain = None  # chain.RollupChain with more than one rollup
+        self.extra: list[ExtraRollup] = []
 
     # -- lifecycle --
     def start(self) -> dict:
@@ -93,14 +136,25 @@ class Node:
         self.lock = cfg.state.lock("devnet")
         _await_leftovers(cfg.state.read_devnet())
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
+        names = rollup_names(cfg.rollups)
         l1_port = claim_port("L1", cfg.l1_port, cfg.host, avoid=frozenset({cfg.l2_port}))
         l2_port = claim_port("L2", cfg.l2_port, cfg.host, avoid=frozenset({l1_port}))
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
+        taken = {l1_port, l2_port}
+        extra_ports = []
+        for i, name in enumerate(names[1:], 1):  # rollup b on the L2 port + 1, and so on (0: any free port)
+            port = claim_port(f"L2 (rollup {name})", cfg.l2_port + i if cfg.l2_port else 0, cfg.host, avoid=frozenset(taken))
+            if port in taken:
+                raise UsageError(f"rollup {name}'s port {port} is taken by another of the devnet's servers: choose other ports")
+            taken.add(port)
+            extra_ports.append(port)
         if cfg.fresh:
             cfg.state.wipe()
         ran_here = cfg.state.has_history()
         check_store(cfg.state.l2_store, ran_here)  # before anything is written
+        for name in names[1:]:  # a rollup added to a devnet that ran starts at its genesis
+            check_store(cfg.state.rollup_store(name), ran_here and cfg.state.rollup_store(name).exists())
         check_saved_state(cfg.state.anvil_state, required=ran_here)
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
@@ -118,24 +172,50 @@ class Node:
             self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
             self.save_l1()  # the L1 this devnet starts from (and the settlement contract) is saved
             resuming = self.store.meta("executor") is not None
-            self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
+            if len(names) > 1:
+                from .chain import RollupChain, register_rollups
+
+                self.extra = [ExtraRollup(name, cfg.l2_chain_id + i, port, Store(cfg.state.rollup_store(name)))
+                              for i, (name, port) in enumerate(zip(names[1:], extra_ports), 1)]
+                chain_ids = [cfg.l2_chain_id] + [r.chain_id for r in self.extra]
+                # an L1 transaction each, before the batch takes its anchor
+                if register_rollups(l1, self.settlement, prover, relayer_key, chain_ids):
+                    self.save_l1()
+                self.chain = RollupChain(l1, L1_CHAIN_ID, chain_ids, bytes.fromhex(self.settlement[2:]), [self.store] + [r.store for r in self.extra])
+                self.executor = self.chain.rollups[0]
+                for r, executor in zip(self.extra, self.chain.rollups[1:]):
+                    r.executor = executor
+            else:
+                self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
             if resuming:
                 # anvil serves the states of blocks from before a reload imperfectly (their Merkle
                 # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
                 # that works, taken below when nothing the batch read has changed
                 l1.call("evm_mine")
                 self.save_l1()  # the batch may anchor on it: a crash must not lose it
-            self.resume_report = {"recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement)}
-            reopened, rebased = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase) if resuming else ([], [])
-            self.resume_report["reopened_batches"] = reopened
-            self.resume_report["rebased"] = rebased + check_anchor(self.executor, cfg.rebase)
+            if self.chain is None:
+                self.resume_report = {"recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement)}
+                reopened, rebased = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase) if resuming else ([], [])
+                self.resume_report["reopened_batches"] = reopened
+                self.resume_report["rebased"] = rebased + check_anchor(self.executor, cfg.rebase)
+            else:  # a chain's anchor must still be on L1 (no rebase across rollups yet)
+                self.resume_report = {"rebased": check_anchor(self.executor, False)}
             if resuming:
                 self.executor.refresh_anchor()
-                self.executor.commit()
+                for executor in self.chain.rollups if self.chain else [self.executor]:
+                    executor.commit()
             self.history = self.store.history()
             self.watch = Watch(lambda: self.store.meta("contracts", {}), lambda: self.executor.view.preimages, TARGET_ERRORS)
             self.executor.on_block = self.watch.block
-            self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
+            for r in self.extra:
+                watch = Watch(lambda: self.store.meta("contracts", {}), lambda: self.executor.view.preimages, TARGET_ERRORS, label=f"rollup {r.name}")
+                r.executor.on_block = watch.block
+            if self.chain is not None:
+                from .chain import ChainRelayer
+
+                self.relayer = ChainRelayer(self.chain, self.settlement, prover, relayer_key, save_l1=self.save_l1)
+            else:
+                self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
             from .l2api import methods
 
             # the node's own server, for the front (which serves the public port) and only it: no
@@ -144,6 +224,10 @@ class Node:
             self.server.start()
             cpu = node_cpu()
             self.front = self._start_front(cfg.host, l2_port, next_cpu(cpu))
+            for r in self.extra:
+                r.server = RpcServer(methods(RollupFace(self, r.executor)), "127.0.0.1", 0)
+                r.server.start()
+                r.front = self._start_front(cfg.host, r.port, next_cpu(cpu), r.server.port, cfg.state.rollup_store(r.name), r.executor)
         except BaseException:
             self.stop()
             raise
@@ -172,18 +256,26 @@ class Node:
             "started_at": time.time(),
             "resumed": {k: v for k, v in self.resume_report.items() if v},
             # what tells each of them from a later process with its pid, for 'down' (procs.py)
-            "processes": {"node": procs.identity(os.getpid()), "anvil": procs.identity(self.anvil.pid), "front": procs.identity(self.front.pid)},
+            "processes": {"node": procs.identity(os.getpid()), "anvil": procs.identity(self.anvil.pid), "front": procs.identity(self.front.pid),
+                          **{f"front-{r.name}": procs.identity(r.front.pid) for r in self.extra}},
         }
+        if self.extra:  # a chained devnet: every rollup (one rollup's record is as it always was)
+            self.record["rollups"] = [{"name": "a", "rpc_url": self.record["l2"]["rpc_url"], "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
+                {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "chain_id": r.chain_id, "front_pid": r.front.pid} for r in self.extra]
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
 
-    def _start_front(self, host: str, port: int, cpu: int | None) -> subprocess.Popen:
+    def _start_front(self, host: str, port: int, cpu: int | None, node_port: int | None = None, store=None,
+                     executor: Executor | None = None) -> subprocess.Popen:
         """Start the RPC front (front.py) on the public L2 port and on ``cpu``, linked to this
-        node by a socket pair whose other end a thread here serves; returns once it listens."""
+        node by a socket pair whose other end a thread here serves; returns once it listens.
+        ``node_port``, ``store``, ``executor``: another rollup's (default: the first's)."""
+        executor = executor or self.executor
         ours, theirs = socket.socketpair()
-        args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port), "--node-port", str(self.server.port),
-                "--store", str(self.config.state.l2_store), "--link-fd", str(theirs.fileno()), "--cpu", str(-1 if cpu is None else cpu),
+        args = [sys.executable, "-m", "booster_cli.front", "--host", host, "--port", str(port),
+                "--node-port", str(node_port or self.server.port), "--store", str(store or self.config.state.l2_store),
+                "--link-fd", str(theirs.fileno()), "--cpu", str(-1 if cpu is None else cpu),
                 "--parent-pid", str(os.getpid())] + [f"--allow-origin={origin}" for origin in self.config.allow_origins]
         try:
             proc = subprocess.Popen(args, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
@@ -192,8 +284,7 @@ class Node:
             raise
         finally:
             theirs.close()
-        self.front = proc
-        threading.Thread(target=serve_link, args=(ours, self.executor.accept, self.executor.make_durable), name="front-link", daemon=True).start()
+        threading.Thread(target=serve_link, args=(ours, executor.accept, executor.make_durable), name="front-link", daemon=True).start()
         try:
             ready, _, _ = select.select([proc.stdout], [], [], FRONT_START_TIMEOUT)
             line = proc.stdout.readline() if ready else b""
@@ -251,6 +342,18 @@ class Node:
 
     def stop(self) -> None:
         self.stopping.set()
+        for r in self.extra:
+            if r.front:
+                r.front.terminate()
+                try:
+                    r.front.wait(5)
+                except subprocess.TimeoutExpired:
+                    r.front.kill()
+                    r.front.wait()
+                r.front = None
+            if r.server:
+                r.server.stop()
+                r.server = None
         if self.front:
             self.front.terminate()
             try:
@@ -272,6 +375,8 @@ class Node:
         if self.store:
             with self.executor.lock if self.executor else _nothing():
                 self.store.close()
+                for r in self.extra:
+                    r.store.close()
             self.store = None
         if self.lock:  # only the lock's holder touches the state directory
             record = self.config.state.read_devnet()
@@ -286,11 +391,15 @@ class Node:
         waiting block is tried again (or, with none waiting, a small write), and block
         production resumes by itself once a write works."""
         store, failing = self.store, ""
+        executors = self.chain.rollups if self.chain else [self.executor]
+        wait = 0.2 / len(executors)
         while not self.stopping.is_set():
-            if not (self.executor.wait_for_work(0.2) or store.failure):
+            # a chain: one block at a time, round-robin over the rollups with work (the global order)
+            working = [e for e in executors if e.wait_for_work(wait)]
+            if not (working or store.failure):
                 continue
             try:
-                if not self.executor.mine_pending() and store.failure:
+                if not sum(e.mine_pending() for e in working) and store.failure:
                     store.probe()
             except StoreWriteError:
                 pass
@@ -314,11 +423,11 @@ class Node:
                 log.error("anvil (L1) exited with code %s; stopping the devnet", code)
                 self.request_stop(f"anvil (L1) exited unexpectedly with code {code}; the devnet stopped (log: {self.anvil.log_path})")
                 return
-            front = self.front
-            if front is not None and front.poll() is not None and not self.stopping.is_set():
-                log.error("the L2 RPC front exited with code %s; stopping the devnet", front.returncode)
-                self.request_stop(f"the L2 RPC front exited unexpectedly with code {front.returncode}; the devnet stopped")
-                return
+            for front in [self.front] + [r.front for r in self.extra]:
+                if front is not None and front.poll() is not None and not self.stopping.is_set():
+                    log.error("the L2 RPC front exited with code %s; stopping the devnet", front.returncode)
+                    self.request_stop(f"the L2 RPC front exited unexpectedly with code {front.returncode}; the devnet stopped")
+                    return
 
     # -- booster_* methods --
     def status(self) -> dict:
@@ -335,6 +444,8 @@ class Node:
                 "pending": {"txs": len(ex.batch.tx_hashes) + ex.pending_count, "changes": len(delta), "queued": ex.queued_future},
                 "settled_batches": len(self.history),
                 **({"store_failure": self.store.failure} if self.store.failure else {}),
+                **({"rollups": [{**r, "block": e.head().block_number, "pending": {"txs": len(e.batch.tx_hashes) + e.pending_count}}
+                                for r, e in zip(self.record["rollups"], self.chain.rollups)]} if self.chain else {}),
             }
 
     def delta(self, contract: str | None = None) -> dict:
@@ -428,6 +539,11 @@ class Node:
                 return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
             entry = result if isinstance(result, dict) else result.to_json()
             entry["changes"] = self.labelled(entry["changes"], preimages)
+        if self.chain is not None and not entry.get("dry_run"):
+            entry["batch"] = entry["rollups"][0]["batch"]  # the first rollup's, as one rollup's settle answers
+            self.history.append(entry)
+            self.anvil.annotate(f"settled the chain's batches in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
+            return entry
         if isinstance(result, dict):
             return entry
         self.history.append(entry)
@@ -530,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l1-port", type=int, default=DEFAULT_L1_PORT)
     parser.add_argument("--l2-port", type=int, default=DEFAULT_L2_PORT)
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
+    parser.add_argument("--rollups", type=int, default=1)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--rebase", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="the watch's detail lines too (watch.py)")
@@ -545,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return int(exc.exit_code)
     config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
-                        allow_origins=origins)
+                        allow_origins=origins, rollups=args.rollups)
     configure_logging(verbose=args.verbose)  # stderr: the detached node's is l2.log
     try:
         reason = run_foreground(config)

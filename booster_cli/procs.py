@@ -65,7 +65,8 @@ def recorded_children(record: dict | None, node: dict | None = None) -> dict[str
         mine = processes.get("node")
         if not isinstance(mine, dict) or (mine.get("pid"), mine.get("start_time")) != (node.get("pid"), node.get("start_time")):
             return {}  # another devnet's record (or a damaged one): none of its processes is this one's
-    return {role: c for role in ("anvil", "front") if isinstance(c := processes.get(role), dict)}
+    # a chained devnet has a front per rollup: "front", "front-b", …
+    return {role: c for role, c in processes.items() if (role == "anvil" or role.startswith("front")) and isinstance(c, dict)}
 
 
 def signal_if_matches(ident: dict, sig: int) -> bool:

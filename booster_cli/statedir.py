@@ -64,6 +64,10 @@ class StateDir:
     def l2_store(self) -> Path:
         return self.path / "l2.sqlite"
 
+    def rollup_store(self, name: str) -> Path:
+        """The store of rollup ``name`` of a chained devnet (the first rollup's is l2_store)."""
+        return self.path / f"l2-{name}.sqlite"
+
     @property
     def anvil_state(self) -> Path:
         return self.path / "anvil-state.json"
@@ -152,6 +156,8 @@ class StateDir:
         """Forget the devnet's chains (``up --fresh``); logs stay."""
         for name in ("l2.sqlite", "l2.sqlite-wal", "l2.sqlite-shm", "anvil-state.json", "anvil-state.json.tmp"):
             (self.path / name).unlink(missing_ok=True)
+        for path in self.path.glob("l2-*.sqlite*"):  # a chained devnet's other rollups
+            path.unlink(missing_ok=True)
 
     def read_devnet(self) -> dict | None:
         try:
@@ -214,11 +220,13 @@ def current() -> StateDir:
     return StateDir(state_dir())
 
 
-def l2_url(rpc_url: str | None = None) -> str:
-    """The L2 endpoint: ``--rpc-url`` / ``BOOSTER_RPC_URL``, else the devnet in the state directory."""
+def l2_url(rpc_url: str | None = None, rollup: str | None = None) -> str:
+    """The L2 endpoint: ``--rpc-url`` / ``BOOSTER_RPC_URL``, else the devnet in the state
+    directory — its rollup ``rollup`` (``--rollup`` / ``BOOSTER_ROLLUP``; default: the first)."""
     url = rpc_url or os.environ.get("BOOSTER_RPC_URL")
     if url:
         return url
+    rollup = rollup or os.environ.get("BOOSTER_ROLLUP") or None
     state = current()
     holder = state.holder()  # the lock says whether a devnet runs: a record may be a dead one's
     if holder is None or holder.get("role", "devnet") != "devnet":
@@ -227,4 +235,12 @@ def l2_url(rpc_url: str | None = None) -> str:
     if not record:
         pid = f" (pid {holder['pid']})" if holder.get("pid") else ""
         raise DevnetNotRunning(message=f"a devnet holds {state.path}{pid} but its {DEVNET_FILE} is missing or damaged: it is still starting, or the file was damaged ('booster down' stops it)")
-    return record["l2"]["rpc_url"]
+    if rollup is None:
+        return record["l2"]["rpc_url"]
+    rollups = record.get("rollups") or [{"name": "a", "rpc_url": record["l2"]["rpc_url"]}]
+    for r in rollups:
+        if r["name"] == rollup:
+            return r["rpc_url"]
+    from .errors import UsageError
+
+    raise UsageError(f"--rollup {rollup}: this devnet's rollups are {', '.join(r['name'] for r in rollups)}")

@@ -60,10 +60,11 @@ class Watch:
     function signatures); ``preimages``: the pending batch's keccak preimages (mapping keys);
     ``errors``: custom errors to name in revert reasons."""
 
-    def __init__(self, contracts: Callable[[], dict], preimages: Callable[[], dict], errors: dict | None = None) -> None:
+    def __init__(self, contracts: Callable[[], dict], preimages: Callable[[], dict], errors: dict | None = None, label: str = "") -> None:
         self._contracts_source = contracts
         self._preimages = preimages
         self._errors = errors or {}
+        self.label = label  # a chained devnet's rollup ("rollup b"): it starts its block lines
         self.forget()
 
     def forget(self) -> None:
@@ -158,7 +159,7 @@ class Watch:
         if not log.isEnabledFor(logging.INFO):
             return
         header = block.header
-        lines = [f"L2 block {header.block_number}  {len(txs)} tx{'s' if len(txs) != 1 else ''}  gas {header.gas_used:,}"]
+        lines = [f"{self.label + ': ' if self.label else ''}L2 block {header.block_number}  {len(txs)} tx{'s' if len(txs) != 1 else ''}  gas {header.gas_used:,}"]
         detail = log.isEnabledFor(logging.DEBUG)
         for tx_hash, sender, tx, receipt, written in txs:
             lines.append(self.tx_line(tx_hash, sender, tx, receipt, written))

@@ -26,6 +26,15 @@ app.add_typer(state_app, name="state")
 
 RpcUrl = Annotated[Optional[str], typer.Option("--rpc-url", envvar="BOOSTER_RPC_URL", help="L2 JSON-RPC endpoint (default: the devnet in the state directory).")]
 Json = Annotated[bool, typer.Option("--json", envvar="BOOSTER_JSON", help="Print one JSON object on stdout.")]
+Rollup = Annotated[Optional[str], typer.Option("--rollup", envvar="BOOSTER_ROLLUP", help="Which rollup of a chained devnet (a, b, …; default: a).")]
+
+
+def _use_rollup(rollup: str | None) -> None:
+    """Client commands reach the rollup named here (statedir.l2_url reads BOOSTER_ROLLUP)."""
+    import os
+
+    if rollup:
+        os.environ["BOOSTER_ROLLUP"] = rollup
 
 
 def _print_version(value: bool) -> None:
@@ -80,6 +89,7 @@ def up(
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block (or settled batches), re-execute the batch on the L1 head.")] = False,
     allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
+    rollups: Annotated[int, typer.Option("--rollups", envvar="BOOSTER_ROLLUPS", min=1, max=26, help="Chained rollups on the one L1 (docs/chaining.md): a, b, … with chain ids --l2-chain-id + 0, 1, … and ports --l2-port + 0, 1, … (0: any free port).")] = 1,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", envvar="BOOSTER_VERBOSE", help="Under each transaction also its decoded arguments and each L1 slot it wrote with its new value (in the terminal and l2.log).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", envvar="BOOSTER_QUIET", help="Foreground: print only warnings and errors after 'ready' (l2.log still gets every line).")] = False,
     json_out: Json = False,
@@ -113,18 +123,20 @@ def up(
                 f"  L2 (booster) {record['l2']['rpc_url']}  chain {record['l2']['chain_id']}\n"
                 f"  settlement  {record['contracts']['settlement']}"
             )
+            for r in record.get("rollups", [])[1:]:
+                output.say(f"  L2 rollup {r['name']} {r['rpc_url']}  chain {r['chain_id']}")
             for line in output.resumed_lines(record.get("resumed") or {}):
                 output.warn(line)
         sys.stdout.flush()
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose)
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose, rollups)
         ready(record)
     else:
         # the lines go to stdout, except with --json, whose stdout holds one JSON object
         start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins, verbose=verbose, quiet=quiet or output.QUIET,
-                         terminal=sys.stderr if json_out else sys.stdout)
+                         terminal=sys.stderr if json_out else sys.stdout, rollups=rollups)
 
 
 @app.command()
@@ -162,9 +174,11 @@ def send(
     gas: Annotated[Optional[int], typer.Option("--gas", envvar="BOOSTER_GAS", help="Gas limit (default: estimated).")] = None,
     value: Annotated[Optional[str], typer.Option("--value", envvar="BOOSTER_VALUE", help="ETH to send with --mode l2: wei, or with a unit (1ether, 20gwei).")] = None,
     rpc_url: RpcUrl = None,
+    rollup: Rollup = None,
     json_out: Json = False,
 ) -> None:
     """Sign and send an L2 transaction; wait for its receipt."""
+    _use_rollup(rollup)
     from ..client import parse_value, send_tx
 
     wei = parse_value(value) if value is not None else 0
@@ -186,12 +200,14 @@ def send(
 def tx(
     tx_hash: Annotated[str, typer.Argument(metavar="HASH", help="An L2 transaction's hash.")],
     rpc_url: RpcUrl = None,
+    rollup: Rollup = None,
     json_out: Json = False,
 ) -> None:
     """What an L2 transaction did: status, gas, revert reason, decoded events (L1- or
     L2-emitted), the delta entries it wrote (before → after as of that transaction).
 
     Exit 1 if the L2 knows no transaction with HASH, 2 if HASH is not a hash."""
+    _use_rollup(rollup)
     from ..client import get_transaction
     from . import txview
 
@@ -209,9 +225,11 @@ def call(
     args: Annotated[Optional[List[str]], typer.Argument(help="Arguments.")] = None,
     from_: Annotated[Optional[str], typer.Option("--from", envvar="BOOSTER_FROM", help="msg.sender of the call (default: dev account 0).")] = None,
     rpc_url: RpcUrl = None,
+    rollup: Rollup = None,
     json_out: Json = False,
 ) -> None:
     """Read an L1 contract through L1SANDBOXCALL (L1 state plus the pending delta), decoded."""
+    _use_rollup(rollup)
     from ..client import call_l1
 
     values = call_l1(to, sig, args or [], rpc_url, from_)
@@ -239,8 +257,10 @@ def delta_show(
 
 
 @app.command()
-def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addresses (default: the dev accounts).")] = None, rpc_url: RpcUrl = None, json_out: Json = False) -> None:
+def nonces(addresses: Annotated[Optional[List[str]], typer.Argument(help="Addresses (default: the dev accounts).")] = None, rpc_url: RpcUrl = None,
+           rollup: Rollup = None, json_out: Json = False) -> None:
     """L2 nonces (the replay protection of L2 transactions)."""
+    _use_rollup(rollup)
     from ..client import get_nonces
 
     result = get_nonces(addresses or [], rpc_url)
@@ -282,6 +302,16 @@ def settle(
         output.note(f"left out of this settlement (L1CALL writes to them refused until it lands): {', '.join(result['excluded'])}")
     if result.get("batch") is None:
         output.note(result.get("message", "nothing to settle"))
+        return
+    if "rollups" in result:  # a chained devnet: one settlement of every rollup's batch
+        txs = sum(r.get("txs", 0) for r in result["rollups"])
+        what = "dry run of the chain's batches" if result.get("dry_run") else f"settled L1 diff of the chain's batches"
+        output.console().print(output.delta_table({"anchor": result["anchor"], "txs": txs, "changes": result["changes"]}, title=what))
+        for r in result["rollups"]:
+            output.say(f"rollup chain {r['l2_chain_id']}: " + (f"batch {r['batch']}, {r['txs']} L2 tx(s), " if "batch" in r else "")
+                       + f"L2 state root {r['l2_post_state_root']}")
+        if not result.get("dry_run"):
+            output.say(f"settled in L1 block {result['l1_block']} (tx {result['l1_tx_hash']}), gas {result['gas_used']:,}")
         return
     delta = {"anchor": result["anchor"], "txs": result["txs"], "changes": result["changes"]}
     if result.get("dry_run"):
@@ -355,11 +385,13 @@ def deploy(
     l2: Annotated[bool, typer.Option("--l2", envvar="BOOSTER_DEPLOY_L2", help="Deploy on the L2 instead (contracts that call the precompiles).")] = False,
     artifact: Annotated[bool, typer.Option("--artifact", envvar="BOOSTER_ARTIFACT", help="SOURCE is a Foundry/solc/Hardhat JSON artifact, not a .sol file.")] = False,
     rpc_url: RpcUrl = None,
+    rollup: Rollup = None,
     json_out: Json = False,
 ) -> None:
     """Deploy a contract on L1 (or with --l2 on the L2) from dev account 0; its storage layout
     is registered so diffs show variable names. With --quiet (booster -q deploy …) it prints the
     address alone."""
+    _use_rollup(rollup)
     from ..client import deploy as do_deploy
 
     result = do_deploy(source, contract, args or [], rpc_url, on_l2=l2, artifact=artifact)

@@ -1,0 +1,103 @@
+"""A chained devnet through the CLI: `booster up --rollups 2` runs rollups a and b on one L1,
+swaps on a real constant-product pool alternate between them (`send --rollup`), one `settle`
+applies both rollups' batches, and L1 ends exactly as the same swaps made directly on anvil in
+the same order (the oracle). Each rollup keeps its own nonces and receipts, and a restart
+resumes both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
+from booster_cli.txsend import transact, wait_for_receipt
+from booster_cli.txsign import sign_eip1559
+
+from .conftest import Devnet, _kill, clean_env, run_booster
+
+REPO = Path(__file__).resolve().parents[2]
+UNIT = 10**18
+SWAPS = [("a", 1, "A", 10), ("b", 2, "A", 25), ("a", 1, "B", 40), ("b", 2, "B", 7), ("a", 1, "A", 3), ("b", 2, "B", 90)]
+
+
+def _call(sig: str, types: list[str], args: list) -> bytes:
+    return keccak(sig.encode())[:4] + encode(types, args)
+
+
+def _up(folder: Path, env: dict) -> Devnet:
+    res = run_booster(folder, env, "up", "-d", "--rollups", "2", "--l1-port", "0", "--l2-port", "0", "--json")
+    assert res.code == 0, res.err
+    return Devnet(folder, env, res.json())
+
+
+def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
+    env = clean_env(tmp_path)
+    dn = _up(tmp_path, env)
+    try:
+        rollups = dn.record["rollups"]
+        assert [(r["name"], r["chain_id"]) for r in rollups] == [("a", 167010), ("b", 167011)]
+        assert rollups[0]["rpc_url"] == dn.record["l2"]["rpc_url"] != rollups[1]["rpc_url"]
+        l1 = dn.l1
+        tokens = {n: dn.ok("deploy", str(REPO / "templates" / "Token.sol"), "settlement", n, n, str(10**6 * UNIT), "--json").json()["address"] for n in "AB"}
+        pool = dn.ok("deploy", str(REPO / "templates" / "Pool.sol"), "settlement", tokens["A"], tokens["B"], "--json").json()["address"]
+        approve = _call("approve(address,uint256)", ["address", "uint256"], [pool, 2**256 - 1])
+        for t in tokens.values():
+            transact(l1, DEV_PRIVATE_KEYS[0], to=t, data=approve)
+            for trader in (1, 2):
+                transact(l1, DEV_PRIVATE_KEYS[0], to=t, data=_call("transfer(address,uint256)", ["address", "uint256"], [DEV_ADDRESSES[trader], 1000 * UNIT]))
+                transact(l1, DEV_PRIVATE_KEYS[trader], to=t, data=approve)
+        transact(l1, DEV_PRIVATE_KEYS[0], to=pool, data=_call("addLiquidity(uint256,uint256)", ["uint256", "uint256"], [10_000 * UNIT, 20_000 * UNIT]))
+
+        sent = []
+        for rollup, trader, token, amount in SWAPS:
+            out = dn.ok("send", "--rollup", rollup, pool, "swap(address,uint256,uint256)", tokens[token], str(amount * UNIT), "1",
+                        "--from", str(trader), "--json").json()
+            assert out["status"] == 1
+            sent.append(out)
+        status = dn.ok("status", "--json").json()
+        assert [(r["name"], r["block"]) for r in status["rollups"]] == [("a", 3), ("b", 3)]
+        # each rollup's own L2: its trader's nonce there, none of the other's
+        assert list(dn.ok("nonces", "--rollup", "a", DEV_ADDRESSES[1], DEV_ADDRESSES[2], "--json").json().values()) == [3, 0]
+        assert list(dn.ok("nonces", "--rollup", "b", DEV_ADDRESSES[1], DEV_ADDRESSES[2], "--json").json().values()) == [0, 3]
+        assert dn.booster("nonces", "--rollup", "c").code == 2
+
+        # the oracle: the same swaps straight on L1, in this order, in one block at the L1 context's time
+        head = l1.call("eth_getBlockByNumber", "latest", False)
+        snapshot = l1.call("evm_snapshot")
+        l1.call("evm_setAutomine", False)
+        hashes = []
+        for k, (_, trader, token, amount) in enumerate(SWAPS):
+            nonce = int(l1.call("eth_getTransactionCount", DEV_ADDRESSES[trader], "pending"), 16)
+            raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[trader], chain_id=31337, nonce=nonce, to=pool, gas=400_000,
+                                  data=_call("swap(address,uint256,uint256)", ["address", "uint256", "uint256"], [tokens[token], amount * UNIT, 1]),
+                                  max_priority_fee_per_gas=(len(SWAPS) - k) * 10**9, max_fee_per_gas=100 * 10**9)
+            hashes.append(l1.call("eth_sendRawTransaction", "0x" + raw.hex()))
+        l1.call("evm_setNextBlockTimestamp", hex(int(head["timestamp"], 16) + 1))
+        l1.call("evm_mine")
+        l1.call("evm_setAutomine", True)
+        assert all(wait_for_receipt(l1, h)["status"] == "0x1" for h in hashes)
+        contracts = [tokens["A"], tokens["B"], pool]
+        direct = {c: l1.call("eth_getProof", c, [], "latest")["storageHash"] for c in contracts}
+        l1.call("evm_revert", snapshot)
+
+        settled = dn.ok("settle", "--json").json()
+        assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 3), (167011, 1, 3)]
+        assert {c: l1.call("eth_getProof", c, [], "latest")["storageHash"] for c in contracts} == direct
+        assert dn.ok("status", "--json").json()["pending"]["changes"] == 0
+        human = dn.ok("settle").out
+        assert "nothing to settle" in human
+
+        # both rollups resume: a swap on b after a restart continues its nonces and settles as batch 2
+        dn.ok("down")
+        dn = _up(tmp_path, env)
+        out = dn.ok("send", "--rollup", "b", pool, "swap(address,uint256,uint256)", tokens["A"], str(UNIT), "1", "--from", "2", "--json").json()
+        assert out["status"] == 1 and out["l2_block"] == 4
+        again = dn.ok("settle", "--json").json()
+        assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in again["rollups"]] == [(167010, 2, 0), (167011, 2, 1)]
+    finally:
+        res = run_booster(tmp_path, env, "down")
+        if res.code != 0:
+            for ident in (dn.record.get("processes") or {}).values():
+                _kill(ident["pid"])
