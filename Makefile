@@ -14,7 +14,7 @@ PY_STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)-$(UNISWAP_V2_CORE_VERSION)-$(SOLC05_VERSION)
 DEMO_DIR := .booster-demo
 
-.PHONY: install test test-unit conformance demo docs report-examples artifacts completions bench clean
+.PHONY: install test test-unit conformance demo demo-chain docs report-examples artifacts completions bench clean
 
 install: $(PY_STAMP) $(TOOLS_STAMP)
 
@@ -65,6 +65,10 @@ bench: install
 demo: install
 	BOOSTER_STATE_DIR=$(DEMO_DIR) ./scripts/demo.sh
 
+# Chained rollups: swaps on rollup a, more on rollup b from a's reserves, one settlement.
+demo-chain: install
+	BOOSTER_STATE_DIR=$(DEMO_DIR)-chain ./scripts/demo-chain.sh
+
 # The README's quick start, run on a live devnet; its outputs are written into README.md (a test
 # runs the same with --check and fails when they drifted).
 docs: install
@@ -75,4 +79,4 @@ report-examples: install
 	BOOSTER_STATE_DIR=.booster-examples ./scripts/report-examples.sh
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .booster $(DEMO_DIR) .booster-examples
+	rm -rf $(VENV) $(TOOLS) .booster $(DEMO_DIR) $(DEMO_DIR)-chain .booster-examples

@@ -435,13 +435,16 @@ class Node:
         with ex.lock:
             l1_block = int(self.executor.l1.call("eth_blockNumber"), 16)
             delta = ex.view.delta()
+            executors = self.chain.rollups if self.chain else [ex]
             return {
                 "running": True,
                 "l1": {**self.record["l1"], "block": l1_block},
                 "l2": {**self.record["l2"], "block": ex.head().block_number},
                 "contracts": dict(self.record["contracts"]),
                 "anchor": ex.view.anchor.to_json(),
-                "pending": {"txs": len(ex.batch.tx_hashes) + ex.pending_count, "changes": len(delta), "queued": ex.queued_future},
+                # a chain's pending batch is every rollup's
+                "pending": {"txs": sum(len(e.batch.tx_hashes) + e.pending_count for e in executors), "changes": len(delta),
+                            "queued": sum(e.queued_future for e in executors)},
                 "settled_batches": len(self.history),
                 **({"store_failure": self.store.failure} if self.store.failure else {}),
                 **({"rollups": [{**r, "block": e.head().block_number, "pending": {"txs": len(e.batch.tx_hashes) + e.pending_count}}
@@ -458,7 +461,7 @@ class Node:
                 entries = [e for e in entries if e.contract.lower() == contract.lower()]
             return {
                 "anchor": ex.view.anchor.to_json(),
-                "txs": len(ex.batch.tx_hashes),
+                "txs": sum(len(e.batch.tx_hashes) for e in (self.chain.rollups if self.chain else [ex])),
                 "changes": self.labelled([{**e.to_json(), "net_zero": e.net_zero} for e in entries]),
             }
 

@@ -1,18 +1,20 @@
-"""The README's examples, from a live devnet: they cannot drift from what booster prints.
+"""The examples of README.md and docs/chaining.md, from a live devnet: they cannot drift from
+what booster prints.
 
-The README's quick start (the ``sh`` block after ``<!-- quickstart -->``) is run as written, line
-by line in one bash session, in a temporary folder (free ports through BOOSTER_L1_PORT /
-BOOSTER_L2_PORT = 0, a terminal of COLUMNS columns, no colour). Each block between
-``<!-- output: COMMAND -->`` and ``<!-- /output -->`` then gets what that quick-start line printed
-(``<!-- output: COMMAND (first N lines) -->`` keeps the first N).
+Each ``sh`` block after a ``<!-- quickstart -->`` (or ``<!-- quickstart: NAME -->``) marker is
+run as written, line by line in one bash session, in a temporary folder of its own (free ports
+through BOOSTER_L1_PORT / BOOSTER_L2_PORT = 0, a terminal of COLUMNS columns, no colour). Each
+block between ``<!-- output: COMMAND -->`` (``<!-- output: NAME: COMMAND -->`` for a named
+quick start) and ``<!-- /output -->`` in the same file then gets what that line printed
+(``... (first N lines) -->`` keeps the first N).
 
-    .venv/bin/python scripts/readme_examples.py           # rewrite README.md (make docs)
-    .venv/bin/python scripts/readme_examples.py --check   # exit 1, with a diff, if it would change
+    .venv/bin/python scripts/readme_examples.py           # rewrite the files (make docs)
+    .venv/bin/python scripts/readme_examples.py --check   # exit 1, with a diff, if one would change
 
 ``--check`` ignores what differs from run to run by nature: 32-byte hashes (a settlement's hash
 covers its anchor block's hash, which covers a timestamp), timings, and gas figures of 1,000 and
 more with their ratios (a settlement's calldata gas depends on how many zero bytes its seal and
-hashes happen to have).
+hashes happen to have), L1 block times a contract recorded, ports and pids.
 """
 
 from __future__ import annotations
@@ -26,24 +28,34 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-README = REPO / "README.md"
+FILES = [REPO / "README.md", REPO / "docs" / "chaining.md"]
+README = FILES[0]
 COLUMNS = 120  # a wide terminal; the tables are tested at 80 as well (tests/unit/test_rendering.py)
-QUICKSTART = re.compile(r"<!-- quickstart -->\n```sh\n(.*?)```", re.S)
-OUTPUT = re.compile(r"(<!-- output: (.+?)(?: \(first (\d+) lines\))? -->\n```text\n)(.*?)(```\n<!-- /output -->)", re.S)
+QUICKSTART = re.compile(r"<!-- quickstart(?:: (\w+))? -->\n```sh\n(.*?)```", re.S)
+OUTPUT = re.compile(r"(<!-- output: (?:(\w+): )?(.+?)(?: \(first (\d+) lines\))? -->\n```text\n)(.*?)(```\n<!-- /output -->)", re.S)
 MARK = "@@readme-example-line "
 VOLATILE = [
     (re.compile(r"0x[0-9a-fA-F]{64}"), "0x<hash>"),
     (re.compile(r"\d+\.\d+ ?s\b"), "<seconds>"),
     (re.compile(r"\b\d{1,3}(?:,\d{3})+\b"), "<gas>"),
     (re.compile(r"\b\d+\.\d+×"), "<ratio>"),
+    (re.compile(r"\b1[7-9]\d{8}\b"), "<timestamp>"),  # L1 block times a contract recorded (Pool.lastUpdate)
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),  # free ports
+    (re.compile(r"\bpid \d+"), "pid <pid>"),
 ]
 
 
+def quickstarts(text: str) -> dict[str, list[str]]:
+    """Each quick start's name ("" when it has none) → its command lines."""
+    return {m.group(1) or "": [line for line in m.group(2).splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            for m in QUICKSTART.finditer(text)}
+
+
 def commands(readme: str) -> list[str]:
-    found = QUICKSTART.search(readme)
-    if not found:
+    found = quickstarts(readme).get("")
+    if found is None:
         raise SystemExit("README.md has no <!-- quickstart --> sh block")
-    return [line for line in found.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return found
 
 
 def run_quickstart(lines: list[str]) -> dict[str, str]:
@@ -70,15 +82,20 @@ def run_quickstart(lines: list[str]) -> dict[str, str]:
     return printed
 
 
-def render(readme: str, printed: dict[str, str]) -> str:
+def render(readme: str, printed: dict, name: str = "") -> str:
+    """``readme`` with its output blocks filled: ``printed`` is command → output for the quick
+    start ``name``, or name → (command → output) for every quick start of the file."""
+    by_name = printed if printed and all(isinstance(v, dict) for v in printed.values()) else {name: printed}
+
     def fill(m: re.Match) -> str:
-        command, first = m.group(2), m.group(3)
-        if command not in printed:
-            raise SystemExit(f"README.md shows the output of {command!r}, which its quick start does not run")
-        text = printed[command]
+        block, command, first = m.group(2) or "", m.group(3), m.group(4)
+        outputs = by_name.get(block, {})
+        if command not in outputs:
+            raise SystemExit(f"an output block shows {command!r}, which the quick start {block or '(unnamed)'} does not run")
+        text = outputs[command]
         if first:
             text = "".join(text.splitlines(keepends=True)[: int(first)])
-        return m.group(1) + text + m.group(5)
+        return m.group(1) + text + m.group(6)
 
     return OUTPUT.sub(fill, readme)
 
@@ -91,19 +108,23 @@ def _steady(text: str) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    readme = README.read_text(encoding="utf-8")
-    new = render(readme, run_quickstart(commands(readme)))
-    if not check:
-        README.write_text(new, encoding="utf-8")
-        print("README.md: examples regenerated from a live devnet")
-        return 0
-    if _steady(new) == _steady(readme):
-        print("README.md: examples match what booster prints")
-        return 0
-    diff = difflib.unified_diff(_steady(readme).splitlines(), _steady(new).splitlines(), "README.md", "what booster prints", lineterm="")
-    print("\n".join(diff))
-    print("README.md's examples drifted from what booster prints: run 'make docs'")
-    return 1
+    texts = {path: path.read_text(encoding="utf-8") for path in FILES}
+    # every quick start runs once (names are unique across the files); any file may show its outputs
+    printed = {name: run_quickstart(lines) for text in texts.values() for name, lines in quickstarts(text).items()}
+    drifted = False
+    for path, text in texts.items():
+        new = render(text, printed)
+        name = path.relative_to(REPO)
+        if not check:
+            path.write_text(new, encoding="utf-8")
+            print(f"{name}: examples regenerated from a live devnet")
+        elif _steady(new) != _steady(text):
+            drifted = True
+            print("\n".join(difflib.unified_diff(_steady(text).splitlines(), _steady(new).splitlines(), str(name), "what booster prints", lineterm="")))
+            print(f"{name}'s examples drifted from what booster prints: run 'make docs'")
+        else:
+            print(f"{name}: examples match what booster prints")
+    return 1 if drifted else 0
 
 
 if __name__ == "__main__":

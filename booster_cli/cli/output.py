@@ -211,12 +211,15 @@ def _fitted_table(title: str, columns: list[tuple[str, str]], rows: list[list[st
 
 def status_view(st: dict) -> str:
     """``booster status`` for people (a running devnet): endpoints, blocks, pids, the pending batch."""
-    return (
-        f"running\n  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})\n"
-        f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})\n"
-        f"  settlement {st['contracts']['settlement']}\n"
-        f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"
-    )
+    lines = [
+        "running",
+        f"  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})",
+        f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})",
+    ]
+    for r in st.get("rollups", []):  # a chained devnet: each rollup (a is the L2 above)
+        lines.append(f"    rollup {r['name']}  {r['rpc_url']}  chain {r['chain_id']}  block {r['block']}  pending {r['pending']['txs']} tx(s)")
+    lines += [f"  settlement {st['contracts']['settlement']}", f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"]
+    return "\n".join(lines)
 
 
 def delta_table(delta: dict, title: str = "pending L1 delta"):

@@ -1,5 +1,6 @@
-"""The README's quick start works as written and its outputs are what booster prints: the lines
-are run on a live devnet (scripts/readme_examples.py --check; `make docs` rewrites them)."""
+"""The quick starts of README.md and docs/chaining.md work as written and their outputs are what
+booster prints: the lines are run on live devnets (scripts/readme_examples.py --check; `make
+docs` rewrites them)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def test_a_drifted_example_is_found(tmp_path, monkeypatch) -> None:
         sys.path.remove(str(REPO / "scripts"))
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "votes[3]" in readme
-    printed = {command: f"output of {command}\n" for command in readme_examples.commands(readme)}
+    printed = {name: {command: f"output of {command}\n" for command in lines}
+               for path in readme_examples.FILES for name, lines in readme_examples.quickstarts(path.read_text(encoding="utf-8")).items()}
     rendered = readme_examples.render(readme, printed)
     assert rendered != readme
     assert "output of booster delta show\n" in rendered
