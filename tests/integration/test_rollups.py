@@ -101,3 +101,70 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
         if res.code != 0:
             for ident in (dn.record.get("processes") or {}).values():
                 _kill(ident["pid"])
+
+
+def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_path):
+    """Votes stream into both rollups; the node is killed (-9) mid-stream. After `up`, every
+    acknowledged hash has its receipt on its rollup, and the recovered chain settles (the prover
+    re-executes it in the recovered global order) with L1 counting every mined vote."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from booster_cli.errors import RpcError
+    from booster_cli.rpc import RpcClient
+
+    from .test_durability import wait_dead
+
+    env = clean_env(tmp_path)
+    dn = _up(tmp_path, env)
+    try:
+        voting = dn.deploy_voting()
+        urls = {r["name"]: (r["rpc_url"], r["chain_id"]) for r in dn.record["rollups"]}
+        received: dict = {(name, sender): [] for name in urls for sender in (1, 2)}
+        l1call = "0x0000000000000000000000000000000000001001"
+
+        def stream(name: str, sender: int) -> None:
+            url, chain_id = urls[name]
+            rpc = RpcClient(url, timeout=5)
+            for nonce in range(150):
+                data = encode(["address", "bytes"], [voting, _call("vote(uint256)", ["uint256"], [nonce % 3])])
+                raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[sender], chain_id=chain_id, nonce=nonce, to=l1call, data=data, gas=200_000,
+                                      max_fee_per_gas=10**11, max_priority_fee_per_gas=1)
+                try:
+                    received[(name, sender)].append(rpc.call("eth_sendRawTransaction", "0x" + raw.hex()))
+                except RpcError:
+                    return  # the node is gone
+
+        threads = [threading.Thread(target=stream, args=key) for key in received]
+        for t in threads:
+            t.start()
+        while sum(len(v) for v in received.values()) < 80:
+            time.sleep(0.01)
+        os.kill(dn.record["l2"]["pid"], signal.SIGKILL)
+        for t in threads:
+            t.join(30)
+        wait_dead(dn.record["l2"]["pid"], dn.record["l1"]["pid"])
+        assert all(received.values()), "every stream got acknowledgements before the kill"
+
+        dn = _up(tmp_path, env)
+        new_urls = {r["name"]: r["rpc_url"] for r in dn.record["rollups"]}
+        mined = 0
+        for (name, sender), hashes in received.items():
+            rpc = RpcClient(new_urls[name])
+            for h in hashes:
+                assert wait_for_receipt(rpc, h, timeout=30)["status"] == "0x1", (name, h)
+            nonce = int(rpc.call("eth_getTransactionCount", DEV_ADDRESSES[sender], "latest"), 16)
+            assert nonce >= len(hashes)  # a hash lost with the connection may have been stored too
+            mined += nonce
+        settled = dn.ok("settle", "--json").json()
+        assert sum(r["txs"] for r in settled["rollups"]) == mined
+        total = sum(int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)
+                    for c in range(3))
+        assert total == mined
+    finally:
+        res = run_booster(tmp_path, env, "down")
+        if res.code != 0:
+            for ident in (dn.record.get("processes") or {}).values():
+                _kill(ident["pid"])
