@@ -43,36 +43,53 @@ class ChainBlock:
 
 
 class ChainOrder:
-    """The pending batch's blocks in the order they were built, across the rollups, and a
-    sequence number that grows with every block and every settlement. Each rollup's store keeps
-    it with the shared L1 view at every commit; on a restart the store with the highest number
-    holds the freshest view (blocks are committed one at a time, in this order)."""
+    """The pending batch's blocks in the order they were built, across the rollups, which rollups
+    wrote each L1 slot of the delta, and a sequence number that grows with every block and every
+    settlement. Each rollup's store keeps it with the shared L1 view at every commit; on a
+    restart the store with the highest number holds the freshest view (blocks are committed one
+    at a time, in this order)."""
 
     def __init__(self) -> None:
         self.seq = 0
         self.blocks: list[ChainBlock] = []
+        self.writers: dict[tuple[bytes, int], list[int]] = {}  # (contract, slot) → rollups, first-write order
+        self._added: list[tuple[bytes, int]] = []  # the last block's new (slot, writer) pairs
 
-    def add(self, rollup: int, number: int) -> None:
+    def add(self, rollup: int, number: int, written=()) -> None:
+        """Block ``number`` of ``rollup`` was built, writing the L1 slots ``written``."""
         self.seq += 1
         self.blocks.append(ChainBlock(rollup, number))
+        self._added = []
+        for key in written:
+            who = self.writers.setdefault(key, [])
+            if rollup not in who:
+                who.append(rollup)
+                self._added.append(key)
 
     def drop_last(self) -> None:
         """The last block's commit failed: it never happened."""
-        self.blocks.pop()
+        block = self.blocks.pop()
         self.seq -= 1
+        for key in self._added:
+            self.writers[key].remove(block.rollup)
+            if not self.writers[key]:
+                del self.writers[key]
+        self._added = []
 
     def settled(self) -> None:
         """The batch is settled: a new, empty one, with a higher number than any record of the
         old one."""
         self.seq += 1
-        self.blocks = []
+        self.blocks, self.writers, self._added = [], {}, []
 
     def to_record(self) -> dict:
-        return {"seq": self.seq, "blocks": [[b.rollup, b.number] for b in self.blocks]}
+        return {"seq": self.seq, "blocks": [[b.rollup, b.number] for b in self.blocks],
+                "writers": [[a.hex(), slot, who] for (a, slot), who in self.writers.items()]}
 
     def load(self, record: dict) -> None:
         self.seq = record["seq"]
         self.blocks = [ChainBlock(r, n) for r, n in record["blocks"]]
+        self.writers = {(bytes.fromhex(a), slot): list(who) for a, slot, who in record.get("writers", [])}
 
 
 class RollupChain:
@@ -268,6 +285,12 @@ class ChainRelayer:
         self.key = relayer_key
         self.save_l1 = save_l1
 
+    def _changes(self, delta: list) -> list[dict]:
+        """The delta's entries as settle answers them, each with the indexes of the rollups that
+        wrote it (``rollups``; the node names them)."""
+        writers = self.chain.order.writers
+        return [{**e.to_json(), "net_zero": e.net_zero, "rollups": writers.get((bytes.fromhex(e.contract[2:]), e.slot), [])} for e in delta]
+
     def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict | None:
         from .errors import SettlementConflict, UsageError
         from .relayer import _show, hex32
@@ -293,7 +316,7 @@ class ChainRelayer:
             if dry_run:
                 proof = prove_chain(chain)
                 return {"dry_run": True, "anchor": chain.view.anchor.to_json(), "rollups": proof.rollups,
-                        "changes": [{**e.to_json(), "net_zero": e.net_zero} for e in proof.delta], "l1_commitments": proof.l1_commitments}
+                        "changes": self._changes(proof.delta), "l1_commitments": proof.l1_commitments}
             if self.save_l1:
                 self.save_l1()  # the anchor: a crash after the send must not lose it too
             batches = {e.l2_chain_id: _settlement_state(chain.l1, self.settlement, e.l2_chain_id)[0] for e in chain.rollups}
@@ -306,7 +329,7 @@ class ChainRelayer:
             if self.save_l1:
                 self.save_l1()  # saved on L1's side before it is recorded or answered
             anchor = chain.view.anchor.to_json()
-            changes = [{**e.to_json(), "net_zero": e.net_zero} for e in proof.delta]
+            changes = self._changes(proof.delta)
             result = {
                 "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16), "gas_used": int(receipt["gasUsed"], 16),
                 "anchor": anchor, "changes": changes, "l1_commitments": proof.l1_commitments,

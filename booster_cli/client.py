@@ -60,10 +60,10 @@ def status(rpc_url: str | None = None) -> dict:
         return {"running": False}
 
 
-def get_delta(contract: str | None, rpc_url: str | None = None) -> dict:
+def get_delta(contract: str | None, rpc_url: str | None = None, rollup: str | None = None) -> dict:
     if contract:
         _address(contract, "--contract")
-    return Client(rpc_url).call("booster_getDelta", contract)
+    return Client(rpc_url).call("booster_getDelta", *([contract, rollup] if rollup else [contract]))
 
 
 def get_nonces(addresses: list[str], rpc_url: str | None = None) -> dict:

@@ -497,7 +497,7 @@ class Executor:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
             if self.chain_order is not None:
-                self.chain_order.add(self.chain_index, block.number)
+                self.chain_order.add(self.chain_index, block.number, journal.first_changes_since(self.view.storage, block_mark))
             try:
                 self.commit(rows)
             except BaseException:

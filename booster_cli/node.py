@@ -451,18 +451,28 @@ class Node:
                                 for r, e in zip(self.record["rollups"], self.chain.rollups)]} if self.chain else {}),
             }
 
-    def delta(self, contract: str | None = None) -> dict:
+    def delta(self, contract: str | None = None, rollup: str | None = None) -> dict:
+        """The pending delta (of ``contract`` only). A chained devnet's names, for each entry,
+        the rollups that wrote it (``rollups``), and ``rollup`` keeps those one wrote."""
         if contract is not None and not (isinstance(contract, str) and contract.startswith("0x") and len(contract) == 42):
             raise UsageError(f"invalid contract address {contract!r}")
+        names = [r["name"] for r in self.record.get("rollups", [])] or ["a"]
+        if rollup is not None and rollup not in names:
+            raise UsageError(f"--rollup {rollup}: this devnet's rollups are {', '.join(names)}")
         ex = self.executor
         with ex.lock:
-            entries = ex.view.delta()
-            if contract:
-                entries = [e for e in entries if e.contract.lower() == contract.lower()]
+            changes = [{**e.to_json(), "net_zero": e.net_zero} for e in ex.view.delta()
+                       if not contract or e.contract.lower() == contract.lower()]
+            if self.chain is not None:
+                writers = self.chain.order.writers
+                for c in changes:
+                    c["rollups"] = [names[i] for i in writers.get((bytes.fromhex(c["contract"][2:]), int(c["slot"], 16)), [])]
+                if rollup is not None:
+                    changes = [c for c in changes if rollup in c["rollups"]]
             return {
                 "anchor": ex.view.anchor.to_json(),
                 "txs": sum(len(e.batch.tx_hashes) for e in (self.chain.rollups if self.chain else [ex])),
-                "changes": self.labelled([{**e.to_json(), "net_zero": e.net_zero} for e in entries]),
+                "changes": self.labelled(changes),
             }
 
     def labelled(self, changes: list[dict], preimages: dict[int, bytes] | None = None) -> list[dict]:
@@ -541,6 +551,9 @@ class Node:
             if result is None:
                 return {"batch": None, "changes": [], "message": "nothing to settle: the pending delta is empty"}
             entry = result if isinstance(result, dict) else result.to_json()
+            if self.chain is not None:  # the rollups that wrote each entry, by name
+                names = [r["name"] for r in self.record["rollups"]]
+                entry["changes"] = [{**c, "rollups": [names[i] for i in c["rollups"]]} for c in entry["changes"]]
             entry["changes"] = self.labelled(entry["changes"], preimages)
         if self.chain is not None and not entry.get("dry_run"):
             entry["batch"] = entry["rollups"][0]["batch"]  # the first rollup's, as one rollup's settle answers

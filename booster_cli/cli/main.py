@@ -244,12 +244,13 @@ def call(
 def delta_show(
     contract: Annotated[Optional[str], typer.Option("--contract", envvar="BOOSTER_CONTRACT", help="Only this contract.")] = None,
     rpc_url: RpcUrl = None,
+    rollup: Annotated[Optional[str], typer.Option("--rollup", envvar="BOOSTER_ROLLUP", help="A chained devnet: only what this rollup wrote (each entry names its rollups).")] = None,
     json_out: Json = False,
 ) -> None:
     """The pending delta: every written L1 slot with its value before and after."""
     from ..client import get_delta
 
-    delta = get_delta(contract, rpc_url)
+    delta = get_delta(contract, rpc_url, rollup)
     if json_out:
         output.emit_json(delta)
     else:

@@ -227,6 +227,7 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
     known (``votes[3]``), values decoded by type, integer changes as +n/-n; laid out to fit the
     width (``_fitted_table``)."""
     anchor = delta["anchor"]
+    chained = any("rollups" in c for c in delta["changes"])
     order: dict[str, int] = {}
     for c in delta["changes"]:
         order.setdefault(c["contract"], len(order))
@@ -244,8 +245,10 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
             change = f"{after - before:+d}"
         else:
             change = ""
-        rows.append([contract, slot, shown[0], shown[1], change])
+        rows.append([contract, slot, shown[0], shown[1], change] + ([", ".join(c["rollups"])] if chained else []))
     columns = [("contract", "left"), ("slot", "left"), ("before", "right"), ("after", "right"), ("change", "right")]
+    if chained:  # a chained devnet: the rollups that wrote each entry
+        columns.append(("rollup", "left"))
     return _fitted_table(f"{title} — anchor block {anchor['number']}, {delta['txs']} L2 tx(s)", columns, rows, group=True)
 
 

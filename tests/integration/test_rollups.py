@@ -62,6 +62,16 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
         assert list(dn.ok("nonces", "--rollup", "a", DEV_ADDRESSES[1], DEV_ADDRESSES[2], "--json").json().values()) == [3, 0]
         assert list(dn.ok("nonces", "--rollup", "b", DEV_ADDRESSES[1], DEV_ADDRESSES[2], "--json").json().values()) == [0, 3]
         assert dn.booster("nonces", "--rollup", "c").code == 2
+        # the combined delta names the rollups that wrote each entry; --rollup keeps one's
+        delta = dn.ok("delta", "show", "--json").json()["changes"]
+        by_slot = {(c["contract"], c.get("label")): c["rollups"] for c in delta}
+        assert by_slot[(pool, "reserveA, reserveB, lastUpdate")] == ["a", "b"]
+        assert by_slot[(tokens["A"], f"balanceOf[{DEV_ADDRESSES[1]}]")] == ["a"]
+        assert by_slot[(tokens["A"], f"balanceOf[{DEV_ADDRESSES[2]}]")] == ["b"]
+        only_b = dn.ok("delta", "show", "--rollup", "b", "--json").json()["changes"]
+        assert only_b and all("b" in c["rollups"] for c in only_b) and len(only_b) < len(delta)
+        shown = dn.ok("delta", "show").out
+        assert "rollup" in shown and "a, b" in shown
 
         # the oracle: the same swaps straight on L1, in this order, in one block at the L1 context's time
         head = l1.call("eth_getBlockByNumber", "latest", False)
@@ -84,6 +94,7 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
 
         settled = dn.ok("settle", "--json").json()
         assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 3), (167011, 1, 3)]
+        assert {(c["contract"], c.get("label")): c["rollups"] for c in settled["changes"]} == by_slot
         assert {c: l1.call("eth_getProof", c, [], "latest")["storageHash"] for c in contracts} == direct
         assert dn.ok("status", "--json").json()["pending"]["changes"] == 0
         human = dn.ok("settle").out
