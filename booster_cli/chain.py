@@ -122,6 +122,49 @@ class RollupChain:
         with self.lock:
             return self.rollups[rollup].mine_pending()  # it notes its block in self.order
 
+    def rebase(self, head) -> list[list[dict]]:
+        """Re-execute the chain's pending batch on L1 block ``head``: every rollup's batch blocks
+        are rebuilt in the global order they were built in, on the L1 view anchored on ``head``;
+        returns, per rollup, the transactions whose outcome changed (Executor.rebase's steps)."""
+        from .executor import REBASING_FROM
+
+        with self.lock:
+            self.mine_all()
+            for e in self.rollups:
+                e.rebasing_from = e.batch.first_block
+                if e.store:  # the RPC fronts pass receipts on to the node meanwhile
+                    e.store.set_meta(REBASING_FROM, e.rebasing_from)
+            try:
+                states = [e.rebase_start() for e in self.rollups]
+                old = list(self.order.blocks)
+                self.view.clear_pending(keep_exclusions=True)
+                self.view.reanchor(head, keep_reads=False)
+                self.order.blocks, self.order.writers = [], {}
+                journal = self.view.journal
+                for b in old:
+                    mark = journal.mark()
+                    self.view.read_tag = b.rollup
+                    try:
+                        block = self.rollups[b.rollup].rebase_block(states[b.rollup], b.number)
+                    finally:
+                        self.view.read_tag = None
+                    self.order.add(b.rollup, block.number, journal.first_changes_since(self.view.storage, mark))
+                for i, e in enumerate(self.rollups):
+                    mark = journal.mark()
+                    for block in e.rebase_carried(states[i]):
+                        self.order.add(i, block.number, journal.first_changes_since(self.view.storage, mark))
+                        mark = journal.mark()
+                changed = [e.rebase_finish(state) for e, state in zip(self.rollups, states)]
+            except BaseException as exc:
+                for e in self.rollups:
+                    e.broken = f"a rebase of the chain failed half-way ({exc})"
+                raise
+            for e in self.rollups:
+                e.rebasing_from = None
+                if e.store:
+                    e.store.set_meta(REBASING_FROM, None)
+            return changed
+
     def mine_all(self) -> int:
         """Blocks round-robin over the rollups until every queue is empty."""
         total = 0
@@ -278,8 +321,9 @@ class ChainRelayer:
     rollup's batch recorded in its own store. ``--rebase`` and ``--exclude`` are single-rollup
     features for now (docs/chaining.md)."""
 
-    def __init__(self, chain: RollupChain, settlement: str, prover, relayer_key: str, save_l1=None) -> None:
+    def __init__(self, chain: RollupChain, settlement: str, prover, relayer_key: str, save_l1=None, names: list[str] | None = None) -> None:
         self.chain = chain
+        self.names = names or [chr(ord("a") + i) for i in range(len(chain.rollups))]
         self.settlement = settlement
         self.prover = prover
         self.key = relayer_key
@@ -295,9 +339,12 @@ class ChainRelayer:
         from .errors import SettlementConflict, UsageError
         from .relayer import _show, hex32
 
-        if rebase or exclude:
-            raise UsageError("--rebase and --exclude settle one rollup's batch; a devnet of several rollups has neither yet")
+        if exclude:
+            raise UsageError("--exclude settles one rollup's batch; a devnet of several rollups has it not yet")
+        if dry_run and rebase:
+            raise UsageError("--dry-run and --rebase exclude each other: a rebase re-executes the batch")
         chain = self.chain
+        rebased: dict[str, list] = {}
         with chain.lock:
             chain.mine_all()  # every acknowledged transaction belongs to this batch
             if not settleable(chain.view.delta()):
@@ -305,14 +352,24 @@ class ChainRelayer:
             head = fetch_head_anchor(chain.l1)
             if head.hash != chain.view.anchor.hash:
                 conflicts = chain.view.reader.changed_since(head.number)
-                if conflicts:
+                if conflicts and not rebase:
+                    readers = chain.view.readers
                     raise SettlementConflict(
                         f"L1 changed {len(conflicts)} value(s) the chain's batch read since anchor block {chain.view.anchor.number}; "
-                        "nothing was settled and the batch stays pending",
+                        "nothing was settled and the batch stays pending (settle --rebase re-executes the chain on the L1 head)",
                         [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"]),
-                          "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"])} for c in conflicts],
+                          "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"]),
+                          "rollups": [self.names[i] for i in sorted(readers.get((bytes.fromhex(c["contract"][2:]), c["slot"]), ()))
+                                      ] if isinstance(c["slot"], int) else []}
+                         for c in conflicts],
                     )
-                chain.view.reanchor(head, keep_reads=True)
+                if conflicts:
+                    rebased = {name: changed for name, changed in zip(self.names, chain.rebase(head)) if changed}
+                    if not settleable(chain.view.delta()):
+                        return {"batch": None, "changes": [], "rebased_rollups": rebased,
+                                "message": "nothing to settle after the re-execution: the delta is empty"}
+                else:
+                    chain.view.reanchor(head, keep_reads=True)
             if dry_run:
                 proof = prove_chain(chain)
                 return {"dry_run": True, "anchor": chain.view.anchor.to_json(), "rollups": proof.rollups,
@@ -331,6 +388,7 @@ class ChainRelayer:
             anchor = chain.view.anchor.to_json()
             changes = self._changes(proof.delta)
             result = {
+                **({"rebased_rollups": rebased} if rebased else {}),
                 "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16), "gas_used": int(receipt["gasUsed"], 16),
                 "anchor": anchor, "changes": changes, "l1_commitments": proof.l1_commitments,
                 "rollups": [{**part, "batch": batches[part["l2_chain_id"]], "txs": txs[part["l2_chain_id"]],

@@ -489,6 +489,8 @@ class Executor:
                 raise
             base_header, journal = self.chain.header, self.view.journal
             block_mark = journal.mark()
+            if self.chain_order is not None:
+                self.view.read_tag = self.chain_index  # what this block reads at the anchor is this rollup's
             unwritten = self.store.kv.uncommitted() if self.store else {}
             originals = [(h, self.txs[h].tx) for h in pending]
             try:
@@ -496,6 +498,8 @@ class Executor:
             except BaseException:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
+            finally:
+                self.view.read_tag = None
             if self.chain_order is not None:
                 self.chain_order.add(self.chain_index, block.number, journal.first_changes_since(self.view.storage, block_mark))
             try:
@@ -645,35 +649,61 @@ class Executor:
             return changed
 
     def _rebase(self, head: Anchor) -> list[dict]:
-        chain = self.chain
-        old_head = chain.get_canonical_head()
-        old_blocks = [chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)]
-        before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
+        state = self.rebase_start()
         self.view.clear_pending(keep_exclusions=True)  # settle --exclude rebases under its exclusions
         self.view.reanchor(head, keep_reads=False)
+        for number in sorted(state["old"]):
+            self.rebase_block(state, number)
+        self.rebase_carried(state)
+        return self.rebase_finish(state)
+
+    # the steps of a rebase, which a chain of rollups interleaves in its global order (chain.py)
+    def rebase_start(self) -> dict:
+        """The batch's blocks as they are and its receipts; the batch is rebuilt from its start
+        (the caller empties and re-anchors the L1 view, then rebuilds each old block)."""
+        chain = self.chain
+        old_head = chain.get_canonical_head()
+        old = {n: chain.get_canonical_block_by_number(n) for n in range(self.batch.first_block, old_head.block_number + 1)}
+        before = {h: dict(self.receipt(h) or {}) for h in self.batch.tx_hashes}
         self.batch.tx_hashes = []
         parent = chain.get_canonical_block_header_by_number(self.batch.first_block - 1)
-        rows: list = []
-        carried: list[bytes] = []  # transactions a rebuilt block could no longer hold
-        for old in old_blocks:
-            for tx in old.transactions:
-                self.txs[tx.hash].tx = tx
-            pending = carried + [tx.hash for tx in old.transactions]
-            block, block_rows, used = self._build_block(pending, chain.create_header_from_parent(parent), allow_empty=True)
-            parent, rows, carried = block.header, rows + block_rows, pending[used:]
-        while carried:  # in blocks of their own, in their order
-            block, block_rows, used = self._build_block(carried, chain.create_header_from_parent(parent), allow_empty=True)
+        # carried: transactions a rebuilt block could no longer hold
+        return {"old": old, "before": before, "parent": parent, "rows": [], "carried": []}
+
+    def rebase_block(self, state: dict, number: int) -> Any:
+        """Rebuild old block ``number`` on the new branch (after what an earlier one could not hold)."""
+        old = state["old"][number]
+        for tx in old.transactions:
+            self.txs[tx.hash].tx = tx
+        pending = state["carried"] + [tx.hash for tx in old.transactions]
+        block, rows, used = self._build_block(pending, self.chain.create_header_from_parent(state["parent"]), allow_empty=True)
+        state["parent"], state["rows"], state["carried"] = block.header, state["rows"] + rows, pending[used:]
+        return block
+
+    def rebase_carried(self, state: dict) -> list:
+        """What the rebuilt blocks could not hold, in blocks of its own, in its order."""
+        blocks = []
+        while state["carried"]:
+            carried = state["carried"]
+            block, rows, used = self._build_block(carried, self.chain.create_header_from_parent(state["parent"]), allow_empty=True)
             if not used:
                 raise RuntimeError("a transaction does not fit in an empty L2 block")  # intake refuses those
-            parent, rows, carried = block.header, rows + block_rows, carried[used:]
-        marker, _, _ = self._build_block([], chain.create_header_from_parent(parent), allow_empty=True)
+            state["parent"], state["rows"], state["carried"] = block.header, state["rows"] + rows, carried[used:]
+            blocks.append(block)
+        return blocks
+
+    def rebase_finish(self, state: dict) -> list[dict]:
+        """One empty block more makes the new branch the canonical one; commit it all; every
+        transaction whose outcome (status, gas, revert data, logs) changed."""
+        chain = self.chain
+        marker, _, _ = self._build_block([], chain.create_header_from_parent(state["parent"]), allow_empty=True)
         assert chain.get_canonical_head().hash == marker.hash, "the rebased branch must be canonical"
-        self.commit(rows, lost_from=self.batch.reopened)  # the whole rebase or nothing
+        self.commit(state["rows"], lost_from=self.batch.reopened)  # the whole rebase or nothing
         self.batch.reopened = None
         self.view.journal.forget()
         self._publish()
         changed = []
-        for tx_hash, old in before.items():
+        for tx_hash, old in state["before"].items():
             rec = self.txs[tx_hash]
             new = self.receipt(tx_hash) or {}
             keys = ("status", "gasUsed", "revertReason", "logs")

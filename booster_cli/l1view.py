@@ -287,12 +287,18 @@ class L1View:
     # targets left out of the pending settlement (``booster settle --exclude``): an L1CALL that
     # writes to one is refused, until the settlement lands (see l1context.run_l1_call)
     excluded: set[bytes] = field(default_factory=set)
+    # a chained devnet (chain.py): the rollup whose block is being built, and for each L1 slot
+    # read (at the anchor, or its pending value) the rollups that read it (a conflict names them)
+    read_tag: int | None = None
+    readers: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
 
     # -- reads: pending value first, then L1 at the anchor --
     def get_storage(self, address: bytes, slot: int) -> int:
+        if self.read_tag is not None:  # a pending value read depends on L1's too, through the write before it
+            self.readers.setdefault((address, slot), set()).add(self.read_tag)
         value = self.storage.get((address, slot))
         return self.reader.storage(address, slot) if value is None else value
 
@@ -368,6 +374,7 @@ class L1View:
         else:
             self._accepts.clear()
             self.reader = L1Reader(self.rpc, anchor.number)
+            self.readers = {}
 
     def clear_pending(self, keep_exclusions: bool = False) -> None:
         """After settlement: the writes are on L1 now (and the exclusions of that settlement end).
@@ -446,6 +453,7 @@ class L1View:
             "accepts": [[a.hex(), ok] for a, ok in self._accepts.items()],
             "preimages": [[hex(h), p.hex()] for h, p in self.preimages.items()],
             "excluded": [a.hex() for a in sorted(self.excluded)],
+            **({"readers": [[a.hex(), hex(s), sorted(who)] for (a, s), who in self.readers.items()]} if self.readers else {}),
         }
 
     def load_record(self, record: dict) -> None:
@@ -462,6 +470,7 @@ class L1View:
         self._accepts = {bytes.fromhex(a): ok for a, ok in record["accepts"]}
         self.preimages = {int(h, 16): bytes.fromhex(p) for h, p in record.get("preimages", [])}
         self.excluded = {bytes.fromhex(a) for a in record.get("excluded", [])}
+        self.readers = {(bytes.fromhex(a), int(s, 16)): set(who) for a, s, who in record.get("readers", [])}
         self.journal.forget()
 
     def ancestor_hashes(self) -> Iterator[bytes]:

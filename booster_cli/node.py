@@ -213,7 +213,7 @@ class Node:
             if self.chain is not None:
                 from .chain import ChainRelayer
 
-                self.relayer = ChainRelayer(self.chain, self.settlement, prover, relayer_key, save_l1=self.save_l1)
+                self.relayer = ChainRelayer(self.chain, self.settlement, prover, relayer_key, save_l1=self.save_l1, names=names)
             else:
                 self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
             from .l2api import methods
@@ -555,7 +555,7 @@ class Node:
                 names = [r["name"] for r in self.record["rollups"]]
                 entry["changes"] = [{**c, "rollups": [names[i] for i in c["rollups"]]} for c in entry["changes"]]
             entry["changes"] = self.labelled(entry["changes"], preimages)
-        if self.chain is not None and not entry.get("dry_run"):
+        if self.chain is not None and "rollups" in entry and not entry.get("dry_run"):
             entry["batch"] = entry["rollups"][0]["batch"]  # the first rollup's, as one rollup's settle answers
             self.history.append(entry)
             self.anvil.annotate(f"settled the chain's batches in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")

@@ -301,7 +301,9 @@ def settle(
         output.console().print(output.rebase_table(result["rebased"], title))
     if result.get("excluded"):
         output.note(f"left out of this settlement (L1CALL writes to them refused until it lands): {', '.join(result['excluded'])}")
-    if result.get("batch") is None:
+    for name, changed in (result.get("rebased_rollups") or {}).items():  # a chained devnet's rebase, per rollup
+        output.console().print(output.rebase_table(changed, f"rebase of rollup {name}: "))
+    if result.get("batch") is None and not result.get("dry_run"):
         output.note(result.get("message", "nothing to settle"))
         return
     if "rollups" in result:  # a chained devnet: one settlement of every rollup's batch

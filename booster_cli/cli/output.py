@@ -253,14 +253,17 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
 
 
 def conflict_table(conflicts: list[dict]):
+    chained = any("rollups" in c for c in conflicts)
     order: dict[str, int] = {}
     for c in conflicts:
         order.setdefault(c["contract"], len(order))
     rows = []
     for c in sorted(conflicts, key=lambda c: order[c["contract"]]):
         seen, now = (short(v) if isinstance(v, str) and v.startswith("0x") else str(v) for v in (c["l2_saw"], c["l1_now"]))
-        rows.append([c["contract"], str(c["slot"]), seen, now])
+        rows.append([c["contract"], str(c["slot"]), seen, now] + ([", ".join(c.get("rollups") or [])] if chained else []))
     columns = [("contract", "left"), ("slot", "left"), ("L2 saw", "right"), ("L1 now", "right")]
+    if chained:  # a chained devnet: the rollups that read each value
+        columns.append(("read by", "left"))
     return _fitted_table("conflicts: L1 changed what the batch read", columns, rows, group=True)
 
 

@@ -179,3 +179,37 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
         if res.code != 0:
             for ident in (dn.record.get("processes") or {}).values():
                 _kill(ident["pid"])
+
+
+def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_chain(tmp_path):
+    """Both rollups vote on L1's Voting; then a vote made straight on L1 changes the slot they
+    read. settle: exit 4, naming the slot and both rollups. settle --rebase: the chain's blocks
+    are re-executed in their global order on the L1 head, each rollup's changed transactions are
+    listed, and L1 counts every vote."""
+    env = clean_env(tmp_path)
+    dn = _up(tmp_path, env)
+    try:
+        voting = dn.deploy_voting()
+        dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1")
+        dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
+        dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "2", "--from", "1")
+        transact(dn.l1, DEV_PRIVATE_KEYS[3], to=voting, data=_call("vote(uint256)", ["uint256"], [1]))  # straight on L1
+        refused = dn.booster("settle", "--json")
+        assert refused.code == 4, refused.err
+        slot = "0x" + keccak(encode(["uint256", "uint256"], [1, 0])).hex()  # votes[1]
+        conflicts = refused.json()["conflicts"]
+        assert [(c["contract"], c["slot"], c["rollups"]) for c in conflicts] == [(voting, slot, ["a", "b"])]
+        shown = dn.booster("settle")
+        assert shown.code == 4 and "read by" in shown.out and "a, b" in shown.out
+        settled = dn.ok("settle", "--rebase", "--json").json()
+        # the votes on candidate 1 saw another total: both rollups' first vote changed outcome (logs)
+        assert sorted(settled["rebased_rollups"]) == ["a", "b"]
+        assert len(settled["rebased_rollups"]["a"]) == 1 and len(settled["rebased_rollups"]["b"]) == 1
+        assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 2), (167011, 1, 1)]
+        votes = lambda c: int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)  # noqa: E731
+        assert (votes(1), votes(2)) == (3, 1)
+    finally:
+        res = run_booster(tmp_path, env, "down")
+        if res.code != 0:
+            for ident in (dn.record.get("processes") or {}).values():
+                _kill(ident["pid"])
