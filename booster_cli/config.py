@@ -64,6 +64,52 @@ def _origins(v: Any) -> str:
         raise ValueError(f"a list of origins such as http://localhost:5173, or \"*\" ({exc})") from None
 
 
+def _rollups(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 26:
+        raise ValueError("a number of rollups from 1 to 26")
+    return str(v)
+
+
+ROLLUP_SPECS_ENV = "BOOSTER_ROLLUP_SPECS"  # what [[rollup]] entries say, as "name:chain_id:port ..."
+
+
+def _rollup_specs(path: Path, entries: Any) -> str:
+    """``[[rollup]]`` entries (name, chain_id, port; chained rollups, docs/chaining.md), checked,
+    as the value of BOOSTER_ROLLUP_SPECS."""
+    import re
+
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{path}: rollup must be a list of [[rollup]] tables with name, chain_id and port")
+    specs, names, ids = [], set(), set()
+    for i, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or set(entry) != {"name", "chain_id", "port"}:
+            raise UsageError(f"{path}: [[rollup]] entry {i} must have exactly name, chain_id and port")
+        name = entry["name"]
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", name) or name in names:
+            raise UsageError(f"{path}: [[rollup]] entry {i}: name must be a new lower-case word (a-z, 0-9, -), got {name!r}")
+        try:
+            chain_id, port = _chain_id(entry["chain_id"]), _port(entry["port"])
+        except ValueError as exc:
+            raise UsageError(f"{path}: [[rollup]] entry {i} ({name}): {exc}") from None
+        if chain_id in ids:
+            raise UsageError(f"{path}: [[rollup]] entry {i} ({name}): chain id {chain_id} is another rollup's")
+        names.add(name)
+        ids.add(chain_id)
+        specs.append(f"{name}:{chain_id}:{port}")
+    return " ".join(specs)
+
+
+def parse_rollup_specs(text: str) -> list[tuple[str, int, int]]:
+    """BOOSTER_ROLLUP_SPECS ("name:chain_id:port ..."; config.py writes it from [[rollup]])."""
+    specs = []
+    for item in text.split():
+        parts = item.split(":")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            raise UsageError(f"rollup {item!r}: expected NAME:CHAIN_ID:PORT")
+        specs.append((parts[0], int(parts[1]), int(parts[2])))
+    return specs
+
+
 # section → key → (environment variable, validator)
 SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
     "devnet": {
@@ -72,6 +118,7 @@ SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
         "l2_chain_id": ("BOOSTER_L2_CHAIN_ID", _chain_id),
         "state_dir": ("BOOSTER_STATE_DIR", _text),
         "allow_origin": ("BOOSTER_ALLOW_ORIGIN", _origins),
+        "rollups": ("BOOSTER_ROLLUPS", _rollups),
     },
     "prover": {"key": ("BOOSTER_PROVER_KEY", _text)},
     "client": {"rpc_url": ("BOOSTER_RPC_URL", _text), "from": ("BOOSTER_FROM", _sender)},
@@ -102,6 +149,9 @@ def read(path: Path) -> dict[str, str]:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
     out: dict[str, str] = {}
     for section, values in data.items():
+        if section == "rollup":  # [[rollup]] entries: chained rollups with names, chain ids, ports
+            out[ROLLUP_SPECS_ENV] = _rollup_specs(path, values)
+            continue
         known = SETTINGS.get(section)
         if known is None or not isinstance(values, dict):
             raise UsageError(f"{path}: unknown section [{section}]{_hint(section, SETTINGS)}")

@@ -28,6 +28,7 @@ from .accounts import PROVER_KEY_LABEL, RELAYER_KEY_LABEL, dev_key
 from .affinity import next_cpu, node_cpu, pin_threads
 from .anvil import AnvilProcess, check_saved_state, claim_port, save_state
 from .artifacts import load_settlement_artifact
+from .config import parse_rollup_specs
 from .errors import BoosterError, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
@@ -66,6 +67,16 @@ class NodeConfig:
     rebase: bool = False
     allow_origins: tuple[str, ...] = ()  # web pages that may use the L2 and L1 ports (origins.py)
     rollups: int = 1  # chained rollups (chain.py): more than one shares the L1 view and one settlement
+    # or the rollups by name, chain id and port ([[rollup]] in booster.toml); the first is the L2
+    # of l2_chain_id and l2_port (the caller makes them agree)
+    rollup_specs: tuple = ()
+
+    def specs(self) -> list[tuple[str, int, int]]:
+        """(name, chain id, port) of each rollup: the given ones, else a, b, … on the chain id
+        and port after the one before (any free port when the L2 port is 0)."""
+        if self.rollup_specs:
+            return [tuple(spec) for spec in self.rollup_specs]
+        return [(name, self.l2_chain_id + i, self.l2_port + i if self.l2_port else 0) for i, name in enumerate(rollup_names(self.rollups))]
 
 
 def rollup_names(count: int) -> list[str]:
@@ -136,15 +147,16 @@ class Node:
         self.lock = cfg.state.lock("devnet")
         _await_leftovers(cfg.state.read_devnet())
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
-        names = rollup_names(cfg.rollups)
+        specs = cfg.specs()
+        names = [name for name, _, _ in specs]
         l1_port = claim_port("L1", cfg.l1_port, cfg.host, avoid=frozenset({cfg.l2_port}))
         l2_port = claim_port("L2", cfg.l2_port, cfg.host, avoid=frozenset({l1_port}))
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
         taken = {l1_port, l2_port}
         extra_ports = []
-        for i, name in enumerate(names[1:], 1):  # rollup b on the L2 port + 1, and so on (0: any free port)
-            port = claim_port(f"L2 (rollup {name})", cfg.l2_port + i if cfg.l2_port else 0, cfg.host, avoid=frozenset(taken))
+        for name, _, wanted in specs[1:]:  # rollup b on the L2 port + 1, and so on (0: any free port)
+            port = claim_port(f"L2 (rollup {name})", wanted, cfg.host, avoid=frozenset(taken))
             if port in taken:
                 raise UsageError(f"rollup {name}'s port {port} is taken by another of the devnet's servers: choose other ports")
             taken.add(port)
@@ -175,8 +187,8 @@ class Node:
             if len(names) > 1:
                 from .chain import RollupChain, register_rollups
 
-                self.extra = [ExtraRollup(name, cfg.l2_chain_id + i, port, Store(cfg.state.rollup_store(name)))
-                              for i, (name, port) in enumerate(zip(names[1:], extra_ports), 1)]
+                self.extra = [ExtraRollup(name, chain_id, port, Store(cfg.state.rollup_store(name)))
+                              for (name, chain_id, _), port in zip(specs[1:], extra_ports)]
                 chain_ids = [cfg.l2_chain_id] + [r.chain_id for r in self.extra]
                 # an L1 transaction each, before the batch takes its anchor
                 if register_rollups(l1, self.settlement, prover, relayer_key, chain_ids):
@@ -260,7 +272,7 @@ class Node:
                           **{f"front-{r.name}": procs.identity(r.front.pid) for r in self.extra}},
         }
         if self.extra:  # a chained devnet: every rollup (one rollup's record is as it always was)
-            self.record["rollups"] = [{"name": "a", "rpc_url": self.record["l2"]["rpc_url"], "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
+            self.record["rollups"] = [{"name": names[0], "rpc_url": self.record["l2"]["rpc_url"], "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
                 {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "chain_id": r.chain_id, "front_pid": r.front.pid} for r in self.extra]
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
@@ -663,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2-port", type=int, default=DEFAULT_L2_PORT)
     parser.add_argument("--l2-chain-id", type=int, default=DEFAULT_L2_CHAIN_ID)
     parser.add_argument("--rollups", type=int, default=1)
+    parser.add_argument("--rollup-spec", action="append", default=[], help="NAME:CHAIN_ID:PORT of each rollup, the first the L2's (repeatable)")
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--rebase", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="the watch's detail lines too (watch.py)")
@@ -678,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return int(exc.exit_code)
     config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
-                        allow_origins=origins, rollups=args.rollups)
+                        allow_origins=origins, rollups=args.rollups, rollup_specs=tuple(parse_rollup_specs(" ".join(args.rollup_spec))))
     configure_logging(verbose=args.verbose)  # stderr: the detached node's is l2.log
     try:
         reason = run_foreground(config)

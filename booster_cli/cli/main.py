@@ -107,6 +107,9 @@ def up(
     from ..origins import parse_origins
 
     origins = parse_origins(allow_origin or [])
+    specs = _rollup_specs(rollups)
+    if specs:  # [[rollup]] entries: the first is the L2 of --l2-chain-id and --l2-port
+        (_, l2_chain_id, l2_port), rollups = specs[0], len(specs)
 
     if fresh and not yes:
         if not sys.stdin.isatty():
@@ -131,12 +134,25 @@ def up(
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose, rollups)
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose, rollups, tuple(specs))
         ready(record)
     else:
         # the lines go to stdout, except with --json, whose stdout holds one JSON object
         start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins, verbose=verbose, quiet=quiet or output.QUIET,
-                         terminal=sys.stderr if json_out else sys.stdout, rollups=rollups)
+                         terminal=sys.stderr if json_out else sys.stdout, rollups=rollups, specs=tuple(specs))
+
+
+def _rollup_specs(rollups: int) -> list:
+    """The rollups [[rollup]] entries of booster.toml name (through BOOSTER_ROLLUP_SPECS), if any;
+    --rollups N then must be their number, or not given."""
+    import os
+
+    from ..config import parse_rollup_specs
+
+    specs = parse_rollup_specs(os.environ.get("BOOSTER_ROLLUP_SPECS", ""))
+    if specs and rollups not in (1, len(specs)):
+        raise UsageError(f"--rollups {rollups}, but booster.toml's [[rollup]] entries name {len(specs)} rollups: drop one or the other")
+    return specs
 
 
 @app.command()

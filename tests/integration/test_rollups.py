@@ -213,3 +213,30 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
         if res.code != 0:
             for ident in (dn.record.get("processes") or {}).values():
                 _kill(ident["pid"])
+
+
+def test_rollups_named_in_booster_toml(tmp_path):
+    """[[rollup]] entries give the rollups their names, chain ids and ports; --rollup takes the names."""
+    (tmp_path / "booster.toml").write_text(
+        '[devnet]\nl1_port = 0\n[[rollup]]\nname = "amm"\nchain_id = 167100\nport = 0\n[[rollup]]\nname = "orders"\nchain_id = 167200\nport = 0\n'
+    )
+    env = clean_env(tmp_path)
+    res = run_booster(tmp_path, env, "up", "-d", "--json")
+    assert res.code == 0, res.err
+    dn = Devnet(tmp_path, env, res.json())
+    try:
+        assert [(r["name"], r["chain_id"]) for r in dn.record["rollups"]] == [("amm", 167100), ("orders", 167200)]
+        assert dn.record["l2"]["chain_id"] == 167100
+        voting = dn.deploy_voting()
+        out = dn.ok("send", "--rollup", "orders", voting, "vote(uint256)", "1", "--json").json()
+        assert out["status"] == 1
+        assert dn.ok("delta", "show", "--json").json()["changes"][0]["rollups"] == ["orders"]
+        unknown = dn.booster("nonces", "--rollup", "nope")
+        assert unknown.code == 2 and "amm, orders" in unknown.err
+        assert dn.booster("up", "-d", "--rollups", "3").code == 2  # three, but two entries
+        assert dn.ok("settle", "--json").json()["rollups"][1]["l2_chain_id"] == 167200
+    finally:
+        res = run_booster(tmp_path, env, "down")
+        if res.code != 0:
+            for ident in (dn.record.get("processes") or {}).values():
+                _kill(ident["pid"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -92,3 +93,24 @@ def test_the_project_file_is_found_from_a_sub_folder_and_its_state_dir_is_relati
     monkeypatch.delenv("BOOSTER_STATE_DIR")
     (project / "booster.toml").write_text("")
     assert state_dir() == project / ".booster"  # the project's, not the current folder's
+
+
+def test_rollup_entries_become_one_variable_and_bad_ones_are_refused_by_name(tmp_path) -> None:
+    """[[rollup]] entries (chained rollups): name, chain id and port each, checked."""
+    from booster_cli.config import parse_rollup_specs, read
+
+    good = tmp_path / "booster.toml"
+    good.write_text('[[rollup]]\nname = "amm"\nchain_id = 167010\nport = 0\n[[rollup]]\nname = "orders"\nchain_id = 167020\nport = 9000\n')
+    specs = read(good)["BOOSTER_ROLLUP_SPECS"]
+    assert parse_rollup_specs(specs) == [("amm", 167010, 0), ("orders", 167020, 9000)]
+    for body, said in [
+        ('[[rollup]]\nname = "amm"\nchain_id = 1\n', "exactly name, chain_id and port"),
+        ('[[rollup]]\nname = "Amm"\nchain_id = 1\nport = 1\n', "lower-case word"),
+        ('[[rollup]]\nname = "a"\nchain_id = 1\nport = 1\n[[rollup]]\nname = "b"\nchain_id = 1\nport = 2\n', "another rollup's"),
+        ('[[rollup]]\nname = "a"\nchain_id = 1\nport = 70000\n', "port"),
+        ("rollup = 3\n", "[[rollup]] tables"),
+    ]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(body)
+        with pytest.raises(UsageError, match=re.escape(said)):
+            read(bad)

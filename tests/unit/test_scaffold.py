@@ -37,7 +37,7 @@ EXPECTED = {
 }
 
 SETTINGS = {
-    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": []},
+    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": [], "rollups": 1},
     "prover": {"key": ""},
     "client": {"rpc_url": "", "from": 0},
     "report": {"verifier_gas": []},
@@ -48,6 +48,7 @@ ENV_VARS = {
     ("devnet", "l2_chain_id"): "BOOSTER_L2_CHAIN_ID",
     ("devnet", "state_dir"): "BOOSTER_STATE_DIR",
     ("devnet", "allow_origin"): "BOOSTER_ALLOW_ORIGIN",
+    ("devnet", "rollups"): "BOOSTER_ROLLUPS",
     ("prover", "key"): "BOOSTER_PROVER_KEY",
     ("client", "rpc_url"): "BOOSTER_RPC_URL",
     ("client", "from"): "BOOSTER_FROM",
