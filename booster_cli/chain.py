@@ -191,7 +191,18 @@ class ChainProof:
 
 
 ROLLUP_BATCH = "(uint256,uint256,bytes32,bytes32,bytes32)"
-CHAIN_BATCH = f"(uint256,bytes32,bytes32,bytes32,{ROLLUP_BATCH}[])"
+CHAIN_BATCH = f"(uint256,bytes32,bytes32,bytes32,bytes32,{ROLLUP_BATCH}[])"
+BLOCK_COMMITMENT = "(uint256,uint256,bytes32,bytes32)"  # L2 chain id, L2 block, L1 commitment before, after
+
+
+def block_commitments_hash(commitments: list[dict]) -> bytes:
+    """What a chain settlement's seal binds of its blocks' L1 commitments, in global order."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    return keccak(encode([f"{BLOCK_COMMITMENT}[]"], [[
+        (c["l2_chain_id"], c["l2_block"], bytes.fromhex(c["l1_state_before"][2:]), bytes.fromhex(c["l1_state_after"][2:])) for c in commitments
+    ]]))
 SETTLE_CHAIN = f"settleChain({CHAIN_BATCH},(address,(bytes32,bytes32)[])[],bytes)"
 REGISTER_ROLLUP = "registerRollup(uint256,bytes32,bytes)"
 
@@ -253,11 +264,12 @@ def settle_chain(chain: RollupChain, settlement: str, prover, relayer_key: str) 
         rollups.append((executor.l2_chain_id, batch_id, bytes.fromhex(part["l2_pre_state_root"][2:]),
                         bytes.fromhex(part["l2_post_state_root"][2:]), bytes.fromhex(part["tx_list_hash"][2:])))
     commitment = bytes.fromhex((proof.l1_commitments[-1]["l1_state_after"] if proof.l1_commitments else "0x" + chain.view.anchor.hash.hex())[2:])
-    inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32"], [
-        chain.view.chain_id, settlement, proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment,
+    per_block = block_commitments_hash(proof.l1_commitments)
+    inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"], [
+        chain.view.chain_id, settlement, proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, per_block,
         keccak(encode([f"{ROLLUP_BATCH}[]"], [rollups])),
     ]))
-    batch = (proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, rollups)
+    batch = (proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, per_block, rollups)
     data = keccak(SETTLE_CHAIN.encode())[:4] + encode(
         [CHAIN_BATCH, "(address,(bytes32,bytes32)[])[]", "bytes"], [batch, encode_updates(settleable(proof.delta)), prover.sign(inputs)]
     )

@@ -35,12 +35,15 @@ struct RollupBatch {
 /// Several rollups' batches on one anchor, settled with one combined delta: their blocks ran in
 /// one global order, each on the L1 state the blocks before it left. l1Commitment is the L1
 /// state root the prover computed after the last block (the anchor's state with the delta
-/// applied): attested by the seal.
+/// applied); blockCommitmentsHash binds every block's L1 commitments before and after it, in
+/// the global order (keccak256 of abi.encode of (l2ChainId, l2Block, before, after)[]), each
+/// block's "before" the one before's "after": both attested by the seal.
 struct ChainBatch {
     uint256 anchorNumber;
     bytes32 anchorHash;
     bytes32 deltaHash;
     bytes32 l1Commitment;
+    bytes32 blockCommitmentsHash;
     RollupBatch[] rollups;
 }
 
@@ -159,7 +162,10 @@ contract BoosterSettlement {
     /// The public inputs of a chain settlement, bound to this L1 chain and contract.
     function chainInputsHash(ChainBatch calldata b) public view returns (bytes32) {
         return keccak256(
-            abi.encode(block.chainid, address(this), b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, keccak256(abi.encode(b.rollups)))
+            abi.encode(
+                block.chainid, address(this), b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, b.blockCommitmentsHash,
+                keccak256(abi.encode(b.rollups))
+            )
         );
     }
 

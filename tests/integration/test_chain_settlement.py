@@ -63,15 +63,17 @@ def _register_call(l1, settlement: str, signer: MockProver, chain_id: int) -> by
     return keccak(REGISTER_ROLLUP.encode())[:4] + encode(["uint256", "bytes32", "bytes"], [chain_id, GENESIS, signer.sign(digest)])
 
 
-def _settle_call(l1, settlement: str, signer: MockProver, rollups: list[tuple], anchor_back: int = 0) -> bytes:
+def _settle_call(l1, settlement: str, signer: MockProver, rollups: list[tuple], anchor_back: int = 0, claimed_blocks: bytes | None = None) -> bytes:
+    """settleChain's calldata, sealed by ``signer``; ``claimed_blocks``: the per-block commitments
+    hash the calldata carries, when not the one sealed."""
     head = l1.call("eth_getBlockByNumber", "latest", False)
     number = int(head["number"], 16) - anchor_back
     anchor_hash = bytes.fromhex(l1.call("eth_getBlockByNumber", hex(number), False)["hash"][2:])
-    commitment = b"\x42" * 32
-    inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32"],
-                           [31337, settlement, number, anchor_hash, EMPTY_DELTA, commitment, keccak(encode([f"{ROLLUP_BATCH}[]"], [rollups]))]))
+    commitment, per_block = b"\x42" * 32, b"\x43" * 32
+    inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
+                           [31337, settlement, number, anchor_hash, EMPTY_DELTA, commitment, per_block, keccak(encode([f"{ROLLUP_BATCH}[]"], [rollups]))]))
     return keccak(SETTLE_CHAIN.encode())[:4] + encode([CHAIN_BATCH, "(address,(bytes32,bytes32)[])[]", "bytes"],
-                                                       [(number, anchor_hash, EMPTY_DELTA, commitment, rollups), [], signer.sign(inputs)])
+                                                       [(number, anchor_hash, EMPTY_DELTA, commitment, claimed_blocks or per_block, rollups), [], signer.sign(inputs)])
 
 
 def test_registration_needs_the_provers_signature_and_happens_once(l1, contract):
@@ -100,6 +102,8 @@ def test_a_chain_settlement_checks_every_rollup_and_the_one_seal(l1, contract):
         assert _revert(l1, settlement, _settle_call(l1, settlement, prover, rollups)) == expected
     assert _revert(l1, settlement, _settle_call(l1, settlement, MockProver("0x" + "77" * 32), good)).startswith("BadSeal(")
     assert _revert(l1, settlement, _settle_call(l1, settlement, prover, good, anchor_back=1)).startswith("StaleAnchor(")
+    # the seal binds every block's L1 commitments: other ones in the calldata are not the proven ones
+    assert _revert(l1, settlement, _settle_call(l1, settlement, prover, good, claimed_blocks=b"\x44" * 32)).startswith("BadSeal(")
     # the real thing, then the state it leaves
     receipt = transact(l1, RELAYER, to=settlement, data=_settle_call(l1, settlement, prover, good), gas=1_000_000)
     assert receipt["status"] == "0x1"
