@@ -245,44 +245,59 @@ def register_rollups(l1: RpcClient, settlement: str, prover, relayer_key: str, l
     return done
 
 
-def settle_chain(chain: RollupChain, settlement: str, prover, relayer_key: str) -> dict:
-    """Prove the chain's pending blocks and settle them on L1 in one transaction through
-    ``settleChain``. Returns the settlement's receipt, with the proof under "proof"."""
+def chain_settlement(chain: RollupChain, settlement: str, prover, traces: list | None = None) -> tuple["ChainProof", bytes, bytes]:
+    """Prove the chain's pending blocks; (the proof, the ``settleChain`` calldata, its seal).
+    ``traces``: each re-executed transaction's L1 calls, in the global order (for report)."""
     from eth_abi import encode
     from eth_utils import keccak
-
-    from .txsend import transact
 
     l1 = chain.l1
     unknown = [e.l2_chain_id for e in chain.rollups if _settlement_state(l1, settlement, e.l2_chain_id)[0] == 0]
     if unknown:
         raise BoosterError(f"the settlement contract knows no rollup {', '.join(map(str, unknown))}: register_rollups before the batch's anchor")
-    proof = prove_chain(chain)
+    proof = prove_chain(chain, traces)
+    if not proof.l1_commitments:
+        raise BoosterError("the chain's pending batch has no L2 block: nothing to settle")
     rollups = []
     for executor, part in zip(chain.rollups, proof.rollups):
-        batch_id, root = _settlement_state(l1, settlement, executor.l2_chain_id)
+        batch_id, _ = _settlement_state(l1, settlement, executor.l2_chain_id)
         rollups.append((executor.l2_chain_id, batch_id, bytes.fromhex(part["l2_pre_state_root"][2:]),
                         bytes.fromhex(part["l2_post_state_root"][2:]), bytes.fromhex(part["tx_list_hash"][2:])))
-    commitment = bytes.fromhex((proof.l1_commitments[-1]["l1_state_after"] if proof.l1_commitments else "0x" + chain.view.anchor.hash.hex())[2:])
+    commitment = bytes.fromhex(proof.l1_commitments[-1]["l1_state_after"][2:])
     per_block = block_commitments_hash(proof.l1_commitments)
     inputs = keccak(encode(["uint256", "address", "uint256", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"], [
         chain.view.chain_id, settlement, proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, per_block,
         keccak(encode([f"{ROLLUP_BATCH}[]"], [rollups])),
     ]))
+    seal = prover.sign(inputs)
     batch = (proof.anchor_number, proof.anchor_hash, proof.delta_hash, commitment, per_block, rollups)
-    data = keccak(SETTLE_CHAIN.encode())[:4] + encode(
-        [CHAIN_BATCH, "(address,(bytes32,bytes32)[])[]", "bytes"], [batch, encode_updates(settleable(proof.delta)), prover.sign(inputs)]
-    )
-    # the block it lands in has the TIMESTAMP the L1 context gave the batch (see Relayer)
-    l1.call("evm_setNextBlockTimestamp", hex(chain.view.anchor.timestamp + 1))
-    receipt = transact(l1, relayer_key, to=settlement, data=data, gas=chain.view.anchor.gas_limit * 9 // 10)
+    data = keccak(SETTLE_CHAIN.encode())[:4] + encode([CHAIN_BATCH, "(address,(bytes32,bytes32)[])[]", "bytes"],
+                                                       [batch, encode_updates(settleable(proof.delta)), seal])
+    return proof, data, seal
+
+
+def send_chain_settlement(chain: RollupChain, settlement: str, relayer_key: str, data: bytes) -> dict:
+    """Send ``settleChain`` calldata into the block after the anchor, with the TIMESTAMP the L1
+    context gave the batch (see Relayer.pin_landing_timestamp); its receipt."""
+    from .txsend import transact
+
+    chain.l1.call("evm_setNextBlockTimestamp", hex(chain.view.anchor.timestamp + 1))
+    return transact(chain.l1, relayer_key, to=settlement, data=data, gas=chain.view.anchor.gas_limit * 9 // 10)
+
+
+def settle_chain(chain: RollupChain, settlement: str, prover, relayer_key: str) -> dict:
+    """Prove the chain's pending blocks and settle them on L1 in one transaction through
+    ``settleChain``. Returns the settlement's receipt, with the proof under "proof"."""
+    proof, data, _ = chain_settlement(chain, settlement, prover)
+    receipt = send_chain_settlement(chain, settlement, relayer_key, data)
     receipt["proof"] = proof
     return receipt
 
 
-def prove_chain(chain: RollupChain) -> ChainProof:
+def prove_chain(chain: RollupChain, traces: list | None = None) -> ChainProof:
     """Fetch and verify one witness for the whole chain, re-execute every block in global order
-    on an L1 view that can read only it, compare with the executors, chain the commitments."""
+    on an L1 view that can read only it, compare with the executors, chain the commitments.
+    ``traces``: each re-executed transaction's ``TxTrace``, in the global order."""
     from .prover import fetch_witness
 
     started = time.perf_counter()
@@ -299,7 +314,7 @@ def prove_chain(chain: RollupChain) -> ChainProof:
     for block in chain.order.blocks:
         executor = chain.rollups[block.rollup]
         written: list = []
-        roots[block.rollup], n = run_blocks(executor, view, block.number, block.number, None, written)
+        roots[block.rollup], n = run_blocks(executor, view, block.number, block.number, traces, written)
         count += n
         block_writes += written
     difference = first_difference(live.delta(), view.delta())
@@ -348,70 +363,84 @@ class ChainRelayer:
         return [{**e.to_json(), "net_zero": e.net_zero, "rollups": writers.get((bytes.fromhex(e.contract[2:]), e.slot), [])} for e in delta]
 
     def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict | None:
-        from .errors import SettlementConflict, UsageError
-        from .relayer import _show, hex32
+        from .errors import UsageError
 
         if exclude:
             raise UsageError("--exclude settles one rollup's batch; a devnet of several rollups has it not yet")
         if dry_run and rebase:
             raise UsageError("--dry-run and --rebase exclude each other: a rebase re-executes the batch")
         chain = self.chain
-        rebased: dict[str, list] = {}
         with chain.lock:
             chain.mine_all()  # every acknowledged transaction belongs to this batch
             if not settleable(chain.view.delta()):
                 return None
-            head = fetch_head_anchor(chain.l1)
-            if head.hash != chain.view.anchor.hash:
-                conflicts = chain.view.reader.changed_since(head.number)
-                if conflicts and not rebase:
-                    readers = chain.view.readers
-                    raise SettlementConflict(
-                        f"L1 changed {len(conflicts)} value(s) the chain's batch read since anchor block {chain.view.anchor.number}; "
-                        "nothing was settled and the batch stays pending (settle --rebase re-executes the chain on the L1 head)",
-                        [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"]),
-                          "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"]),
-                          "rollups": [self.names[i] for i in sorted(readers.get((bytes.fromhex(c["contract"][2:]), c["slot"]), ()))
-                                      ] if isinstance(c["slot"], int) else []}
-                         for c in conflicts],
-                    )
-                if conflicts:
-                    rebased = {name: changed for name, changed in zip(self.names, chain.rebase(head)) if changed}
-                    if not settleable(chain.view.delta()):
-                        return {"batch": None, "changes": [], "rebased_rollups": rebased,
-                                "message": "nothing to settle after the re-execution: the delta is empty"}
-                else:
-                    chain.view.reanchor(head, keep_reads=True)
+            rebased = self.anchor_on_head(rebase)
+            if not settleable(chain.view.delta()):
+                return {"batch": None, "changes": [], "rebased_rollups": rebased,
+                        "message": "nothing to settle after the re-execution: the delta is empty"}
             if dry_run:
                 proof = prove_chain(chain)
                 return {"dry_run": True, "anchor": chain.view.anchor.to_json(), "rollups": proof.rollups,
                         "changes": self._changes(proof.delta), "l1_commitments": proof.l1_commitments}
-            if self.save_l1:
-                self.save_l1()  # the anchor: a crash after the send must not lose it too
-            batches = {e.l2_chain_id: _settlement_state(chain.l1, self.settlement, e.l2_chain_id)[0] for e in chain.rollups}
-            spans = {e.l2_chain_id: [e.batch.first_block, e.head().block_number] for e in chain.rollups}
-            txs = {e.l2_chain_id: len(e.batch.tx_hashes) for e in chain.rollups}
-            receipt = settle_chain(chain, self.settlement, self.prover, self.key)
-            proof = receipt.pop("proof")
-            if receipt["status"] != "0x1":
-                raise BoosterError(f"the chain's settlement reverted on L1 (tx {receipt['transactionHash']})")
-            if self.save_l1:
-                self.save_l1()  # saved on L1's side before it is recorded or answered
-            anchor = chain.view.anchor.to_json()
-            changes = self._changes(proof.delta)
-            result = {
-                **({"rebased_rollups": rebased} if rebased else {}),
-                "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16), "gas_used": int(receipt["gasUsed"], 16),
-                "anchor": anchor, "changes": changes, "l1_commitments": proof.l1_commitments,
-                "rollups": [{**part, "batch": batches[part["l2_chain_id"]], "txs": txs[part["l2_chain_id"]],
-                             "l2_blocks": spans[part["l2_chain_id"]]} for part in proof.rollups],
-            }
-            chain.order.settled()
-            chain.view.clear_pending()
-            for executor in chain.rollups:
-                executor.start_new_batch()
-            chain.rollups[0].refresh_anchor()
-            for executor, part in zip(chain.rollups, result["rollups"]):
-                entry = {**result, "batch": part["batch"], "txs": part["txs"], "l2_blocks": part["l2_blocks"]}
-                executor.commit(history=[(part["batch"], entry)])
-            return result
+            return self._send(rebased)
+
+    def anchor_on_head(self, rebase: bool) -> dict[str, list]:
+        """Anchor the chain's batch on the L1 head (under its lock): an L1 change to what the
+        batch read is a conflict (exit 4, naming the rollups that read it) or, with ``rebase``,
+        re-executes the chain there. Returns each rebased rollup's changed transactions."""
+        from .errors import SettlementConflict
+        from .relayer import _show, hex32
+
+        chain = self.chain
+        head = fetch_head_anchor(chain.l1)
+        if head.hash == chain.view.anchor.hash:
+            return {}
+        conflicts = chain.view.reader.changed_since(head.number)
+        if not conflicts:
+            chain.view.reanchor(head, keep_reads=True)
+            return {}
+        if not rebase:
+            readers = chain.view.readers
+            raise SettlementConflict(
+                f"L1 changed {len(conflicts)} value(s) the chain's batch read since anchor block {chain.view.anchor.number}; "
+                "nothing was settled and the batch stays pending (settle --rebase re-executes the chain on the L1 head)",
+                [{**c, "slot": c["slot"] if isinstance(c["slot"], str) else hex32(c["slot"]),
+                  "l2_saw": _show(c["l2_saw"]), "l1_now": _show(c["l1_now"]),
+                  "rollups": [self.names[i] for i in sorted(readers.get((bytes.fromhex(c["contract"][2:]), c["slot"]), ()))]
+                  if isinstance(c["slot"], int) else []}
+                 for c in conflicts],
+            )
+        return {name: changed for name, changed in zip(self.names, chain.rebase(head)) if changed}
+
+    def _send(self, rebased: dict) -> dict:
+        """Prove, send, save L1, record in every rollup's store (under the chain's lock)."""
+        chain = self.chain
+        if self.save_l1:
+            self.save_l1()  # the anchor: a crash after the send must not lose it too
+        batches = {e.l2_chain_id: _settlement_state(chain.l1, self.settlement, e.l2_chain_id)[0] for e in chain.rollups}
+        spans = {e.l2_chain_id: [e.batch.first_block, e.head().block_number] for e in chain.rollups}
+        txs = {e.l2_chain_id: len(e.batch.tx_hashes) for e in chain.rollups}
+        proof, data, _ = chain_settlement(chain, self.settlement, self.prover)
+        receipt = send_chain_settlement(chain, self.settlement, self.key, data)
+        if receipt["status"] != "0x1":
+            raise BoosterError(f"the chain's settlement reverted on L1 (tx {receipt['transactionHash']})")
+        if self.save_l1:
+            self.save_l1()  # saved on L1's side before it is recorded or answered
+        anchor = chain.view.anchor.to_json()
+        changes = self._changes(proof.delta)
+        result = {
+            **({"rebased_rollups": rebased} if rebased else {}),
+            "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16), "gas_used": int(receipt["gasUsed"], 16),
+            "anchor": anchor, "changes": changes, "l1_commitments": proof.l1_commitments,
+            "rollups": [{**part, "batch": batches[part["l2_chain_id"]], "txs": txs[part["l2_chain_id"]],
+                         "l2_blocks": spans[part["l2_chain_id"]]} for part in proof.rollups],
+        }
+        chain.order.settled()
+        chain.view.clear_pending()
+        for executor in chain.rollups:
+            executor.start_new_batch()
+        chain.rollups[0].refresh_anchor()
+        for executor, part in zip(chain.rollups, result["rollups"]):
+            entry = {**result, "batch": part["batch"], "txs": part["txs"], "l2_blocks": part["l2_blocks"]}
+            executor.commit(history=[(part["batch"], entry)])
+        return result

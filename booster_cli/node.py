@@ -584,7 +584,7 @@ class Node:
         """Measure the pending batch (or settled batch ``batch``) for ``booster report``: L1-direct
         gas by replay on anvil, settlement gas, per-transaction costs (see report.py). L1 is
         left exactly as it was; no L2 block is built meanwhile."""
-        from .report import report_pending, report_settled
+        from .report import report_chain_pending, report_pending, report_settled
 
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
@@ -594,6 +594,10 @@ class Node:
             self.anvil.annotate(REPORT_BEGINS[len("booster: "):] + ": its L1 transactions below are replays inside an evm_snapshot "
                                 "(impersonated senders), reverted when it ends; none of them stays on L1")
             try:
+                if self.chain is not None:
+                    if batch is not None:
+                        raise UsageError("--batch: a chained devnet reports on its pending batch only (docs/chaining.md)")
+                    return report_chain_pending(self)
                 return report_pending(self) if batch is None else report_settled(self, batch)
             finally:
                 self.anvil.annotate(REPORT_ENDS[len("booster: "):] + ": L1 is put back as it was (evm_revert)")

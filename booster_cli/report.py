@@ -168,6 +168,54 @@ def report_pending(node: "Node") -> dict:
     }
 
 
+def report_chain_pending(node: "Node") -> dict:
+    """``report`` of a chained devnet's pending batch: every rollup's transactions' L1 calls
+    replayed straight on L1 in the chain's global order, against the one settleChain."""
+    from .chain import chain_settlement, send_chain_settlement
+
+    chain, relayer = node.chain, node.relayer
+    l1 = chain.l1
+    chain.mine_all()
+    if not any(e.batch.tx_hashes for e in chain.rollups):
+        raise BoosterError("no pending L2 transactions on any rollup: send some first")
+    relayer.anchor_on_head(rebase=False)  # a conflict is exit 4, as for settle
+    if not settleable(chain.view.delta()):
+        raise BoosterError("the pending batch writes nothing on L1: there is no settlement to compare with")
+    traces: list = []
+    proof, data, seal = chain_settlement(chain, relayer.settlement, relayer.prover, traces)
+    entries = settleable(proof.delta)
+    anchor = chain.view.anchor
+    if int(l1.call("eth_blockNumber"), 16) != anchor.number:
+        raise BoosterError(f"the L1 head moved while the report was prepared (anchor {anchor.number}): run it again")
+    with l1_snapshot(l1):
+        receipt = send_chain_settlement(chain, relayer.settlement, relayer.key, data)
+        if receipt["status"] != "0x1":
+            raise BoosterError("the chain's settlement reverted inside the report's snapshot")
+        settlement_gas = int(receipt["gasUsed"], 16)
+    with l1_snapshot(l1):
+        direct, calls, reverted = replay_direct(l1, traces)
+    base_fee, blob_base_fee = _fees(l1)
+    return {
+        "batch": _settled_id(node),
+        "pending": True,
+        "anchor": anchor.to_json(),
+        "settlement_measured": f"the proven settleChain of {len(chain.rollups)} rollups sent inside an evm_snapshot, then reverted",
+        "rollups": [{**part, "txs": len(e.batch.tx_hashes)} for part, e in zip(proof.rollups, chain.rollups)],
+        "l1_calls": calls,
+        "replays_reverted": reverted,
+        "base_fee_wei": base_fee,
+        "blob_base_fee_wei": blob_base_fee,
+        **_measurements(traces, direct, entries, settlement_gas, data, seal),
+    }
+
+
+def _settled_id(node: "Node") -> int:
+    """The first rollup's next batch id (a chain's batches are numbered per rollup)."""
+    from .chain import _settlement_state
+
+    return _settlement_state(node.chain.l1, node.settlement, node.chain.rollups[0].l2_chain_id)[0]
+
+
 def report_settled(node: "Node", batch: int) -> dict:
     from eth_abi import decode as abi_decode
 
@@ -213,4 +261,4 @@ def report_settled(node: "Node", batch: int) -> dict:
     }
 
 
-__all__ = ["l1_snapshot", "marginal_costs", "replay_direct", "report_pending", "report_settled"]
+__all__ = ["l1_snapshot", "marginal_costs", "replay_direct", "report_chain_pending", "report_pending", "report_settled"]

@@ -169,6 +169,7 @@ def build_report(measured: dict, verifiers: list[Verifier], base_fee: int | None
     blob = measured["blob_base_fee_wei"] if blob_base_fee is None else blob_base_fee
     out = {
         "batch": measured["batch"],
+        **({"rollups": measured["rollups"]} if "rollups" in measured else {}),  # a chained devnet's
         "pending": measured["pending"],
         "anchor": measured["anchor"],
         "txs": curves.txs,

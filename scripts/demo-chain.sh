@@ -43,6 +43,9 @@ echo "== both rollups' nonces: each trader's on its own rollup"
 "$B" nonces --rollup a $ALICE $BOB
 "$B" nonces --rollup b $ALICE $BOB
 
+echo "== report: these swaps straight on L1 vs the one settlement of both rollups (replayed in an anvil snapshot, reverted)"
+"$B" report | sed -n 1,7p  # its first table; the whole report has the breakdown, verifier models and a chart
+
 echo "== one settlement of both rollups' batches (settleChain)"
 "$B" settle
 

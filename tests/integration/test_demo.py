@@ -44,6 +44,7 @@ def test_demo_chain_settles_two_rollups_and_cleans_up(tmp_path):
     for (_, _, a_after, b_after), (a_before, b_before, _, _) in zip(reserves, reserves[1:]):
         assert (a_after, b_after) == (a_before, b_before)  # each swap continues from the one before, whichever rollup
     assert "rollup chain 167010: batch 2, 2 L2 tx(s)" in out and "rollup chain 167011: batch 2, 2 L2 tx(s)" in out
+    assert "pending batch 2: 4 L2 tx(s)" in out and "L1-direct" in out  # report on the chain's batch
     assert re.search(r"^10104986066459666128112$", out, re.M)  # the pool's reserve A on L1 after the settlement
     assert "booster devnet stopped" in out
     state_dir = env["BOOSTER_STATE_DIR"]

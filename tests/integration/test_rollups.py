@@ -73,6 +73,16 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
         shown = dn.ok("delta", "show").out
         assert "rollup" in shown and "a, b" in shown
 
+        # report: the chain's swaps straight on L1 vs the one settleChain, L1 left as it was
+        before = l1.call("eth_getBlockByNumber", "latest", False)
+        report = dn.ok("report", "--json").json()
+        assert report["txs"] == 6 and report["l1_calls"] == 6 and report["replays_reverted"] == 0
+        assert report["l1_direct_gas"] > 0 and report["settlement_gas"] > 0 and len(report["model"]["per_tx"]["l1_direct"]) == 6
+        assert [r["l2_chain_id"] for r in report["rollups"]] == [167010, 167011]
+        assert "L1-direct" in dn.ok("report").out
+        assert l1.call("eth_getBlockByNumber", "latest", False) == before
+        assert dn.booster("report", "--batch", "1").code == 2
+
         # the oracle: the same swaps straight on L1, in this order, in one block at the L1 context's time
         head = l1.call("eth_getBlockByNumber", "latest", False)
         snapshot = l1.call("evm_snapshot")
