@@ -32,6 +32,7 @@ from .errors import BoosterError
 from .executor import Executor, fetch_head_anchor
 from .l1view import L1View
 from .prover import ProvingMismatch, first_difference, l1_commitments, run_blocks
+from .relayer import _fault
 from .rpc import RpcClient
 from .witness import Witness, WitnessReader
 
@@ -341,6 +342,47 @@ def prove_chain(chain: RollupChain, traces: list | None = None) -> ChainProof:
     )
 
 
+def reconcile_chain(chain: RollupChain, settlement: str) -> list[int]:
+    """A chain settlement that landed on L1 before every rollup's store recorded it (the node
+    stopped in between): recorded now. The contract's batch counters decide, so a batch is
+    never applied twice nor dropped. Returns the chain ids whose batch was recovered."""
+    from eth_utils import keccak
+
+    topic = "0x" + keccak(b"RollupBatchSettled(uint256,uint256,bytes32)").hex()
+    l1, recovered = chain.l1, []
+    for e in chain.rollups:
+        next_id, root = _settlement_state(l1, settlement, e.l2_chain_id)
+        last = max((h["batch"] for h in e.store.history()), default=0) if e.store else next_id - 1
+        if next_id - 1 <= last:
+            continue
+        batch = next_id - 1
+        if root != e.head().state_root:
+            raise BoosterError(f"L1 settled batch {batch} of rollup {e.l2_chain_id} on an L2 state root its store does not end on")
+        logs = l1.call("eth_getLogs", {"address": settlement, "fromBlock": "0x0", "toBlock": "latest",
+                                       "topics": [topic, "0x" + e.l2_chain_id.to_bytes(32, "big").hex(), "0x" + batch.to_bytes(32, "big").hex()]})
+        if not logs:
+            raise BoosterError(f"L1 says batch {batch} of rollup {e.l2_chain_id} was settled but its RollupBatchSettled event is missing")
+        receipt = l1.call("eth_getTransactionReceipt", logs[-1]["transactionHash"])
+        recovered.append((e, batch, {
+            "batch": batch, "l1_tx_hash": receipt["transactionHash"], "l1_block": int(receipt["blockNumber"], 16),
+            "gas_used": int(receipt["gasUsed"], 16), "anchor": chain.view.anchor.to_json(), "txs": len(e.batch.tx_hashes),
+            "l2_blocks": [e.batch.first_block, e.head().block_number], "changes": [], "recovered": True,
+        }))
+    if not recovered:
+        return []
+    # the settlement's records are written before any block after it is built: whatever of the
+    # pending batch the view still holds is on L1 now
+    chain.order.settled()
+    chain.view.clear_pending()
+    for e, _, _ in recovered:
+        e.start_new_batch()
+    chain.rollups[0].refresh_anchor()
+    done = {id(e): (batch, entry) for e, batch, entry in recovered}
+    for e in chain.rollups:
+        e.commit(history=[done[id(e)]] if id(e) in done else [])
+    return [e.l2_chain_id for e, _, _ in recovered]
+
+
 class ChainRelayer:
     """``booster settle`` for a devnet of several rollups: every queued transaction of every
     rollup into a block, the batch anchored on the L1 head (an L1 change to what any rollup
@@ -426,6 +468,7 @@ class ChainRelayer:
             raise BoosterError(f"the chain's settlement reverted on L1 (tx {receipt['transactionHash']})")
         if self.save_l1:
             self.save_l1()  # saved on L1's side before it is recorded or answered
+        _fault("crash-after-chain-settlement")  # landed and saved on L1, recorded by no rollup
         anchor = chain.view.anchor.to_json()
         changes = self._changes(proof.delta)
         result = {
@@ -440,7 +483,9 @@ class ChainRelayer:
         for executor in chain.rollups:
             executor.start_new_batch()
         chain.rollups[0].refresh_anchor()
-        for executor, part in zip(chain.rollups, result["rollups"]):
+        for i, (executor, part) in enumerate(zip(chain.rollups, result["rollups"])):
+            if i:
+                _fault("crash-mid-chain-records")  # recorded by the first rollup only
             entry = {**result, "batch": part["batch"], "txs": part["txs"], "l2_blocks": part["l2_blocks"]}
             executor.commit(history=[(part["batch"], entry)])
         return result

@@ -210,8 +210,14 @@ class Node:
                 reopened, rebased = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase) if resuming else ([], [])
                 self.resume_report["reopened_batches"] = reopened
                 self.resume_report["rebased"] = rebased + check_anchor(self.executor, cfg.rebase)
-            else:  # a chain's anchor must still be on L1 (no rebase across rollups yet)
-                self.resume_report = {"rebased": check_anchor(self.executor, False)}
+            else:
+                from .chain import reconcile_chain
+
+                recovered = reconcile_chain(self.chain, self.settlement)
+                if recovered:
+                    log.info("the chain's settlement landed on L1 before rollups %s recorded it; recorded now", recovered)
+                # a chain's anchor must still be on L1 (a rebase after an L1 loss: one rollup only, for now)
+                self.resume_report = {"recovered_chain_settlement": recovered, "rebased": check_anchor(self.executor, False)}
             if resuming:
                 self.executor.refresh_anchor()
                 for executor in self.chain.rollups if self.chain else [self.executor]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from eth_abi import encode
 from eth_utils import keccak
 
@@ -245,6 +247,41 @@ def test_rollups_named_in_booster_toml(tmp_path):
         assert unknown.code == 2 and "amm, orders" in unknown.err
         assert dn.booster("up", "-d", "--rollups", "3").code == 2  # three, but two entries
         assert dn.ok("settle", "--json").json()["rollups"][1]["l2_chain_id"] == 167200
+    finally:
+        res = run_booster(tmp_path, env, "down")
+        if res.code != 0:
+            for ident in (dn.record.get("processes") or {}).values():
+                _kill(ident["pid"])
+
+
+@pytest.mark.parametrize("fault", ["crash-after-chain-settlement", "crash-mid-chain-records"])
+def test_a_chain_settlement_cut_short_by_a_crash_is_recorded_on_restart(tmp_path, fault):
+    """The node dies after the chain's settlement landed on L1 (and was saved there), before
+    every rollup recorded it. `up` records it from L1's batch counters: the delta is not applied
+    twice, no transaction is lost, and the next settlement is every rollup's batch 2."""
+    import os
+
+    from .test_durability import wait_dead
+
+    env = clean_env(tmp_path)
+    dn = _up(tmp_path, {**env, "BOOSTER_FAULT": fault})
+    try:
+        voting = dn.deploy_voting()
+        dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1")
+        dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
+        assert dn.booster("settle").code != 0  # the node died under it
+        wait_dead(dn.record["l2"]["pid"])
+        dn = _up(tmp_path, env)
+        assert dn.record["resumed"]["recovered_chain_settlement"] == ([167010, 167011] if fault == "crash-after-chain-settlement" else [167011])
+        status = dn.ok("status", "--json").json()
+        assert status["pending"]["txs"] == 0 and status["pending"]["changes"] == 0
+        votes = lambda c: int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)  # noqa: E731
+        assert votes(1) == 2  # applied once
+        dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
+        again = dn.ok("settle", "--json").json()
+        assert [(r["batch"], r["txs"]) for r in again["rollups"]] == [(2, 0), (2, 1)]
+        assert votes(1) == 3
+        assert os.path.exists(tmp_path / ".booster" / "l2-b.sqlite")
     finally:
         res = run_booster(tmp_path, env, "down")
         if res.code != 0:
