@@ -29,7 +29,7 @@ from .affinity import next_cpu, node_cpu, pin_threads
 from .anvil import AnvilProcess, check_saved_state, claim_port, save_state
 from .artifacts import load_settlement_artifact
 from .config import parse_rollup_specs
-from .errors import BoosterError, UsageError
+from .errors import BoosterError, StateUnusable, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
 from .prover import MockProver
@@ -167,6 +167,12 @@ class Node:
         check_store(cfg.state.l2_store, ran_here)  # before anything is written
         for name in names[1:]:  # a rollup added to a devnet that ran starts at its genesis
             check_store(cfg.state.rollup_store(name), ran_here and cfg.state.rollup_store(name).exists())
+        # a rollup left out would strand its transactions and its part of the shared L1 view
+        left_out = sorted(p.name[len("l2-"):-len(".sqlite")] for p in cfg.state.path.glob("l2-*.sqlite")
+                          if p.name[len("l2-"):-len(".sqlite")] not in names)
+        if ran_here and left_out:
+            raise StateUnusable(f"this devnet has rollup(s) {', '.join(left_out)} too ({', '.join(f'l2-{n}.sqlite' for n in left_out)}): "
+                                f"start it with all of them (--rollups, or booster.toml's [[rollup]] entries), or --fresh to start empty")
         check_saved_state(cfg.state.anvil_state, required=ran_here)
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])

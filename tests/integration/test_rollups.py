@@ -114,6 +114,8 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
 
         # both rollups resume: a swap on b after a restart continues its nonces and settles as batch 2
         dn.ok("down")
+        alone = run_booster(tmp_path, env, "up", "-d", "--l1-port", "0", "--l2-port", "0")  # without rollup b: refused
+        assert alone.code == 4 and "l2-b.sqlite" in alone.err
         dn = _up(tmp_path, env)
         out = dn.ok("send", "--rollup", "b", pool, "swap(address,uint256,uint256)", tokens["A"], str(UNIT), "1", "--from", "2", "--json").json()
         assert out["status"] == 1 and out["l2_block"] == 4
