@@ -15,10 +15,9 @@ rollup) is block k-1's "after" (see l1commit.py).
 ``settle_chain`` applies the combined delta on L1 in one transaction through the settlement
 contract's ``settleChain``, which checks every rollup's batch id and L2 pre-state root and one
 seal over all of them (rollups other than the contract's own L2 are registered first, under the
-prover's signature).
-
-What this module does not do yet (see docs/chaining.md): the node, CLI and store around several
-rollups.
+prover's signature). ``ChainRelayer`` is ``booster settle`` for a chained devnet (node.py runs one
+with ``up --rollups N``), ``reconcile_chain`` records a settlement a crash cut short. What it does
+not do yet: docs/chaining.md, "Not yet".
 """
 
 from __future__ import annotations
@@ -386,9 +385,9 @@ def reconcile_chain(chain: RollupChain, settlement: str) -> list[int]:
 class ChainRelayer:
     """``booster settle`` for a devnet of several rollups: every queued transaction of every
     rollup into a block, the batch anchored on the L1 head (an L1 change to what any rollup
-    read is a conflict, exit 4), the chain proven and settled with ``settleChain``, each
-    rollup's batch recorded in its own store. ``--rebase`` and ``--exclude`` are single-rollup
-    features for now (docs/chaining.md)."""
+    read is a conflict, exit 4; with ``--rebase`` the chain is re-executed there), the chain
+    proven and settled with ``settleChain``, each rollup's batch recorded in its own store.
+    ``--exclude`` is a single-rollup feature for now (docs/chaining.md)."""
 
     def __init__(self, chain: RollupChain, settlement: str, prover, relayer_key: str, save_l1=None, names: list[str] | None = None) -> None:
         self.chain = chain

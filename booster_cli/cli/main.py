@@ -324,7 +324,7 @@ def settle(
         return
     if "rollups" in result:  # a chained devnet: one settlement of every rollup's batch
         txs = sum(r.get("txs", 0) for r in result["rollups"])
-        what = "dry run of the chain's batches" if result.get("dry_run") else f"settled L1 diff of the chain's batches"
+        what = "dry run of the chain's batches" if result.get("dry_run") else "settled L1 diff of the chain's batches"
         output.console().print(output.delta_table({"anchor": result["anchor"], "txs": txs, "changes": result["changes"]}, title=what))
         for r in result["rollups"]:
             output.say(f"rollup chain {r['l2_chain_id']}: " + (f"batch {r['batch']}, {r['txs']} L2 tx(s), " if "batch" in r else "")
