@@ -152,6 +152,28 @@ def fetch_head_anchor(rpc: RpcClient) -> Anchor:
     return Anchor.from_rpc_block(rpc.call("eth_getBlockByNumber", "latest", False))
 
 
+def _track_access(state: Any, access: dict) -> None:
+    """Warm ``access["list"]`` in this call's state and record in ``access["touched"]`` every
+    account and slot the code asks about (the state's warm/cold checks: SLOAD, SSTORE, the
+    CALLs, BALANCE, EXTCODE*), as geth's access-list tracer records them by opcode."""
+    for address, slots in access.get("list", {}).items():
+        state.mark_address_warm(address)
+        for slot in slots:
+            state.mark_storage_warm(address, slot)
+    touched = access.setdefault("touched", {})
+    is_address, is_slot = state.is_address_warm, state.is_storage_warm
+
+    def address_asked(address: bytes) -> bool:
+        touched.setdefault(address, set())
+        return is_address(address)
+
+    def slot_asked(address: bytes, slot: int) -> bool:
+        touched.setdefault(address, set()).add(slot)
+        return is_slot(address, slot)
+
+    state.is_address_warm, state.is_storage_warm = address_asked, slot_asked
+
+
 class Executor:
     def __init__(
         self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None,
@@ -777,7 +799,7 @@ class Executor:
     # -- reads --
     def call(
         self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT,
-        at: Any = None, overrides: dict | None = None, what: str = "eth_call",
+        at: Any = None, overrides: dict | None = None, what: str = "eth_call", access: dict | None = None,
     ) -> tuple[bool, bytes, str, int]:
         """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code), then
         throw every change away. Gas is capped at the L2 block gas limit, as a transaction's would be.
@@ -788,7 +810,11 @@ class Executor:
         precompile there is refused (an RpcError naming ``what``), never answered with the head's
         L1 state (the state's view is a ``callstate.PastView``: the real one is not touched).
         ``overrides``: geth's state overrides (address → ``callstate.AccountOverride``), written
-        into this call's state only."""
+        into this call's state only.
+
+        ``access`` (eth_createAccessList): its "list" (address → slots) is warm from the start,
+        as a transaction's access list is; the call fills "touched" (address → slots the code
+        looked at, warm or cold: what geth's access-list tracer records) and "refund"."""
         from .callstate import PastL1Access, PastView, apply_overrides, computation_class
 
         gas = min(gas, L2_GAS_LIMIT)
@@ -806,6 +832,8 @@ class Executor:
                 if at is not None or overrides:
                     state.computation_class = computation_class(state.computation_class, at is not None, frozenset(overrides or ()))
                 tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
+                if access is not None:
+                    _track_access(state, access)
                 state.mark_address_warm(sender)
                 if to is None:
                     address = generate_contract_address(sender, state.get_nonce(sender))
@@ -825,6 +853,8 @@ class Executor:
                 # what a call looked at is not part of the batch: it must not pin the anchor
                 self.view.reader.forget_reads_since(reads)
             used = computation.get_gas_used()
+            if access is not None:
+                access["refund"] = computation.get_gas_refund()
             if computation.is_error:
                 return False, bytes(computation.output), str(computation.error) or type(computation.error).__name__, used
             return True, bytes(computation.output), "", used

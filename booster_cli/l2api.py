@@ -323,7 +323,7 @@ def methods(node: "Node") -> dict:
         number = known_number(block)
         return None if number == ex.head().block_number else ex.chain.get_canonical_block_header_by_number(number)
 
-    def _run(tx: dict, block: Any = "latest", accounts: dict | None = None, what: str = "eth_call") -> tuple[bytes, int]:
+    def _run(tx: dict, block: Any = "latest", accounts: dict | None = None, what: str = "eth_call", access: dict | None = None) -> tuple[bytes, int]:
         """Run the call object ``tx`` at ``block`` with the parsed state overrides ``accounts``.
 
         The block parameter is honoured, never answered from another block: the head (by tag,
@@ -344,7 +344,7 @@ def methods(node: "Node") -> dict:
         with ex.lock:
             at = past_header(block)
             try:
-                ok, output, error, gas_used = ex.call(sender, to, data, value, gas, at=at, overrides=accounts, what=what)
+                ok, output, error, gas_used = ex.call(sender, to, data, value, gas, at=at, overrides=accounts, what=what, access=access)
             except InsufficientFunds as exc:
                 raise RpcError(f"insufficient L2 funds: {exc}", -32003) from None
         if not ok:
@@ -357,6 +357,46 @@ def methods(node: "Node") -> dict:
         accounts = _state_overrides(overrides)
         _no_block_overrides(block_overrides)
         return "0x" + _run(tx, block, accounts)[0].hex()
+
+    def create_access_list(tx: dict, block: Any = "latest", overrides: Any = None) -> dict:
+        """geth's eth_createAccessList: the L2 accounts and storage slots the call looks at (but
+        its sender, its target unless it reads the target's storage, and precompiles; lower-case
+        addresses, as anvil gives them), found by
+        running it with the list so far until the list no longer changes, and the gas the
+        transaction would use with it (intrinsic gas and the list's cost included, the refund
+        taken off, the calldata floor applied). A call that reverts is refused with its revert
+        data, as anvil refuses it (geth answers the list with ``error``). The L1 slots an L1CALL
+        reads are not in it: they live in the L1 context, not in L2 state."""
+        from .l2vm import BoosterComputation
+
+        if not isinstance(tx, dict):
+            raise RpcError("call object must be a JSON object", -32602)
+        accounts = _state_overrides(overrides)
+        sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
+        to = _address(tx["to"]) if tx.get("to") else None
+        given = tx.get("accessList") or []
+        if not isinstance(given, list):
+            raise RpcError("accessList must be a list", -32602)
+        listed = {_address(e["address"]): {_qty(k) for k in e.get("storageKeys", [])} for e in given}
+        excluded = {sender, *([to] if to else []), *BoosterComputation._precompiles}
+        for _ in range(8):  # geth stops when the list is stable
+            access = {"list": listed}
+            _, used = _run(tx, block, accounts, "eth_createAccessList", access)  # a revert is refused, as anvil refuses it
+            found = {a: slots for a, slots in access.get("touched", {}).items() if slots or a not in excluded}
+            if found == listed:
+                break
+            listed = found
+        entries = [{"address": "0x" + a.hex(), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in sorted(slots)]}
+                   for a, slots in listed.items()]
+        data = _data(tx.get("data") or tx.get("input"))
+        zeros = data.count(0)
+        tokens = zeros + 4 * (len(data) - zeros)
+        intrinsic = 21_000 + 4 * tokens + 2_400 * len(listed) + 1_900 * sum(len(s) for s in listed.values())
+        if to is None:
+            intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
+        total = intrinsic + used
+        total -= min(access.get("refund", 0), total // 5)
+        return {"accessList": entries, "gasUsed": hex(max(total, 21_000 + 10 * tokens))}
 
     def estimate_gas(tx: dict, block: Any = "latest", overrides: Any = None, block_overrides: Any = None) -> str:
         """The lowest gas limit with which the transaction does not fail: intrinsic gas (EIP-7623
@@ -502,6 +542,7 @@ def methods(node: "Node") -> dict:
         "eth_getTransactionReceipt": get_receipt,
         "eth_call": call,
         "eth_estimateGas": estimate_gas,
+        "eth_createAccessList": create_access_list,
         "eth_gasPrice": gas_price,
         "eth_maxPriorityFeePerGas": max_priority_fee,
         "eth_getBlockByNumber": get_block_by_number,

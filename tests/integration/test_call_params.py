@@ -370,3 +370,40 @@ def test_web3py_and_cast_pass_blocks_and_overrides(world):
     assert run("call", w.probe, "counter()(uint256)") == "2"
     assert run("call", w.probe, "counter()(uint256)", "--override-state-diff", f"{w.probe}:0:33") == "33"
     assert run("call", w.probe, "account(address)(uint256,uint256,bytes32)", EOA, "--override-balance", f"{EOA}:77").splitlines()[0] == "77"
+
+
+# -- eth_createAccessList: anvil's answers --
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        calldata("bump()"),  # reads and writes slot 0 of the target
+        calldata("load(uint256)", ("uint256",), (7,)),
+        calldata("account(address)", ("address",), (DEV_ADDRESSES[3],)),  # another account: listed without slots
+        calldata("sstoreGas(uint256,uint256)", ("uint256", "uint256"), (5, 9)),
+    ],
+)
+def test_create_access_list_as_anvil_answers(world, call):
+    w = world
+    tx = {"from": DEV_ADDRESSES[4], "to": w.probe, "data": call}
+    ours = both(w, "eth_createAccessList", tx, "latest")
+    assert ours[0] == "ok" and "accessList" in ours[1]
+    # the list it gives, given back, is the list again
+    again = both(w, "eth_createAccessList", {**tx, "accessList": ours[1]["accessList"]}, "latest")
+    assert again[1]["accessList"] == ours[1]["accessList"]
+
+
+def test_create_access_list_of_a_call_that_reverts(world):
+    w = world
+    tx = {"from": DEV_ADDRESSES[4], "to": w.probe, "data": calldata("bump()"), "value": "0x1"}  # bump() is not payable
+    assert both(w, "eth_createAccessList", tx, "latest")[0] == "reverted"  # refused with the revert data, as anvil does
+
+
+def test_create_access_list_of_an_l1call_lists_l2_state_only(world):
+    """An L1CALL's L1 reads live in the L1 context: the list names no L1 slot and not the
+    precompile, and the gas includes the L1 context's."""
+    w = world
+    tx = {"from": DEV_ADDRESSES[4], "to": L1CALL, "data": l1_input(w.voting, calldata("vote(uint256)", ("uint256",), (2,)))}
+    answer = w.l2.call("eth_createAccessList", tx, "latest")
+    assert answer["accessList"] == []
+    assert int(answer["gasUsed"], 16) > 21_000

@@ -48,7 +48,7 @@ FUZZED_METHODS = (
     "eth_getCode", "eth_call", "eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt",
     "eth_getBlockByNumber", "eth_gasPrice", "net_version", "booster_status", "booster_getDelta", "booster_getNonces",
     "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
-    "eth_uninstallFilter",
+    "eth_uninstallFilter", "eth_getProof", "eth_createAccessList",
 )  # fmt: skip
 STATE_CHANGING = frozenset({"booster_settle", "booster_prove", "booster_dumpState", "booster_registerContract"})
 SERVED = frozenset(FUZZED_METHODS) | STATE_CHANGING | {
