@@ -276,6 +276,41 @@ def methods(node: "Node") -> dict:
     def send_raw_transaction(raw: str) -> str:
         return "0x" + ex.submit(_data(raw)).hex()
 
+    def accounts() -> list[str]:
+        """The ten dev accounts (anvil's mnemonic), lower-case as anvil lists them."""
+        from .accounts import DEV_ADDRESSES
+
+        return [a.lower() for a in DEV_ADDRESSES]
+
+    def send_transaction(tx: dict) -> str:
+        """anvil's eth_sendTransaction from a dev account: the node signs an EIP-1559 transaction
+        (nonce: the sender's pending one; gas: estimated; fees: the next block's base fee twice
+        plus the tip, or ``gasPrice`` for both) and takes it as eth_sendRawTransaction would.
+        Another sender is refused as anvil refuses it ("No Signer available")."""
+        from .accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
+        from .txsign import sign_eip1559
+
+        if not isinstance(tx, dict) or not tx.get("from"):
+            raise RpcError("a transaction object with from is required", -32602)
+        sender = _address(tx["from"])
+        keys = {bytes.fromhex(a[2:]): k for a, k in zip(DEV_ADDRESSES, DEV_PRIVATE_KEYS)}
+        if sender not in keys:
+            raise RpcError("No Signer available", -32602)
+        to = tx.get("to")
+        data = _data(tx.get("data") or tx.get("input"))
+        nonce = _qty(tx["nonce"]) if tx.get("nonce") is not None else ex.pending_nonce(sender)
+        gas = _qty(tx["gas"]) if tx.get("gas") is not None else int(estimate_gas({k: v for k, v in tx.items() if k != "gas"}), 16)
+        if tx.get("gasPrice") is not None:
+            max_fee = tip = _qty(tx["gasPrice"])
+        else:
+            tip = _qty(tx["maxPriorityFeePerGas"]) if tx.get("maxPriorityFeePerGas") is not None else int(max_priority_fee(), 16)
+            with ex.lock:
+                base = ex.chain.header.base_fee_per_gas
+            max_fee = _qty(tx["maxFeePerGas"]) if tx.get("maxFeePerGas") is not None else 2 * base + tip
+        raw, _ = sign_eip1559(keys[sender], chain_id=ex.l2_chain_id, nonce=nonce, to="0x" + _address(to).hex() if to else None, data=data,
+                              gas=gas, max_fee_per_gas=max_fee, max_priority_fee_per_gas=tip, value=_qty(tx.get("value")))
+        return "0x" + ex.submit(raw).hex()
+
     # -- transactions --
     def get_transaction(tx_hash: str) -> dict | None:
         """A mined transaction with its block, or a pending one (accepted, not in a block yet)."""
@@ -557,7 +592,8 @@ def methods(node: "Node") -> dict:
         "eth_getLogs": get_logs,
         **filter_methods(ex, get_logs, scan_logs, _block_param),
         "eth_syncing": lambda: False,
-        "eth_accounts": lambda: [],
+        "eth_accounts": accounts,
+        "eth_sendTransaction": send_transaction,
         "net_listening": lambda: True,
         "booster_status": node.status,
         "booster_getDelta": node.delta,

@@ -28,7 +28,7 @@ from booster_cli.errors import RpcError
 from booster_cli.rpc import RpcClient
 from booster_cli.solc import compile_file
 from booster_cli.tools import find_cast
-from booster_cli.txsend import transact
+from booster_cli.txsend import transact, wait_for_receipt
 
 from .conftest import Devnet, started_devnet
 
@@ -407,3 +407,26 @@ def test_create_access_list_of_an_l1call_lists_l2_state_only(world):
     answer = w.l2.call("eth_createAccessList", tx, "latest")
     assert answer["accessList"] == []
     assert int(answer["gasUsed"], 16) > 21_000
+
+
+# -- dev accounts: eth_accounts and eth_sendTransaction, as anvil answers them --
+
+def test_dev_accounts_sign_eth_send_transaction_as_on_anvil(world):
+    """(It writes slot 11, which no other test here reads: the counter stays as they expect.)"""
+    w = world
+    slot11 = lambda rpc: int(rpc.call("eth_call", {"to": w.probe, "data": calldata("load(uint256)", ("uint256",), (11,))}, "latest"), 16)  # noqa: E731
+    store = lambda n: calldata("sstoreGas(uint256,uint256)", ("uint256", "uint256"), (11, n))  # noqa: E731
+    assert both(w, "eth_accounts")[1] == [a.lower() for a in DEV_ADDRESSES]
+    for rpc in (w.l2, w.l1):
+        tx_hash = rpc.call("eth_sendTransaction", {"from": DEV_ADDRESSES[7], "to": w.probe, "data": store(5)})
+        assert wait_for_receipt(rpc, tx_hash)["status"] == "0x1"
+    assert [slot11(rpc) for rpc in (w.l2, w.l1)] == [5, 5]
+    # a sender the node holds no key for: refused alike
+    assert both(w, "eth_sendTransaction", {"from": "0x" + "11" * 20, "to": w.probe, "data": store(6)}) == ("error",)
+    err = refused(w.l2, "eth_sendTransaction", {"from": "0x" + "11" * 20, "to": w.probe})
+    assert "No Signer available" in str(err)
+    # a real client that lets the node sign: web3.py without a signing middleware
+    w3 = Web3(HTTPProvider(w.devnet.record["l2"]["rpc_url"]))
+    sent = w3.eth.send_transaction({"from": w3.eth.accounts[8], "to": Web3.to_checksum_address(w.probe), "data": store(7)})
+    assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    assert slot11(w.l2) == 7
