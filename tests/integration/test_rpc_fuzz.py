@@ -50,7 +50,7 @@ FUZZED_METHODS = (
     "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
     "eth_uninstallFilter", "eth_getProof", "eth_createAccessList",
 )  # fmt: skip
-STATE_CHANGING = frozenset({"booster_settle", "booster_prove", "booster_dumpState", "booster_registerContract"})
+STATE_CHANGING = frozenset({"booster_settle", "booster_prove", "booster_dumpState", "booster_registerContract", "eth_sendTransaction"})
 SERVED = frozenset(FUZZED_METHODS) | STATE_CHANGING | {
     "web3_clientVersion", "eth_maxPriorityFeePerGas", "eth_getBlockByHash", "eth_getBlockTransactionCountByNumber",
     "eth_getBlockTransactionCountByHash", "eth_getBlockReceipts", "eth_getTransactionByHash",
