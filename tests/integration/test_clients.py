@@ -65,7 +65,7 @@ def exercise_web3(url: str, voting: str) -> list[str]:
     assert w3.is_connected()
     assert w3.eth.chain_id == L2_CHAIN_ID
     assert w3.eth.syncing is False
-    assert w3.eth.accounts == []
+    assert w3.eth.accounts == list(DEV_ADDRESSES)  # the dev accounts, as anvil lists them
     first_block = w3.eth.block_number
     acct = w3.eth.account.from_key(DEV_PRIVATE_KEYS[2])
     assert acct.address == DEV_ADDRESSES[2]
