@@ -366,29 +366,13 @@ class Node:
 
     def stop(self) -> None:
         self.stopping.set()
-        for r in self.extra:
-            if r.front:
-                r.front.terminate()
-                try:
-                    r.front.wait(5)
-                except subprocess.TimeoutExpired:
-                    r.front.kill()
-                    r.front.wait()
-                r.front = None
-            if r.server:
-                r.server.stop()
-                r.server = None
-        if self.front:
-            self.front.terminate()
-            try:
-                self.front.wait(5)
-            except subprocess.TimeoutExpired:
-                self.front.kill()
-                self.front.wait()
-            self.front = None
-        if self.server:
-            self.server.stop()
-            self.server = None
+        for holder in [*self.extra, self]:  # every rollup's RPC front, then the node server it talks to
+            if holder.front:
+                _end(holder.front)
+                holder.front = None
+            if holder.server:
+                holder.server.stop()
+                holder.server = None
         if self.anvil:
             if self.anvil.alive() and self.settlement:
                 try:
@@ -631,6 +615,16 @@ class Node:
     def prove(self) -> dict:
         """Prove the pending batch without settling (what ``settle --dry-run`` shows)."""
         return self.settle(dry_run=True)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Terminate a child process; kill it if it has not exited after 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @contextlib.contextmanager
