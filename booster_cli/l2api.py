@@ -161,6 +161,19 @@ class ExecutionReverted(RpcError):
         super().__init__(f"execution reverted: {reason}", 3, "0x" + output.hex())
 
 
+def _intrinsic(data: bytes, creates: bool, access_list: dict | None = None) -> tuple[int, int]:
+    """A call object's intrinsic gas (base, calldata, creation, access list: address → slots)
+    and its EIP-7623 calldata floor, as a transaction carrying it would pay them."""
+    zeros = data.count(0)
+    tokens = zeros + 4 * (len(data) - zeros)
+    intrinsic = 21_000 + 4 * tokens
+    if creates:
+        intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
+    if access_list:
+        intrinsic += 2_400 * len(access_list) + 1_900 * sum(len(slots) for slots in access_list.values())
+    return intrinsic, 21_000 + 10 * tokens
+
+
 def methods(node: "Node") -> dict:
     ex = node.executor
 
@@ -423,15 +436,10 @@ def methods(node: "Node") -> dict:
             listed = found
         entries = [{"address": "0x" + a.hex(), "storageKeys": ["0x" + s.to_bytes(32, "big").hex() for s in sorted(slots)]}
                    for a, slots in listed.items()]
-        data = _data(tx.get("data") or tx.get("input"))
-        zeros = data.count(0)
-        tokens = zeros + 4 * (len(data) - zeros)
-        intrinsic = 21_000 + 4 * tokens + 2_400 * len(listed) + 1_900 * sum(len(s) for s in listed.values())
-        if to is None:
-            intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
+        intrinsic, floor = _intrinsic(_data(tx.get("data") or tx.get("input")), to is None, listed)
         total = intrinsic + used
         total -= min(access.get("refund", 0), total // 5)
-        return {"accessList": entries, "gasUsed": hex(max(total, 21_000 + 10 * tokens))}
+        return {"accessList": entries, "gasUsed": hex(max(total, floor))}
 
     def estimate_gas(tx: dict, block: Any = "latest", overrides: Any = None, block_overrides: Any = None) -> str:
         """The lowest gas limit with which the transaction does not fail: intrinsic gas (EIP-7623
@@ -441,13 +449,7 @@ def methods(node: "Node") -> dict:
             raise RpcError("call object must be a JSON object", -32602)
         accounts = _state_overrides(overrides)
         _no_block_overrides(block_overrides)
-        data = _data(tx.get("data") or tx.get("input"))
-        zeros = data.count(0)
-        tokens = zeros + 4 * (len(data) - zeros)
-        intrinsic = 21_000 + 4 * tokens
-        if not tx.get("to"):
-            intrinsic += 32_000 + 2 * ((len(data) + 31) // 32)
-        floor = 21_000 + 10 * tokens
+        intrinsic, floor = _intrinsic(_data(tx.get("data") or tx.get("input")), not tx.get("to"))
         cap = min(_qty(tx.get("gas"), L2_GAS_LIMIT), L2_GAS_LIMIT)
         used = _run({**tx, "gas": hex(cap - intrinsic)}, block, accounts, "eth_estimateGas")[1]  # raises if it fails even with all the gas
 
