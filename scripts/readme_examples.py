@@ -29,7 +29,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = [REPO / "README.md", REPO / "docs" / "chaining.md"]
-README = FILES[0]
 COLUMNS = 120  # a wide terminal; the tables are tested at 80 as well (tests/unit/test_rendering.py)
 QUICKSTART = re.compile(r"<!-- quickstart(?:: (\w+))? -->\n```sh\n(.*?)```", re.S)
 OUTPUT = re.compile(r"(<!-- output: (?:(\w+): )?(.+?)(?: \(first (\d+) lines\))? -->\n```text\n)(.*?)(```\n<!-- /output -->)", re.S)
@@ -51,13 +50,6 @@ def quickstarts(text: str) -> dict[str, list[str]]:
             for m in QUICKSTART.finditer(text)}
 
 
-def commands(readme: str) -> list[str]:
-    found = quickstarts(readme).get("")
-    if found is None:
-        raise SystemExit("README.md has no <!-- quickstart --> sh block")
-    return found
-
-
 def run_quickstart(lines: list[str]) -> dict[str, str]:
     """Each line → what it printed (stdout and stderr, in order)."""
     booster_bin = Path(sys.executable).parent
@@ -70,7 +62,7 @@ def run_quickstart(lines: list[str]) -> dict[str, str]:
             script += [f"echo '{MARK}{i}'", f"{line} 2>&1"]
         res = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp, env=env, capture_output=True, text=True, timeout=600)
         if res.returncode != 0:
-            raise SystemExit(f"the README's quick start failed (exit {res.returncode}):\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
+            raise SystemExit(f"a quick start failed (exit {res.returncode}):\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
     printed: dict[str, str] = {}
     current = None
     for out_line in res.stdout.splitlines(keepends=True):
@@ -82,22 +74,21 @@ def run_quickstart(lines: list[str]) -> dict[str, str]:
     return printed
 
 
-def render(readme: str, printed: dict, name: str = "") -> str:
-    """``readme`` with its output blocks filled: ``printed`` is command → output for the quick
-    start ``name``, or name → (command → output) for every quick start of the file."""
-    by_name = printed if printed and all(isinstance(v, dict) for v in printed.values()) else {name: printed}
+def render(text: str, printed: dict[str, dict[str, str]]) -> str:
+    """``text`` with its output blocks filled from ``printed``: quick start name → (command →
+    what it printed)."""
 
     def fill(m: re.Match) -> str:
         block, command, first = m.group(2) or "", m.group(3), m.group(4)
-        outputs = by_name.get(block, {})
+        outputs = printed.get(block, {})
         if command not in outputs:
             raise SystemExit(f"an output block shows {command!r}, which the quick start {block or '(unnamed)'} does not run")
-        text = outputs[command]
+        shown = outputs[command]
         if first:
-            text = "".join(text.splitlines(keepends=True)[: int(first)])
-        return m.group(1) + text + m.group(6)
+            shown = "".join(shown.splitlines(keepends=True)[: int(first)])
+        return m.group(1) + shown + m.group(6)
 
-    return OUTPUT.sub(fill, readme)
+    return OUTPUT.sub(fill, text)
 
 
 def _steady(text: str) -> str:
