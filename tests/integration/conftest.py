@@ -26,11 +26,12 @@ VOTING = REPO / "templates" / "Voting.sol"
 L1CALL = "0x0000000000000000000000000000000000001001"
 
 
-def signed_vote(voting: str, nonce: int, candidate: int = 1, key: str = DEV_PRIVATE_KEYS[1], gas: int = 300_000, max_fee: int = 10**10) -> bytes:
-    """A signed L2 transaction (chain 167010, tip 1 wei): ``vote(candidate)`` on L1's Voting at
-    ``voting``, through L1CALL."""
+def signed_vote(voting: str, nonce: int, candidate: int = 1, key: str = DEV_PRIVATE_KEYS[1], gas: int = 300_000, max_fee: int = 10**10,
+                chain_id: int = 167010) -> bytes:
+    """A signed L2 transaction (chain 167010 unless told, tip 1 wei): ``vote(candidate)`` on L1's
+    Voting at ``voting``, through L1CALL."""
     data = encode(["address", "bytes"], [voting, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [candidate])])
-    raw, _ = sign_eip1559(key, chain_id=167010, nonce=nonce, to=L1CALL, data=data, gas=gas, max_fee_per_gas=max_fee, max_priority_fee_per_gas=1)
+    raw, _ = sign_eip1559(key, chain_id=chain_id, nonce=nonce, to=L1CALL, data=data, gas=gas, max_fee_per_gas=max_fee, max_priority_fee_per_gas=1)
     return raw
 
 
@@ -105,12 +106,12 @@ def clean_env(tmp_path: Path) -> dict:
 
 
 @contextmanager
-def started_devnet(folder: Path, extra_env: dict | None = None) -> Iterator[Devnet]:
+def started_devnet(folder: Path, extra_env: dict | None = None, up_args: tuple = ()) -> Iterator[Devnet]:
     """A devnet on free ports with its state in ``folder``; always stopped (and its processes
     killed if ``down`` could not). ``extra_env``: more environment for the devnet and the
-    commands run on it (e.g. a fault to inject)."""
+    commands run on it (e.g. a fault to inject); ``up_args``: more for ``up`` (``--rollups 2``)."""
     env = {**clean_env(folder), **(extra_env or {})}
-    res = run_booster(folder, env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json")
+    res = run_booster(folder, env, "up", "-d", *up_args, "--l1-port", "0", "--l2-port", "0", "--json")
     assert res.code == 0, res.err
     devnet = Devnet(folder, env, res.json())
     try:

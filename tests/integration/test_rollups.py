@@ -17,7 +17,7 @@ from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from booster_cli.txsend import transact, wait_for_receipt
 from booster_cli.txsign import sign_eip1559
 
-from .conftest import Devnet, _kill, clean_env, run_booster
+from .conftest import Devnet, run_booster, signed_vote, started_devnet
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = 10**18
@@ -28,16 +28,19 @@ def _call(sig: str, types: list[str], args: list) -> bytes:
     return keccak(sig.encode())[:4] + encode(types, args)
 
 
-def _up(folder: Path, env: dict) -> Devnet:
-    res = run_booster(folder, env, "up", "-d", "--rollups", "2", "--l1-port", "0", "--l2-port", "0", "--json")
+CHAINED = ("--rollups", "2")
+
+
+def _restart(dn: Devnet, env: dict | None = None) -> None:
+    """Start the stopped (or killed) chained devnet again, in place (``env``: from now on)."""
+    dn.env = env if env is not None else dn.env
+    res = run_booster(dn.cwd, dn.env, "up", "-d", *CHAINED, "--l1-port", "0", "--l2-port", "0", "--json")
     assert res.code == 0, res.err
-    return Devnet(folder, env, res.json())
+    dn.record = res.json()
 
 
 def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
-    env = clean_env(tmp_path)
-    dn = _up(tmp_path, env)
-    try:
+    with started_devnet(tmp_path, up_args=CHAINED) as dn:
         rollups = dn.record["rollups"]
         assert [(r["name"], r["chain_id"]) for r in rollups] == [("a", 167010), ("b", 167011)]
         assert rollups[0]["rpc_url"] == dn.record["l2"]["rpc_url"] != rollups[1]["rpc_url"]
@@ -114,18 +117,13 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
 
         # both rollups resume: a swap on b after a restart continues its nonces and settles as batch 2
         dn.ok("down")
-        alone = run_booster(tmp_path, env, "up", "-d", "--l1-port", "0", "--l2-port", "0")  # without rollup b: refused
+        alone = dn.booster("up", "-d", "--l1-port", "0", "--l2-port", "0")  # without rollup b: refused
         assert alone.code == 4 and "l2-b.sqlite" in alone.err
-        dn = _up(tmp_path, env)
+        _restart(dn)
         out = dn.ok("send", "--rollup", "b", pool, "swap(address,uint256,uint256)", tokens["A"], str(UNIT), "1", "--from", "2", "--json").json()
         assert out["status"] == 1 and out["l2_block"] == 4
         again = dn.ok("settle", "--json").json()
         assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in again["rollups"]] == [(167010, 2, 0), (167011, 2, 1)]
-    finally:
-        res = run_booster(tmp_path, env, "down")
-        if res.code != 0:
-            for ident in (dn.record.get("processes") or {}).values():
-                _kill(ident["pid"])
 
 
 def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_path):
@@ -142,21 +140,16 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
 
     from .test_durability import wait_dead
 
-    env = clean_env(tmp_path)
-    dn = _up(tmp_path, env)
-    try:
+    with started_devnet(tmp_path, up_args=CHAINED) as dn:
         voting = dn.deploy_voting()
         urls = {r["name"]: (r["rpc_url"], r["chain_id"]) for r in dn.record["rollups"]}
         received: dict = {(name, sender): [] for name in urls for sender in (1, 2)}
-        l1call = "0x0000000000000000000000000000000000001001"
 
         def stream(name: str, sender: int) -> None:
             url, chain_id = urls[name]
             rpc = RpcClient(url, timeout=5)
             for nonce in range(150):
-                data = encode(["address", "bytes"], [voting, _call("vote(uint256)", ["uint256"], [nonce % 3])])
-                raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[sender], chain_id=chain_id, nonce=nonce, to=l1call, data=data, gas=200_000,
-                                      max_fee_per_gas=10**11, max_priority_fee_per_gas=1)
+                raw = signed_vote(voting, nonce, nonce % 3, DEV_PRIVATE_KEYS[sender], gas=200_000, max_fee=10**11, chain_id=chain_id)
                 try:
                     received[(name, sender)].append(rpc.call("eth_sendRawTransaction", "0x" + raw.hex()))
                 except RpcError:
@@ -173,7 +166,7 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
         wait_dead(dn.record["l2"]["pid"], dn.record["l1"]["pid"])
         assert all(received.values()), "every stream got acknowledgements before the kill"
 
-        dn = _up(tmp_path, env)
+        _restart(dn)
         new_urls = {r["name"]: r["rpc_url"] for r in dn.record["rollups"]}
         mined = 0
         for (name, sender), hashes in received.items():
@@ -188,11 +181,6 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
         total = sum(int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)
                     for c in range(3))
         assert total == mined
-    finally:
-        res = run_booster(tmp_path, env, "down")
-        if res.code != 0:
-            for ident in (dn.record.get("processes") or {}).values():
-                _kill(ident["pid"])
 
 
 def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_chain(tmp_path):
@@ -200,9 +188,7 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
     read. settle: exit 4, naming the slot and both rollups. settle --rebase: the chain's blocks
     are re-executed in their global order on the L1 head, each rollup's changed transactions are
     listed, and L1 counts every vote."""
-    env = clean_env(tmp_path)
-    dn = _up(tmp_path, env)
-    try:
+    with started_devnet(tmp_path, up_args=CHAINED) as dn:
         voting = dn.deploy_voting()
         dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1")
         dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
@@ -222,11 +208,6 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
         assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 2), (167011, 1, 1)]
         votes = lambda c: int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)  # noqa: E731
         assert (votes(1), votes(2)) == (3, 1)
-    finally:
-        res = run_booster(tmp_path, env, "down")
-        if res.code != 0:
-            for ident in (dn.record.get("processes") or {}).values():
-                _kill(ident["pid"])
 
 
 def test_rollups_named_in_booster_toml(tmp_path):
@@ -234,11 +215,7 @@ def test_rollups_named_in_booster_toml(tmp_path):
     (tmp_path / "booster.toml").write_text(
         '[devnet]\nl1_port = 0\n[[rollup]]\nname = "amm"\nchain_id = 167100\nport = 0\n[[rollup]]\nname = "orders"\nchain_id = 167200\nport = 0\n'
     )
-    env = clean_env(tmp_path)
-    res = run_booster(tmp_path, env, "up", "-d", "--json")
-    assert res.code == 0, res.err
-    dn = Devnet(tmp_path, env, res.json())
-    try:
+    with started_devnet(tmp_path) as dn:
         assert [(r["name"], r["chain_id"]) for r in dn.record["rollups"]] == [("amm", 167100), ("orders", 167200)]
         assert dn.record["l2"]["chain_id"] == 167100
         voting = dn.deploy_voting()
@@ -249,11 +226,6 @@ def test_rollups_named_in_booster_toml(tmp_path):
         assert unknown.code == 2 and "amm, orders" in unknown.err
         assert dn.booster("up", "-d", "--rollups", "3").code == 2  # three, but two entries
         assert dn.ok("settle", "--json").json()["rollups"][1]["l2_chain_id"] == 167200
-    finally:
-        res = run_booster(tmp_path, env, "down")
-        if res.code != 0:
-            for ident in (dn.record.get("processes") or {}).values():
-                _kill(ident["pid"])
 
 
 @pytest.mark.parametrize("fault", ["crash-after-chain-settlement", "crash-mid-chain-records"])
@@ -265,15 +237,13 @@ def test_a_chain_settlement_cut_short_by_a_crash_is_recorded_on_restart(tmp_path
 
     from .test_durability import wait_dead
 
-    env = clean_env(tmp_path)
-    dn = _up(tmp_path, {**env, "BOOSTER_FAULT": fault})
-    try:
+    with started_devnet(tmp_path, {"BOOSTER_FAULT": fault}, CHAINED) as dn:
         voting = dn.deploy_voting()
         dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1")
         dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
         assert dn.booster("settle").code != 0  # the node died under it
         wait_dead(dn.record["l2"]["pid"])
-        dn = _up(tmp_path, env)
+        _restart(dn, {k: v for k, v in dn.env.items() if k != "BOOSTER_FAULT"})
         assert dn.record["resumed"]["recovered_chain_settlement"] == ([167010, 167011] if fault == "crash-after-chain-settlement" else [167011])
         status = dn.ok("status", "--json").json()
         assert status["pending"]["txs"] == 0 and status["pending"]["changes"] == 0
@@ -284,8 +254,3 @@ def test_a_chain_settlement_cut_short_by_a_crash_is_recorded_on_restart(tmp_path
         assert [(r["batch"], r["txs"]) for r in again["rollups"]] == [(2, 0), (2, 1)]
         assert votes(1) == 3
         assert os.path.exists(tmp_path / ".booster" / "l2-b.sqlite")
-    finally:
-        res = run_booster(tmp_path, env, "down")
-        if res.code != 0:
-            for ident in (dn.record.get("processes") or {}).values():
-                _kill(ident["pid"])
