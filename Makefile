@@ -10,8 +10,10 @@ OZ_VERSION := 5.7.0
 CAST_VERSION := 1.7.1
 UNISWAP_V2_CORE_VERSION := 1.0.1
 SOLC05_VERSION := 0.5.16
+ETHERS_VERSION := 6.17.0
+VIEM_VERSION := 2.58.8
 PY_STAMP := $(VENV)/.installed
-TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)-$(UNISWAP_V2_CORE_VERSION)-$(SOLC05_VERSION)
+TOOLS_STAMP := $(TOOLS)/.installed-$(ANVIL_VERSION)-$(SOLC_VERSION)-$(OZ_VERSION)-$(CAST_VERSION)-$(UNISWAP_V2_CORE_VERSION)-$(SOLC05_VERSION)-$(ETHERS_VERSION)-$(VIEM_VERSION)
 DEMO_DIR := .booster-demo
 
 .PHONY: install test test-unit conformance demo demo-chain docs report-examples artifacts completions bench clean
@@ -27,14 +29,16 @@ $(PY_STAMP): pyproject.toml | $(PY)
 	touch $@
 
 # anvil and solcjs come from npm into a git-ignored project-local folder; OpenZeppelin's
-# contracts are the third-party corpus of the fidelity tests; cast is one of the real clients the
-# L2 is tested with; Uniswap V2 core (and solcjs 0.5.16, the compiler it was written for, as
-# the alias solc05) is the real-world contract the L1CALL differential runs unmodified.
+# contracts are the third-party corpus of the fidelity tests; cast, forge (cast's version),
+# ethers and viem are the real clients the L2 is tested with; Uniswap V2 core (and solcjs 0.5.16,
+# the compiler it was written for, as the alias solc05) is the real-world contract the L1CALL
+# differential runs unmodified.
 $(TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
 		@foundry-rs/anvil@$(ANVIL_VERSION) solc@$(SOLC_VERSION) @openzeppelin/contracts@$(OZ_VERSION) \
-		@foundry-rs/cast@$(CAST_VERSION) @uniswap/v2-core@$(UNISWAP_V2_CORE_VERSION) solc05@npm:solc@$(SOLC05_VERSION)
+		@foundry-rs/cast@$(CAST_VERSION) @uniswap/v2-core@$(UNISWAP_V2_CORE_VERSION) solc05@npm:solc@$(SOLC05_VERSION) \
+		@foundry-rs/forge@$(CAST_VERSION) ethers@$(ETHERS_VERSION) viem@$(VIEM_VERSION)
 	touch $@
 
 # two workers (pytest-xdist): the integration tests mostly wait for their processes

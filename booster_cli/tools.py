@@ -1,4 +1,4 @@
-"""Where booster finds its external tools: anvil and solcjs (and cast, for the tests).
+"""Where booster finds its external tools: anvil and solcjs (and cast and forge, for the tests).
 
 Order for each tool: its BOOSTER_* environment variable (taken as it is), then the project-local
 tools folder (``.tools/`` next to the package checkout, filled by ``make install`` with the
@@ -18,8 +18,8 @@ from pathlib import Path
 from .errors import BoosterError, ToolNotFound
 
 TOOLS_DIR = Path(__file__).resolve().parent.parent / ".tools"
-# the versions `make install` pins (Makefile: ANVIL_VERSION, CAST_VERSION, SOLC_VERSION)
-PINNED = {"anvil": "1.7.1", "cast": "1.7.1", "solcjs": "0.8.37"}
+# the versions `make install` pins (Makefile: ANVIL_VERSION, CAST_VERSION — forge too —, SOLC_VERSION)
+PINNED = {"anvil": "1.7.1", "cast": "1.7.1", "forge": "1.7.1", "solcjs": "0.8.37"}
 
 
 def _local(*candidates: str) -> str | None:
@@ -47,7 +47,7 @@ def _checked_on_path(tool: str, path: str) -> str:
     return path
 
 
-_ENV = {"anvil": "BOOSTER_ANVIL", "cast": "BOOSTER_CAST", "solcjs": "BOOSTER_SOLCJS"}
+_ENV = {"anvil": "BOOSTER_ANVIL", "cast": "BOOSTER_CAST", "forge": "BOOSTER_FORGE", "solcjs": "BOOSTER_SOLCJS"}
 
 
 def _find_foundry_tool(tool: str) -> str:
@@ -84,3 +84,8 @@ def find_solcjs() -> list[str]:
 def find_cast() -> str:
     """Foundry's cast (tests drive the L2 with it as a real client)."""
     return _find_foundry_tool("cast")
+
+
+def find_forge() -> str:
+    """Foundry's forge (tests run a forge script against the L2 as a real client)."""
+    return _find_foundry_tool("forge")

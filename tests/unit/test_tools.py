@@ -27,7 +27,7 @@ def fake_tool(folder: Path, name: str, version: str) -> Path:
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
     """No BOOSTER_* tool variables, an empty pinned folder, PATH = one folder of ours."""
-    for var in ("BOOSTER_ANVIL", "BOOSTER_SOLCJS", "BOOSTER_CAST"):
+    for var in ("BOOSTER_ANVIL", "BOOSTER_SOLCJS", "BOOSTER_CAST", "BOOSTER_FORGE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(tools, "TOOLS_DIR", tmp_path / ".tools")
     bin_dir = tmp_path / "bin"
@@ -76,7 +76,8 @@ def test_nothing_anywhere_says_where_to_look(sandbox):
 def test_the_pinned_versions_are_the_makefiles():
     makefile = (REPO / "Makefile").read_text()
     pins = dict(re.findall(r"^(\w+)_VERSION := (\S+)$", makefile, re.M))
-    assert tools.PINNED == {"anvil": pins["ANVIL"], "cast": pins["CAST"], "solcjs": pins["SOLC"]}
+    assert tools.PINNED == {"anvil": pins["ANVIL"], "cast": pins["CAST"], "forge": pins["CAST"], "solcjs": pins["SOLC"]}
+    assert "@foundry-rs/forge@$(CAST_VERSION)" in makefile  # forge is installed at cast's version
 
 
 def test_booster_version():
