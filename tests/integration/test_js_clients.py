@@ -1,7 +1,9 @@
 """Real clients from npm, unmodified, against the booster L2: ethers v6 (``contract.on`` with its
-default JsonRpcProvider) and viem 2 (``createContractEventFilter``, ``watchContractEvent``,
-``multicall`` through the Multicall3 predeploy). The scripts are in tests/clients/; the
-packages in the tools folder ``make install`` fills."""
+default JsonRpcProvider), viem 2 (``createContractEventFilter``, ``watchContractEvent``,
+``multicall`` through the Multicall3 predeploy) and a forge script deploying with a salted
+``new`` through the deterministic CREATE2 deployer. The scripts are in tests/clients/; the
+packages in the tools folder ``make install`` fills. forge compiles offline through
+tests/clients/forge/solc, which runs the pinned solcjs."""
 
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from eth_abi import decode, encode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from booster_cli.rpc import RpcClient
 from booster_cli.solc import compile_file
-from booster_cli.tools import TOOLS_DIR
+from booster_cli.tools import TOOLS_DIR, find_forge
 from booster_cli.txsend import transact, wait_for_receipt
 
 from .conftest import REPO, VOTING, signed_vote, started_devnet
@@ -31,6 +33,7 @@ CLIENTS = REPO / "tests" / "clients"
 NODE_MODULES = TOOLS_DIR / "node_modules"
 L2_CHAIN_ID = 167010
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+CREATE2_DEPLOYER = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
 # how long a script waits for what it expects before it reports what it got (the test waits longer)
 SCRIPT_TIMEOUT_MS = "20000"
 
@@ -219,3 +222,43 @@ def test_viem_multicall_answers_as_the_calls_one_by_one(net, url, tmp_path):
     votes_2 = keccak(b"votes(uint256)")[:4] + encode(["uint256"], [2])
     assert decode(["uint256"], bytes.fromhex(l2.call("eth_call", {"to": voting, "data": "0x" + votes_2.hex()}, block)[2:])) == (1,)
 
+
+# -- forge --
+
+def test_forge_script_deploys_with_a_salted_new_on_the_l2(url, tmp_path):
+    """forge script (offline, solcjs through tests/clients/forge/solc) broadcasts
+    ``new Greeter{salt: s}(42, "hello")`` and a call to it: the deploy goes through the
+    deterministic deployer and lands at the CREATE2 address."""
+    project = tmp_path / "forge"
+    shutil.copytree(CLIENTS / "forge", project, ignore=shutil.ignore_patterns("solc"))
+    salt = keccak(b"booster forge script test")
+    proc = subprocess.run(
+        [find_forge(), "script", "script/Deploy.s.sol", "--use", str(CLIENTS / "forge" / "solc"), "--sig", "run(bytes32,uint256,string)",
+         "0x" + salt.hex(), "42", "hello", "--rpc-url", url, "--private-key", DEV_PRIVATE_KEYS[6], "--broadcast"],
+        cwd=project, env={**client_env(), "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"forge script → {proc.returncode}: {proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    artifact = json.loads((project / "out" / "Greeter.sol" / "Greeter.json").read_text())
+    assert json.loads(artifact["rawMetadata"])["compiler"]["version"] == "0.8.37+commit.f401782d"  # the pinned solcjs
+    initcode = bytes.fromhex(artifact["bytecode"]["object"][2:]) + encode(["uint256", "string"], [42, "hello"])
+    expected = to_checksum_address(keccak(b"\xff" + bytes.fromhex(CREATE2_DEPLOYER[2:]) + salt + keccak(initcode))[12:])
+
+    run = json.loads((project / "broadcast" / "Deploy.s.sol" / str(L2_CHAIN_ID) / "run-latest.json").read_text())
+    deploy, call = run["transactions"]
+    assert (deploy["transactionType"], to_checksum_address(deploy["contractAddress"])) == ("CREATE2", expected)
+    assert to_checksum_address(deploy["transaction"]["to"]) == CREATE2_DEPLOYER
+    assert deploy["transaction"]["input"] == "0x" + (salt + initcode).hex()
+    assert (call["transactionType"], to_checksum_address(call["transaction"]["to"])) == ("CALL", expected)
+    assert [r["status"] for r in run["receipts"]] == ["0x1", "0x1"]
+
+    l2 = RpcClient(url)
+    for receipt in run["receipts"]:
+        assert l2.call("eth_getTransactionReceipt", receipt["transactionHash"])["status"] == "0x1"
+    assert len(l2.call("eth_getCode", expected, "latest")) > 2
+
+    def read(signature: str, kind: str):
+        return decode([kind], bytes.fromhex(l2.call("eth_call", {"to": expected, "data": "0x" + keccak(signature.encode())[:4].hex()}, "latest")[2:]))[0]
+
+    assert read("number()", "uint256") == 42
+    assert read("greeting()", "string") == "hello!"  # set by the script's second transaction
+    assert to_checksum_address(read("deployer()", "address")) == CREATE2_DEPLOYER
