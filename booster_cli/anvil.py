@@ -119,8 +119,9 @@ def _die_with_parent() -> None:
 
 class AnvilProcess:
     def __init__(self, port: int, log_path: Path, chain_id: int = 31337, host: str = "127.0.0.1", state_file: Path | None = None,
-                 allow_origins: tuple[str, ...] = ()) -> None:
+                 allow_origins: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> None:
         self.port = port
+        self.extra_args = extra_args  # more of anvil's options (tests: --steps-tracing)
         self.allow_origins = allow_origins
         self.state_file = state_file
         self.host = host
@@ -138,7 +139,7 @@ class AnvilProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         args = [binary, "--host", self.host, "--port", str(self.port), "--hardfork", HARDFORK, "--chain-id", str(self.chain_id),
-                "--max-transactions", str(MAX_TRANSACTIONS), *anvil_cors_args(self.allow_origins)]
+                "--max-transactions", str(MAX_TRANSACTIONS), *anvil_cors_args(self.allow_origins), *self.extra_args]
         if self.state_file is not None and self.state_file.exists():
             # L1 survives down/up: loaded at start (Node.start checks it first); anvil itself
             # never writes it (it rewrote the file in place: a kill mid-write left half a file),

@@ -799,7 +799,7 @@ class Executor:
     # -- reads --
     def call(
         self, sender: bytes, to: bytes | None, data: bytes, value: int = 0, gas: int = L2_GAS_LIMIT,
-        at: Any = None, overrides: dict | None = None, what: str = "eth_call", access: dict | None = None,
+        at: Any = None, overrides: dict | None = None, what: str = "eth_call", access: dict | None = None, tracer: Any = None,
     ) -> tuple[bool, bytes, str, int]:
         """Execute without a transaction (eth_call; ``to=None`` runs ``data`` as init code), then
         throw every change away. Gas is capped at the L2 block gas limit, as a transaction's would be.
@@ -814,7 +814,10 @@ class Executor:
 
         ``access`` (eth_createAccessList): its "list" (address → slots) is warm from the start,
         as a transaction's access list is; the call fills "touched" (address → slots the code
-        looked at, warm or cold: what geth's access-list tracer records) and "refund"."""
+        looked at, warm or cold: what geth's access-list tracer records) and "refund".
+
+        ``tracer`` (debug_traceCall, tracing.py): the call runs with its classes, on L1 too, and
+        its ``finish`` (if any) sees the call's state before it is thrown away."""
         from .callstate import PastL1Access, PastView, apply_overrides, computation_class
 
         gas = min(gas, L2_GAS_LIMIT)
@@ -834,6 +837,8 @@ class Executor:
                 tx_context = state.get_transaction_context_class()(gas_price=0, origin=sender)
                 if access is not None:
                     _track_access(state, access)
+                if tracer is not None:
+                    tracer.attach(state, self.view if at is None else None)
                 state.mark_address_warm(sender)
                 if to is None:
                     address = generate_contract_address(sender, state.get_nonce(sender))
@@ -843,12 +848,15 @@ class Executor:
                     state.mark_address_warm(to)
                     message = Message(gas=gas, to=to, sender=sender, value=value, data=data, code=state.get_code(to), code_address=to)
                     computation = state.computation_class.apply_message(state, message, tx_context)
+                if tracer is not None and tracer.finish is not None:
+                    tracer.finish(state)
             except PastL1Access as exc:
                 raise RpcError(
                     f"{what} at L2 block {at.block_number}: the L1 view is kept only for the head block "
                     f"({self.head().block_number}); {exc.reason}", -32000,
                 ) from None
             finally:
+                self.view.tracer = None
                 self.view.journal.rollback(mark)
                 # what a call looked at is not part of the batch: it must not pin the anchor
                 self.view.reader.forget_reads_since(reads)

@@ -342,11 +342,16 @@ def execution_context(view: L1View) -> ExecutionContext:
     return context
 
 
-def _execute(view: L1View, sender: bytes, origin: bytes, target: bytes, data: bytes, gas: int, is_static: bool):  # type: ignore[no-untyped-def]
+def _execute(view: L1View, sender: bytes, origin: bytes, target: bytes, data: bytes, gas: int, is_static: bool, traced: bool = True):  # type: ignore[no-untyped-def]
     """One message to ``target`` in a fresh L1 context on ``view``: (account DB, computation).
-    Its writes are in the view's journal; the caller keeps or rolls them back."""
-    db = L1AccountDB(view)
+    Its writes are in the view's journal; the caller keeps or rolls them back. While a
+    transaction is traced (``view.tracer``, tracing.py), with the tracer's classes unless not
+    ``traced`` (booster's own probes are no frame of the transaction)."""
+    tracer = view.tracer if traced else None
+    db = tracer.l1_db(view) if tracer else L1AccountDB(view)
     state = L1State(db, execution_context(view))
+    if tracer:
+        state.computation_class = tracer.l1_class
     for address in (sender, target, view.anchor.coinbase):
         db.mark_address_warm(address)
     message = Message(gas=gas, to=target, sender=sender, value=0, data=data, code=db.get_code(target), code_address=target, is_static=is_static)
@@ -386,7 +391,7 @@ def _probe_writes(view: L1View, address: bytes) -> bool:
         value = 2 if view.get_storage(address, PROBE_SLOT) == 1 else 1
         change = [(PROBE_SLOT.to_bytes(32, "big"), value.to_bytes(32, "big"))]
         data = APPLY_STATE_UPDATES_SELECTOR + abi_encode(["(bytes32,bytes32)[]"], [change])
-        db, computation = _execute(view, settlement, settlement, address, data, PROBE_GAS, False)
+        db, computation = _execute(view, settlement, settlement, address, data, PROBE_GAS, False, traced=False)
         return not computation.is_error and not db.violations and view.get_storage(address, PROBE_SLOT) == value
     finally:
         view.journal.rollback(mark)

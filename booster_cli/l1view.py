@@ -291,6 +291,8 @@ class L1View:
     # read (at the anchor, or its pending value) the rollups that read it (a conflict names them)
     read_tag: int | None = None
     readers: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
+    # a traced run (tracing.Tracer): the L1 context runs with its classes (l1context._execute)
+    tracer: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)

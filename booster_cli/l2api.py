@@ -31,6 +31,7 @@ TAGS = ("latest", "pending", "safe", "finalized", "earliest")
 
 if TYPE_CHECKING:
     from .node import Node
+    from .tracing import Tracer
 
 
 def _hex(value: Any, what: str) -> bytes:
@@ -172,6 +173,34 @@ def _intrinsic(data: bytes, creates: bool, access_list: dict | None = None) -> t
     if access_list:
         intrinsic += 2_400 * len(access_list) + 1_900 * sum(len(slots) for slots in access_list.values())
     return intrinsic, 21_000 + 10 * tokens
+
+
+def _call_fields(tx: Any) -> tuple[bytes, bytes | None, bytes, int, int]:
+    """A call object's sender (zero if absent), recipient (None: creation), data, value, gas."""
+    if not isinstance(tx, dict):
+        raise RpcError("call object must be a JSON object", -32602)
+    sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
+    to = _address(tx["to"]) if tx.get("to") else None
+    data = _data(tx.get("data") or tx.get("input"))
+    return sender, to, data, _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT)
+
+
+def _tracer(options: Any) -> "Tracer":
+    """geth's trace options: ``tracer`` (callTracer, prestateTracer, none: the struct logger),
+    ``tracerConfig``, and the struct logger's switches."""
+    from .tracing import TRACERS, Tracer
+
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        raise RpcError("trace options must be a JSON object", -32602)
+    kind = options.get("tracer") or ""
+    if kind and kind not in TRACERS:
+        raise RpcError(f"unsupported tracer {kind!r}: booster has {', '.join(TRACERS)} and the default struct logger", -32602)
+    config = options.get("tracerConfig") or {}
+    if not isinstance(config, dict):
+        raise RpcError("tracerConfig must be a JSON object", -32602)
+    return Tracer(kind, config, options)
 
 
 def methods(node: "Node") -> dict:
@@ -383,12 +412,7 @@ def methods(node: "Node") -> dict:
         pinned blocks of plain L2 contracts, and those answers are exact. The head keeps the
         block context it always had, the next block's (NUMBER is the head's + 1; geth and anvil
         give the head's own): what a transaction sent now would see."""
-        if not isinstance(tx, dict):
-            raise RpcError("call object must be a JSON object", -32602)
-        sender = _address(tx["from"]) if tx.get("from") else b"\x00" * 20
-        to = _address(tx["to"]) if tx.get("to") else None
-        data = _data(tx.get("data") or tx.get("input"))
-        value, gas = _qty(tx.get("value")), _qty(tx.get("gas"), L2_GAS_LIMIT)
+        sender, to, data, value, gas = _call_fields(tx)
         with ex.lock:
             at = past_header(block)
             try:
@@ -468,6 +492,25 @@ def methods(node: "Node") -> dict:
                 low, high = (low, mid) if fits(mid) else (mid, high)
             low = high
         return hex(max(low, floor))
+
+    def trace_transaction(tx_hash: str, options: Any = None) -> Any:
+        """geth's debug_traceTransaction, with L1 frames (tracing.py, tracerun.py)."""
+        from .tracerun import trace_transaction as trace
+
+        tracer = _tracer(options)
+        return trace(ex, _hash(tx_hash), tracer)
+
+    def trace_call(tx: dict, block: Any = "latest", options: Any = None) -> Any:
+        """geth's debug_traceCall: the call as eth_call runs it at ``block`` (with the options'
+        ``stateOverrides``), traced."""
+        from .tracerun import trace_call as trace
+
+        tracer = _tracer(options)
+        sender, to, data, value, gas = _call_fields(tx)
+        accounts = _state_overrides((options or {}).get("stateOverrides"))
+        intrinsic = _intrinsic(data, to is None)[0]
+        with ex.lock:
+            return trace(ex, tracer, sender, to, data, value, gas, past_header(block), accounts, intrinsic)
 
     def gas_price() -> str:
         return hex(ex.chain.header.base_fee_per_gas + 1_000_000)
@@ -580,6 +623,8 @@ def methods(node: "Node") -> dict:
         "eth_call": call,
         "eth_estimateGas": estimate_gas,
         "eth_createAccessList": create_access_list,
+        "debug_traceTransaction": trace_transaction,
+        "debug_traceCall": trace_call,
         "eth_gasPrice": gas_price,
         "eth_maxPriorityFeePerGas": max_priority_fee,
         "eth_getBlockByNumber": get_block_by_number,

@@ -1,0 +1,186 @@
+"""debug_traceTransaction / debug_traceCall on the L2.
+
+Plain transactions (no booster precompile) are traced as anvil traces them: the same
+Traced.sol call tree (CALL with value, STATICCALL, DELEGATECALL, a caught revert with a reason,
+an out-of-gas frame, CREATE2, events) is sent to the devnet's own anvil and to the L2 from a key
+with the same nonce on both, and the callTracer and prestateTracer answers are compared field by
+field. L1CALL transactions are traced across layers: the L1 code's frames nested under the
+precompile's, marked ``"layer": "L1"``, seeing the L1 state the transaction saw."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from booster_cli.accounts import DEV_PRIVATE_KEYS
+from booster_cli.txsign import address_of
+from booster_cli.errors import RpcError
+from booster_cli.rpc import RpcClient
+from booster_cli.solc import compile_file
+from booster_cli.txsend import transact
+
+from .conftest import L1CALL, signed_vote
+
+pytestmark = pytest.mark.integration
+
+TRACED = Path(__file__).resolve().parents[1] / "contracts" / "Traced.sol"
+KEY = DEV_PRIVATE_KEYS[7]  # unused by the devnet itself on either layer: the same nonces, the same addresses
+SENDER = address_of(KEY).lower()
+CALL_TRACER = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
+
+
+def selector(signature: str) -> bytes:
+    return keccak(signature.encode())[:4]
+
+
+def run_traced(rpc: RpcClient) -> tuple[str, str]:
+    """Deploy Traced and send run(5) with 7 wei; (contract, transaction hash)."""
+    code = compile_file(TRACED, "Traced").bytecode
+    contract = transact(rpc, KEY, to=None, data=code, gas=2_000_000)["contractAddress"]
+    receipt = transact(rpc, KEY, to=contract, data=selector("run(uint256)") + encode(["uint256"], [5]), value=7, gas=1_000_000)
+    assert receipt["status"] == "0x1"
+    return contract, receipt["transactionHash"]
+
+
+def frames(frame: dict, path: str = "") -> list[tuple[str, dict]]:
+    out = [(path or "top", frame)]
+    for i, child in enumerate(frame.get("calls", [])):
+        out += frames(child, f"{path}/{i}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    from .conftest import started_devnet
+
+    with started_devnet(tmp_path_factory.mktemp("trace")) as devnet:
+        l2 = RpcClient(devnet.record["l2"]["rpc_url"])
+        on_l1 = run_traced(devnet.l1)
+        on_l2 = run_traced(l2)
+        assert on_l1[0].lower() == on_l2[0].lower(), "the same sender and nonce on both layers give the same address"
+        yield devnet, l2, on_l1[1], on_l2[1]
+
+
+def test_call_tracer_matches_anvil(traced):
+    devnet, l2, l1_hash, l2_hash = traced
+    expected = devnet.l1.call("debug_traceTransaction", l1_hash, CALL_TRACER)
+    got = l2.call("debug_traceTransaction", l2_hash, CALL_TRACER)
+    want, have = frames(expected), frames(got)
+    assert [p for p, _ in have] == [p for p, _ in want]
+    assert [f["type"] for _, f in have] == ["CALL", "CALL", "STATICCALL", "DELEGATECALL", "STATICCALL", "STATICCALL", "CREATE2", "CALL"]
+    for (path, a), (_, b) in zip(want, have):
+        assert {k: v for k, v in b.items() if k != "calls"} == {k: v for k, v in a.items() if k != "calls"}, path
+
+
+def test_call_tracer_only_top_call(traced):
+    _, l2, _, l2_hash = traced
+    top = l2.call("debug_traceTransaction", l2_hash, {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}})
+    assert "calls" not in top and "logs" not in top and top["type"] == "CALL" and top["value"] == "0x7"
+
+
+def _without_fees(result: dict, coinbase: str = "0x" + "00" * 20) -> dict:
+    """Fees differ between the layers (base fees): the sender's and the coinbase's balances."""
+    out = {}
+    for address, account in result.items():
+        account = dict(account)
+        if address in (SENDER, coinbase):
+            account.pop("balance", None)
+        out[address] = account
+    return out
+
+
+@pytest.mark.parametrize("diff", [False, True])
+def test_prestate_tracer_matches_anvil(traced, diff):
+    devnet, l2, l1_hash, l2_hash = traced
+    options = {"tracer": "prestateTracer", "tracerConfig": {"diffMode": diff}}
+    expected = devnet.l1.call("debug_traceTransaction", l1_hash, options)
+    got = l2.call("debug_traceTransaction", l2_hash, options)
+    if diff:
+        for side in ("pre", "post"):
+            assert _without_fees(got[side]) == _without_fees(expected[side]), side
+    else:
+        assert _without_fees(got) == _without_fees(expected)
+
+
+def test_trace_call_matches_anvil(traced):
+    devnet, l2, _, _ = traced
+    contract = devnet.l1.call("eth_getTransactionReceipt", traced[2])["to"]
+    call = {"from": SENDER, "to": contract, "data": "0x" + (selector("run(uint256)") + encode(["uint256"], [6])).hex(), "gas": hex(900_000)}
+    expected = devnet.l1.call("debug_traceCall", call, "latest", CALL_TRACER)
+    got = l2.call("debug_traceCall", call, "latest", CALL_TRACER)
+    for (path, a), (_, b) in zip(frames(expected), frames(got), strict=True):
+        assert {k: v for k, v in b.items() if k != "calls"} == {k: v for k, v in a.items() if k != "calls"}, path
+
+
+def test_unknown_transaction_and_tracer(traced):
+    _, l2, _, l2_hash = traced
+    with pytest.raises(RpcError, match="transaction not found"):
+        l2.call("debug_traceTransaction", "0x" + "11" * 32, CALL_TRACER)
+    with pytest.raises(RpcError, match="unsupported tracer 'fourByteTracer'"):
+        l2.call("debug_traceTransaction", l2_hash, {"tracer": "fourByteTracer"})
+
+
+def test_struct_logger(traced):
+    _, l2, _, l2_hash = traced
+    result = l2.call("debug_traceTransaction", l2_hash, {"enableMemory": False})
+    receipt = l2.call("eth_getTransactionReceipt", l2_hash)
+    assert result["failed"] is False and result["gas"] == int(receipt["gasUsed"], 16)
+    logs = result["structLogs"]
+    assert logs[0]["pc"] == 0 and logs[0]["depth"] == 1 and logs[0]["op"] == "PUSH1"
+    ops = [entry["op"] for entry in logs]
+    for op in ("CALL", "STATICCALL", "DELEGATECALL", "CREATE2", "SSTORE", "LOG2", "REVERT"):
+        assert op in ops
+    assert max(entry["depth"] for entry in logs) == 2
+    sstore = next(entry for entry in logs if entry["op"] == "SSTORE")
+    assert sstore["storage"] and sstore["gasCost"] > 0
+
+
+# -- across layers --
+def test_l1call_frame_nested_under_the_precompile(devnet):
+    voting = devnet.deploy_voting()
+    l2 = RpcClient(devnet.record["l2"]["rpc_url"])
+    first = l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0, candidate=2).hex())
+    second = l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1, candidate=2).hex())
+    from booster_cli.txsend import wait_for_receipt
+
+    wait_for_receipt(l2, first)
+    wait_for_receipt(l2, second)
+    for tx_hash, total in ((first, 1), (second, 2)):
+        top = l2.call("debug_traceTransaction", tx_hash, {"tracer": "callTracer", "tracerConfig": {"withLog": True, "withL1Writes": True}})
+        assert top["to"] == L1CALL and "layer" not in top
+        (l1,) = top["calls"]
+        assert l1["layer"] == "L1" and l1["type"] == "CALL" and l1["to"] == voting.lower() and l1["from"] == top["from"]
+        assert l1["input"] == "0x" + (selector("vote(uint256)") + encode(["uint256"], [2])).hex()
+        # the second vote saw the first one's write: the L1 state as of the transaction
+        (log,) = l1["logs"]
+        assert int(log["data"], 16) == total
+        assert [int(w["value"], 16) for w in l1["l1Writes"]][-1] == total
+        assert 0 < int(l1["gasUsed"], 16) < int(l1["gas"], 16)
+    # the trace wrote nothing: the pending delta still holds two votes
+    assert devnet.ok("delta", "show", "--json").json()["changes"]
+
+
+def test_struct_logger_matches_anvil(traced, tmp_path):
+    """The default tracer, opcode by opcode, against an anvil that records steps."""
+    from booster_cli.anvil import AnvilProcess, free_port
+
+    _, l2, _, l2_hash = traced
+    anvil = AnvilProcess(free_port(), tmp_path / "anvil.log", extra_args=("--steps-tracing",))
+    l1 = anvil.start()
+    try:
+        _, l1_hash = run_traced(l1)
+        expected = l1.call("debug_traceTransaction", l1_hash, {"enableMemory": True})
+    finally:
+        anvil.stop()
+    got = l2.call("debug_traceTransaction", l2_hash, {"enableMemory": True})
+    assert (got["failed"], got["gas"], got["returnValue"]) == (expected["failed"], expected["gas"], expected["returnValue"])
+    fields = ("pc", "op", "gas", "gasCost", "depth", "stack", "memory", "storage", "refund")
+    # errors are named differently (anvil: "Some(OutOfGas)", geth and booster: "out of gas")
+    want = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in expected["structLogs"]]
+    have = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in got["structLogs"]]
+    assert len(have) == len(want)
+    for i, (a, b) in enumerate(zip(want, have)):
+        assert b == a, f"step {i}"
