@@ -216,6 +216,13 @@ def get_transaction(tx_hash: str, rpc_url: str | None = None) -> dict:
     return Client(rpc_url).call("booster_getTransaction", tx_hash.lower())
 
 
+def get_trace(tx_hash: str, rpc_url: str | None = None) -> dict:
+    """An L2 transaction's call tree across layers (see traceinfo.py)."""
+    if not (isinstance(tx_hash, str) and tx_hash.startswith("0x") and len(tx_hash) == 66):
+        raise UsageError(f"invalid transaction hash {tx_hash!r}: expected 0x followed by 64 hex digits")
+    return Client(rpc_url).call("booster_traceTransaction", tx_hash.lower())
+
+
 def call_l1(to: str, sig: str, args: list[str], rpc_url: str | None = None, sender: str | None = None) -> list:
     """Run ``SIG`` on L1 contract ``to`` through L1SANDBOXCALL (L1 at the anchor plus the pending
     delta; writes thrown away) and decode the result by the return types of ``SIG``."""

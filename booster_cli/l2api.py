@@ -651,5 +651,6 @@ def methods(node: "Node") -> dict:
         "booster_registerContract": node.register_contract,
         "booster_getContract": node.contract,
         "booster_getTransaction": node.transaction,
+        "booster_traceTransaction": node.trace,
         "booster_dumpState": node.dump_state,
     }

@@ -115,6 +115,11 @@ class RollupFace:
 
         return transaction_view(self, tx_hash)
 
+    def trace(self, tx_hash: str) -> dict:
+        from .traceinfo import trace_view
+
+        return trace_view(self, tx_hash)
+
     def nonces(self, addresses: list[str] | None = None) -> dict:
         return Node.nonces(self, addresses)  # type: ignore[arg-type]
 
@@ -525,6 +530,12 @@ class Node:
         from .txinfo import transaction_view
 
         return transaction_view(self, tx_hash)
+
+    def trace(self, tx_hash: str) -> dict:
+        """A transaction's call tree across layers, for people (traceinfo.py)."""
+        from .traceinfo import trace_view
+
+        return trace_view(self, tx_hash)
 
     def nonces(self, addresses: list[str] | None = None) -> dict:
         from .accounts import DEV_ADDRESSES

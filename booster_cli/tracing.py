@@ -15,7 +15,8 @@ How L1 shows (docs/commands.md, "Traces across layers"):
   contract, and every frame under it, each with ``"layer": "L1"``. L1DELEGATECALL's child is a
   DELEGATECALL frame to the L1 address whose code ran on the caller's L2 storage, with
   ``"codeLayer": "L1"``. With ``withL1Writes`` (booster's own option) an L1 frame lists the L1
-  slots it wrote (``l1Writes``). L2 frames have no ``layer`` field: a plain transaction's trace
+  slots it wrote (``l1Writes``: contract, slot, before, after; a reverted frame's writes were
+  undone). L2 frames have no ``layer`` field: a plain transaction's trace
   is geth's, field for field.
 - prestateTracer: L2 accounts as geth has them; the L1 accounts and slots the transaction read or
   wrote under one more key, ``"l1"`` (address → account), in both modes.
@@ -125,7 +126,7 @@ class Frame:
     reason: str | None = None
     calls: list["Frame"] = field(default_factory=list)
     logs: list[tuple[int, bytes, tuple, bytes, int | None]] = field(default_factory=list)  # (position, address, topics, data, index)
-    l1_writes: list[tuple[bytes, int, int]] = field(default_factory=list)
+    l1_writes: list[tuple[bytes, int, int, int]] = field(default_factory=list)  # (contract, slot, before, after)
 
     @property
     def failed(self) -> bool:
@@ -154,7 +155,7 @@ class Frame:
         if self.code_layer:
             out["codeLayer"] = self.code_layer
         if with_l1_writes and self.l1_writes:
-            out["l1Writes"] = [{"contract": _address(a), "slot": _word(s), "value": _word(v)} for a, s, v in self.l1_writes]
+            out["l1Writes"] = [{"contract": _address(a), "slot": _word(s), "before": _word(b), "after": _word(v)} for a, s, b, v in self.l1_writes]
         return out
 
 
@@ -324,9 +325,9 @@ class Tracer:
             index, self.log_index = self.log_index, self.log_index + 1
         frame.logs.append((len(frame.calls), bytes(address), tuple(topics), bytes(data), index))
 
-    def l1_wrote(self, address: bytes, slot: int, value: int) -> None:
+    def l1_wrote(self, address: bytes, slot: int, before: int, after: int) -> None:
         if self.frames:
-            self.frames[-1].l1_writes.append((address, slot, value))
+            self.frames[-1].l1_writes.append((address, slot, before, after))
 
     # -- what was touched (prestateTracer) --
     def _touch(self, state: Any, layer: str, address: bytes) -> None:
@@ -431,8 +432,9 @@ class _TracedL1AccountDB(L1AccountDB):
     def set_storage(self, address: bytes, slot: int, value: int) -> None:
         self._seen(address)
         self._seen_slot(address, slot)
+        before = self._view.get_storage(address, slot)
         super().set_storage(address, slot, value)
-        self._tracer.l1_wrote(bytes(address), slot, value)
+        self._tracer.l1_wrote(bytes(address), slot, before, value)
 
     def get_balance(self, address: bytes) -> int:
         self._seen(address)

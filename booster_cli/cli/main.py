@@ -193,7 +193,8 @@ def send(
     rollup: Rollup = None,
     json_out: Json = False,
 ) -> None:
-    """Sign and send an L2 transaction; wait for its receipt."""
+    """Sign and send an L2 transaction; wait for its receipt. With --quiet (booster -q send …)
+    it prints the transaction hash alone (for `booster trace $TX`)."""
     _use_rollup(rollup)
     from ..client import parse_value, send_tx
 
@@ -203,11 +204,15 @@ def send(
     from . import txview
 
     if result["status"] == 0:  # the receipt, and the error: with --json, in one object
-        if not json_out:
+        if output.QUIET and not json_out:
+            output.say(result["tx_hash"])
+        elif not json_out:
             txview.show(result, with_revert=False)
         raise _with_result(TransactionReverted(f"transaction {result['tx_hash']} reverted: {result['revert_reason']}"), result)
     if json_out:
         output.emit_json(result)
+    elif output.QUIET:  # the hash alone, for a shell variable: TX=$(booster -q send …)
+        output.say(result["tx_hash"])
     else:
         txview.show(result)
 
@@ -232,6 +237,31 @@ def tx(
         output.emit_json(view)
     else:
         txview.show(view)
+
+
+@app.command()
+def trace(
+    tx_hash: Annotated[str, typer.Argument(metavar="HASH", help="An L2 transaction's hash.")],
+    rpc_url: RpcUrl = None,
+    rollup: Rollup = None,
+    json_out: Json = False,
+) -> None:
+    """An L2 transaction's call tree across layers: each frame (L1 code run through the
+    precompiles nested where it ran, marked L1) with the contract's name, the function and its
+    arguments where booster knows the ABI, gas, events, the L1 slots it wrote, and why a frame
+    failed. debug_traceTransaction gives the same tree as geth's callTracer JSON.
+
+    Exit 1 if the L2 knows no transaction with HASH (or it is not in a block yet), 2 if HASH is
+    not a hash."""
+    _use_rollup(rollup)
+    from ..client import get_trace
+    from . import traceview
+
+    view = get_trace(tx_hash, rpc_url)
+    if json_out:
+        output.emit_json(view)
+    else:
+        traceview.show(view)
 
 
 @app.command()

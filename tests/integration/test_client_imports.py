@@ -40,6 +40,7 @@ def _modules(devnet, tmp_path, *args: str) -> list[str]:
         ("call", "{voting}", "votes(uint256)(uint256)", "2"),
         ("send", "{voting}", "vot(uint256)", "2"),  # refused with the selector hint
         ("tx", "{tx}"),
+        ("trace", "{tx}"),
         ("send", "{voting}", "applyStateUpdates((bytes32,bytes32)[])", "[]"),  # would revert: OnlySettlement decoded
     ],
 )

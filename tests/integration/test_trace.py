@@ -157,7 +157,7 @@ def test_l1call_frame_nested_under_the_precompile(devnet):
         # the second vote saw the first one's write: the L1 state as of the transaction
         (log,) = l1["logs"]
         assert int(log["data"], 16) == total
-        assert [int(w["value"], 16) for w in l1["l1Writes"]][-1] == total
+        assert [(int(w["before"], 16), int(w["after"], 16)) for w in l1["l1Writes"]][-1] == (total - 1, total)
         assert 0 < int(l1["gasUsed"], 16) < int(l1["gas"], 16)
     # the trace wrote nothing: the pending delta still holds two votes
     assert devnet.ok("delta", "show", "--json").json()["changes"]
@@ -184,3 +184,129 @@ def test_struct_logger_matches_anvil(traced, tmp_path):
     assert len(have) == len(want)
     for i, (a, b) in enumerate(zip(want, have)):
         assert b == a, f"step {i}"
+
+
+# -- every precompile, the human view, failures --
+L2CALLER = Path(__file__).resolve().parents[1] / "contracts" / "L2Caller.sol"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A devnet with Voting and Leaf on L1 and an L2Caller on L2."""
+    from booster_cli.accounts import DEV_ADDRESSES
+
+    from .conftest import VOTING, started_devnet
+
+    with started_devnet(tmp_path_factory.mktemp("trace-lab")) as devnet:
+        devnet.l1.call("anvil_setNonce", DEV_ADDRESSES[0], hex(100))  # L1 and L2 contract addresses apart
+        voting = devnet.ok("deploy", str(VOTING), "settlement", "--json").json()["address"]
+        leaf = devnet.ok("deploy", str(TRACED), "--contract", "Leaf", "--json").json()["address"]
+        caller = devnet.ok("deploy", str(L2CALLER), "--l2", "--json").json()["address"]
+        yield devnet, voting, leaf, caller
+
+
+def send_json(devnet, *args: str, mode: str = "l1call") -> dict:
+    res = devnet.booster("send", *args, "--mode", mode, "--gas", "500000", "--json")
+    assert res.code in (0, 5), res.err
+    return res.json()
+
+
+def l1_frame(top: dict) -> dict:
+    """The first frame of L1 code (run on L1, or L1DELEGATECALL'd on L2)."""
+    return next(f for _, f in frames(top) if f.get("layer") == "L1" or f.get("codeLayer") == "L1")
+
+
+def trace_of(devnet, tx_hash: str, **config) -> dict:
+    return RpcClient(devnet.record["l2"]["rpc_url"]).call("debug_traceTransaction", tx_hash, {"tracer": "callTracer", "tracerConfig": config})
+
+
+def calldata(signature: str, *args: int) -> str:
+    return "0x" + (selector(signature) + encode(["uint256"] * len(args), list(args))).hex()
+
+
+def test_sandbox_frame_keeps_nothing(lab):
+    devnet, _, leaf, caller = lab
+    before = devnet.ok("delta", "show", "--json").json()["changes"]
+    sent = send_json(devnet, caller, "sandbox(address,bytes)", leaf, calldata("touch(uint256)", 4), mode="l2")
+    top = trace_of(devnet, sent["tx_hash"], withLog=True, withL1Writes=True)
+    assert top["calls"][0]["to"] == "0x0000000000000000000000000000000000001002"
+    frame = l1_frame(top)
+    assert frame["layer"] == "L1" and frame["to"] == leaf.lower() and int(frame["output"], 16) == 8
+    # the sandboxed code wrote and emitted; neither reached the receipt or the delta
+    (log,) = frame["logs"]
+    assert "index" not in log
+    assert [int(w["after"], 16) for w in frame["l1Writes"]] == [4]
+    assert RpcClient(devnet.record["l2"]["rpc_url"]).call("eth_getTransactionReceipt", sent["tx_hash"])["logs"] == []
+    assert devnet.ok("delta", "show", "--json").json()["changes"] == before
+
+
+def test_l1delegatecall_frame_runs_l1_code_on_l2(lab):
+    devnet, _, leaf, caller = lab
+    sent = send_json(devnet, caller, "delegate(address,bytes)", leaf, calldata("touch(uint256)", 9), mode="l2")
+    top = trace_of(devnet, sent["tx_hash"], withLog=True)
+    frame = l1_frame(top)
+    assert (frame["type"], frame["codeLayer"], frame["from"], frame["to"]) == ("DELEGATECALL", "L1", caller.lower(), leaf.lower())
+    assert "layer" not in frame  # it ran on the caller's L2 storage
+    assert frame["logs"][0]["address"] == caller.lower()
+
+
+def test_l1_revert_reason_and_booster_trace(lab):
+    devnet, voting, leaf, caller = lab
+    sent = send_json(devnet, caller, "call1(address,bytes)", leaf, calldata("fail(uint256)", 20), mode="l2")
+    assert sent["status"] == 0
+    top = trace_of(devnet, sent["tx_hash"])
+    frame = l1_frame(top)
+    assert (frame["error"], frame["revertReason"], frame["layer"]) == ("execution reverted", "too big", "L1")
+    assert top["error"] == "execution reverted" and top["revertReason"] == "too big"
+    view = devnet.ok("trace", sent["tx_hash"], "--json").json()
+    assert view["trace"]["calls"][0]["calls"][0]["function"] == "fail(uint256)"
+    text = devnet.ok("trace", sent["tx_hash"]).out
+    assert "L1 CALL Leaf" in text and "fail(20)" in text and "✗ too big" in text
+
+
+def test_booster_trace_names_what_a_vote_did(lab):
+    from .conftest import run_booster
+
+    devnet, voting, _, _ = lab
+    sent = send_json(devnet, voting, "vote(uint256)", "3")
+    env = {**devnet.env, "COLUMNS": "80"}
+    text = run_booster(devnet.cwd, env, "trace", sent["tx_hash"]).out
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines), text
+    assert "CALL L1CALL" in text and "L1 CALL Voting" in text and "vote(3)" in text
+    assert "Voted(voter=" in text and "votes[3]  0 → 1" in text
+    view = devnet.ok("trace", sent["tx_hash"], "--json").json()
+    frame = view["trace"]["calls"][0]
+    assert (frame["name"], frame["args"], frame["l1Writes"][0]["label"]) == ("Voting", ["3"], "votes[3]")
+    assert devnet.booster("trace", "0x" + "ab" * 32).code == 1
+    assert devnet.booster("trace", "0x1234").code == 2
+
+
+def test_trace_of_a_settled_transaction(lab):
+    devnet, voting, _, _ = lab
+    first = send_json(devnet, voting, "vote(uint256)", "8")
+    second = send_json(devnet, voting, "vote(uint256)", "8")
+    devnet.ok("settle", "--json")
+    later = send_json(devnet, voting, "vote(uint256)", "8")
+    # the settled batch's anchor and its earlier writes: the second vote still saw one vote
+    for tx, total in ((first, 1), (second, 2), (later, 3)):
+        frame = l1_frame(trace_of(devnet, tx["tx_hash"], withLog=True))
+        assert int(frame["logs"][0]["data"], 16) == total
+    assert devnet.ok("trace", second["tx_hash"], "--json").json()["pending"] is False
+
+
+def test_cast_rpc_debug_trace_transaction(lab):
+    """A real client: cast rpc debug_traceTransaction returns the nested L1 frame."""
+    import json
+    import subprocess
+
+    from booster_cli.tools import find_cast
+
+    devnet, voting, _, _ = lab
+    sent = send_json(devnet, voting, "vote(uint256)", "5")
+    out = subprocess.run(
+        [find_cast(), "rpc", "--rpc-url", devnet.record["l2"]["rpc_url"], "debug_traceTransaction", sent["tx_hash"], '{"tracer": "callTracer"}'],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    frame = l1_frame(json.loads(out))
+    assert frame["layer"] == "L1" and frame["to"] == voting.lower()
