@@ -500,6 +500,16 @@ def methods(node: "Node") -> dict:
         tracer = _tracer(options)
         return trace(ex, _hash(tx_hash), tracer)
 
+    def trace_block(param: Any, options: Any = None) -> list[dict]:
+        """geth's debug_traceBlockByNumber / ByHash: each transaction's trace, in order."""
+        from .tracerun import trace_transaction as trace
+
+        with ex.lock:
+            number = known_number(param)
+            header = ex.chain.get_canonical_block_header_by_number(number)
+            hashes = ex.chain.chaindb.get_block_transaction_hashes(header)
+            return [{"txHash": "0x" + h.hex(), "result": trace(ex, h, _tracer(options))} for h in hashes]
+
     def trace_call(tx: dict, block: Any = "latest", options: Any = None) -> Any:
         """geth's debug_traceCall: the call as eth_call runs it at ``block`` (with the options'
         ``stateOverrides``), traced."""
@@ -625,6 +635,8 @@ def methods(node: "Node") -> dict:
         "eth_createAccessList": create_access_list,
         "debug_traceTransaction": trace_transaction,
         "debug_traceCall": trace_call,
+        "debug_traceBlockByNumber": trace_block,
+        "debug_traceBlockByHash": lambda block_hash, options=None: trace_block({"blockHash": block_hash}, options),
         "eth_gasPrice": gas_price,
         "eth_maxPriorityFeePerGas": max_priority_fee,
         "eth_getBlockByNumber": get_block_by_number,

@@ -310,3 +310,30 @@ def test_cast_rpc_debug_trace_transaction(lab):
     ).stdout
     frame = l1_frame(json.loads(out))
     assert frame["layer"] == "L1" and frame["to"] == voting.lower()
+
+
+def test_prestate_marks_l1_state(lab):
+    devnet, voting, _, _ = lab
+    first = send_json(devnet, voting, "vote(uint256)", "11")
+    second = send_json(devnet, voting, "vote(uint256)", "11")
+    slot = "0x" + keccak(encode(["uint256", "uint256"], [11, 0])).hex()
+    l2 = RpcClient(devnet.record["l2"]["rpc_url"])
+    pre = l2.call("debug_traceTransaction", second["tx_hash"], {"tracer": "prestateTracer"})
+    assert pre["l1"][voting.lower()]["storage"][slot] == "0x" + (1).to_bytes(32, "big").hex()  # after the first vote
+    assert voting.lower() not in pre  # an L1 contract: no L2 account of its own was touched
+    diff = l2.call("debug_traceTransaction", second["tx_hash"], {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}})
+    assert diff["pre"]["l1"][voting.lower()]["storage"] == {slot: "0x" + (1).to_bytes(32, "big").hex()}
+    assert diff["post"]["l1"][voting.lower()]["storage"] == {slot: "0x" + (2).to_bytes(32, "big").hex()}
+    sender = l2.call("eth_getTransactionByHash", first["tx_hash"])["from"].lower()
+    assert diff["post"][sender]["nonce"] == diff["pre"][sender]["nonce"] + 1
+
+
+def test_trace_block(lab):
+    devnet, voting, _, _ = lab
+    sent = send_json(devnet, voting, "vote(uint256)", "12")
+    l2 = RpcClient(devnet.record["l2"]["rpc_url"])
+    block = l2.call("eth_getBlockByNumber", hex(sent["l2_block"]), False)
+    by_number = l2.call("debug_traceBlockByNumber", hex(sent["l2_block"]), {"tracer": "callTracer"})
+    by_hash = l2.call("debug_traceBlockByHash", block["hash"], {"tracer": "callTracer"})
+    assert by_number == by_hash and [t["txHash"] for t in by_number] == block["transactions"]
+    assert by_number[-1]["result"] == l2.call("debug_traceTransaction", sent["tx_hash"], {"tracer": "callTracer"})
