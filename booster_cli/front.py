@@ -20,6 +20,10 @@ which listens on the L2's public port and keeps two hot paths away from the node
 Every request passes rpc_server's checks before any of this (application/json only, no web page
 unless its origin is allowed: ``--allow-origin``); the node's own server allows no web page.
 
+The same port serves WebSocket connections (a GET with ``Upgrade: websocket``, from an allowed
+origin too): every message is answered as the same body over HTTP is, and ``eth_subscribe`` is
+served from the node's polling filters; see wsfront.py.
+
 Everything else (other methods, batches, anything malformed, a dropped transaction's receipt,
 a transaction py-evm must decode) is passed to the node's own JSON-RPC server as it came, and
 its answer back as it is: one set of methods, one set of error messages. The front imports
@@ -289,10 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if args.parent_pid and os.getppid() != args.parent_pid:  # the node died before the signal was set up
         return 1
+    from .wsfront import Endpoint, Hub, NodeCalls  # the node imports this module: websockets only here
+
     link = _Link(socket.socket(fileno=args.link_fd))
-    front = Front(link, _Proxy(args.node_port), ReadPool(Path(args.store)))
+    proxy = _Proxy(args.node_port)
+    front = Front(link, proxy, ReadPool(Path(args.store)))
+    websocket = Endpoint(front, Hub(NodeCalls(proxy)))
     try:
-        server = RpcServer(front, args.host, args.port, allow_origins=tuple(args.allow_origin))
+        server = RpcServer(front, args.host, args.port, allow_origins=tuple(args.allow_origin), websocket=websocket.serve)
     except OSError as exc:
         print(f"error: the RPC front cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -203,6 +203,10 @@ def _tracer(options: Any) -> "Tracer":
     return Tracer(kind, config, options)
 
 
+def _no_notifications(*params: Any) -> None:
+    raise RpcError("notifications not supported: eth_subscribe needs a WebSocket connection (ws:// on the same port)", -32601)
+
+
 def methods(node: "Node") -> dict:
     ex = node.executor
 
@@ -650,6 +654,9 @@ def methods(node: "Node") -> dict:
         "eth_feeHistory": get_fee_history,
         "eth_getLogs": get_logs,
         **filter_methods(ex, get_logs, scan_logs, _block_param),
+        # over a WebSocket the RPC front answers these (wsfront.py); over HTTP, geth's refusal
+        "eth_subscribe": _no_notifications,
+        "eth_unsubscribe": _no_notifications,
         "eth_syncing": lambda: False,
         "eth_accounts": accounts,
         "eth_sendTransaction": send_transaction,

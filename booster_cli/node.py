@@ -278,7 +278,8 @@ class Node:
         pin_threads(cpu, elsewhere={self.store.checkpointer_tid})
         self.record = {
             "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
-            "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(), "front_pid": self.front.pid},
+            "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "ws_url": f"ws://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(),
+                   "front_pid": self.front.pid},
             "contracts": {"settlement": self.settlement},
             "prover": prover.address,
             "relayer": address_of(relayer_key),
@@ -289,8 +290,10 @@ class Node:
                           **{f"front-{r.name}": procs.identity(r.front.pid) for r in self.extra}},
         }
         if self.extra:  # a chained devnet: every rollup (one rollup's record is as it always was)
-            self.record["rollups"] = [{"name": names[0], "rpc_url": self.record["l2"]["rpc_url"], "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
-                {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "chain_id": r.chain_id, "front_pid": r.front.pid} for r in self.extra]
+            self.record["rollups"] = [{"name": names[0], "rpc_url": self.record["l2"]["rpc_url"], "ws_url": self.record["l2"]["ws_url"],
+                                       "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
+                {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "ws_url": f"ws://{cfg.host}:{r.port}", "chain_id": r.chain_id,
+                 "front_pid": r.front.pid} for r in self.extra]
         cfg.state.write_devnet(self.record)
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record

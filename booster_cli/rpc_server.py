@@ -194,6 +194,7 @@ def _one_line(value: str | None) -> str | None:
 class _Handler(BaseHTTPRequestHandler):
     dispatcher: Any  # handle_body(body) -> answer
     allow_origins: tuple[str, ...] = ()  # web pages allowed (Origin header), "*" for all; none by default
+    websocket: Callable[[Any], None] | None = None  # serves a GET asking to upgrade (the RPC front's, wsfront.py)
     protocol_version = "HTTP/1.1"
     # headers and body are two writes; with Nagle on, keep-alive clients wait ~40 ms per call
     disable_nagle_algorithm = True
@@ -247,8 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         cors = self._cors()
-        if cors is not None:
-            self._reply(_error(None, INVALID_REQUEST, "use HTTP POST with a JSON-RPC body"), extra=cors)
+        if cors is None:
+            return
+        if self.websocket is not None and "websocket" in (self.headers.get("Upgrade") or "").lower():
+            self.websocket(self)  # origin allowed, as for a POST
+            return
+        self._reply(_error(None, INVALID_REQUEST, "use HTTP POST with a JSON-RPC body"), extra=cors)
 
     def do_OPTIONS(self) -> None:  # noqa: N802
         """A browser's preflight: may a page at ``Origin`` POST JSON here? Only an allowed one."""
@@ -317,11 +322,15 @@ class RpcServer:
     """Serves ``methods``, or anything with ``handle_body(body) -> answer`` (a JSON-able object,
     or the encoded bytes of one) such as the RPC front's: POSTs of ``application/json`` only
     (else 415), and from web pages only those whose origin is in ``allow_origins`` (else 403),
-    answered with CORS headers; nothing runs for a refused request."""
+    answered with CORS headers; nothing runs for a refused request. ``websocket(handler)``, if
+    given, serves a GET with ``Upgrade: websocket`` (from an allowed origin too) on the handler's
+    connection, which is then its own."""
 
-    def __init__(self, methods: dict[str, Method] | Any, host: str, port: int, allow_origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, methods: dict[str, Method] | Any, host: str, port: int, allow_origins: tuple[str, ...] = (),
+                 websocket: Callable[[Any], None] | None = None) -> None:
         dispatcher = Dispatcher(methods) if isinstance(methods, dict) else methods
-        handler = type("Handler", (_Handler,), {"dispatcher": dispatcher, "allow_origins": tuple(allow_origins)})
+        handler = type("Handler", (_Handler,), {"dispatcher": dispatcher, "allow_origins": tuple(allow_origins),
+                                                "websocket": staticmethod(websocket) if websocket else None})
         self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rpc", daemon=True)

@@ -216,8 +216,11 @@ def status_view(st: dict) -> str:
         f"  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})",
         f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})",
     ]
+    if st["l2"].get("ws_url"):  # the same port, upgraded (a devnet started by an older booster has none)
+        lines.append(f"     {st['l2']['ws_url']}  (WebSocket: eth_subscribe)")
     for r in st.get("rollups", []):  # a chained devnet: each rollup (a is the L2 above)
-        lines.append(f"    rollup {r['name']}  {r['rpc_url']}  chain {r['chain_id']}  block {r['block']}  pending {r['pending']['txs']} tx(s)")
+        ws = f"  {r['ws_url']}" if r.get("ws_url") else ""
+        lines.append(f"    rollup {r['name']}  {r['rpc_url']}{ws}  chain {r['chain_id']}  block {r['block']}  pending {r['pending']['txs']} tx(s)")
     lines += [f"  settlement {st['contracts']['settlement']}", f"  pending: {st['pending']['txs']} tx(s), {st['pending']['changes']} change(s)"]
     return "\n".join(lines)
 

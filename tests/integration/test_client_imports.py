@@ -1,7 +1,7 @@
 """Client commands answer fast because they import little: never py-evm, and not eth_abi,
 eth_utils, pyrlp or pydantic either (eth_utils imports pydantic: ~0.1 s; typer 0.29 coerced
-arguments through pydantic: ~0.05 s). The numbers are in benchmarks/client_and_prover.py; this
-test keeps the imports from coming back."""
+arguments through pydantic: ~0.05 s), nor websockets (only the RPC front serves WebSockets). The
+numbers are in benchmarks/client_and_prover.py; this test keeps the imports from coming back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("eth", "eth_abi", "eth_utils", "eth_account", "rlp", "pydantic", "web3")
+HEAVY = ("eth", "eth_abi", "eth_utils", "eth_account", "rlp", "pydantic", "web3", "websockets")
 
 DRIVER = """
 import atexit, json, sys

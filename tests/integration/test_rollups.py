@@ -6,12 +6,14 @@ resumes both."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from eth_abi import encode
 from eth_utils import keccak
+from websockets.sync.client import connect
 
 from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from booster_cli.txsend import transact, wait_for_receipt
@@ -44,6 +46,11 @@ def test_two_rollups_swap_in_turn_and_settle_once_as_l1_would(tmp_path):
         rollups = dn.record["rollups"]
         assert [(r["name"], r["chain_id"]) for r in rollups] == [("a", 167010), ("b", 167011)]
         assert rollups[0]["rpc_url"] == dn.record["l2"]["rpc_url"] != rollups[1]["rpc_url"]
+        for r in rollups:  # each rollup's WebSocket is its own front's port
+            assert r["ws_url"] == r["rpc_url"].replace("http://", "ws://")
+            with connect(r["ws_url"], open_timeout=10) as ws:
+                ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}))
+                assert json.loads(ws.recv(timeout=30))["result"] == hex(r["chain_id"])
         l1 = dn.l1
         tokens = {n: dn.ok("deploy", str(REPO / "templates" / "Token.sol"), "settlement", n, n, str(10**6 * UNIT), "--json").json()["address"] for n in "AB"}
         pool = dn.ok("deploy", str(REPO / "templates" / "Pool.sol"), "settlement", tokens["A"], tokens["B"], "--json").json()["address"]

@@ -153,7 +153,7 @@ def test_status(width):
     st = fixture("status")
     text = render(width, output.status_view(st))
     assert text.splitlines()[0] == "running"
-    for value in (st["l1"]["rpc_url"], st["l2"]["rpc_url"], st["contracts"]["settlement"], f"pid {st['l1']['pid']}"):
+    for value in (st["l1"]["rpc_url"], st["l2"]["rpc_url"], st["l2"]["ws_url"], st["contracts"]["settlement"], f"pid {st['l1']['pid']}"):
         assert value in text
     assert "pending: 17 tx(s), 9 change(s)" in text
 
