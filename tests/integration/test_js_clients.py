@@ -188,7 +188,6 @@ def test_viem_event_filters_and_watch_over_http(net, url, tmp_path):
     assert out["wsWatched"] is None
 
 
-@pytest.mark.skip(reason="needs the L2 WebSocket endpoint")
 def test_viem_watch_contract_event_over_websocket(net, url, tmp_path):
     voting = net.deploy_voting()
     out = viem_events(url, voting, tmp_path, ws=net.record["l2"]["ws_url"])
