@@ -524,7 +524,10 @@ def methods(node: "Node") -> dict:
         accounts = _state_overrides((options or {}).get("stateOverrides"))
         intrinsic = _intrinsic(data, to is None)[0]
         with ex.lock:
-            return trace(ex, tracer, sender, to, data, value, gas, past_header(block), accounts, intrinsic)
+            try:
+                return trace(ex, tracer, sender, to, data, value, gas, past_header(block), accounts, intrinsic)
+            except InsufficientFunds as exc:
+                raise RpcError(f"insufficient L2 funds: {exc}", -32003) from None
 
     def gas_price() -> str:
         return hex(ex.chain.header.base_fee_per_gas + 1_000_000)

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .callstate import PastL1Access, PastView
-from .errors import RpcError
+from .errors import BoosterError, RpcError
 from .l1view import Anchor, L1View
-from .l2vm import apply_atomically, rebuilt
+from .l2vm import ENVIRONMENT_ERRORS, apply_atomically, rebuilt
 from .tracing import Tracer, prestate_result
 
 if TYPE_CHECKING:
@@ -59,6 +59,10 @@ def trace_transaction(ex: "Executor", tx_hash: bytes, tracer: Tracer) -> Any:
             computation = state.apply_transaction(tx)
         except PastL1Access as exc:
             raise RpcError(f"debug_traceTransaction: the L1 state this transaction saw cannot be rebuilt: {exc.reason}", -32000) from None
+        except (RpcError, BoosterError, *ENVIRONMENT_ERRORS):
+            raise
+        except Exception as exc:  # noqa: BLE001 - it failed inside booster when it ran (its receipt says so) or now
+            raise RpcError(f"debug_traceTransaction: running the transaction again failed inside booster: {type(exc).__name__}: {exc}", -32000) from None
         gas_used = int(receipt["gasUsed"], 16) if receipt else vm.make_receipt(tally, tx, computation, state).gas_used - gas_before
         if tracer.kind == "prestateTracer":
             post = _accounts(state, tracer, (tx.sender, tx.to, header.coinbase))

@@ -174,6 +174,9 @@ def test_an_internal_error_half_way_through_an_l1_call_fails_only_that_transacti
         assert receipt["status"] == "0x0" and receipt["logs"] == []
         assert receipt["error"].startswith("booster internal error: RuntimeError: injected fault")
         assert int(receipt["gasUsed"], 16) == 500_000  # charged as an exceptional halt
+        # tracing it runs it again, into the same fault: refused with the reason, nothing changed
+        with pytest.raises(RpcError, match="running the transaction again failed inside booster: RuntimeError: injected fault"):
+            l2(dn).call("debug_traceTransaction", out["tx_hash"], {"tracer": "callTracer"})
 
         # the sender's next nonce is mined; the failed transaction left nothing in the delta
         assert dn.ok("send", poison, "set(uint256)", "6", "--from", "1", "--json").json()["status"] == 1

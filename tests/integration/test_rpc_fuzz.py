@@ -48,7 +48,8 @@ FUZZED_METHODS = (
     "eth_getCode", "eth_call", "eth_estimateGas", "eth_sendRawTransaction", "eth_getTransactionReceipt",
     "eth_getBlockByNumber", "eth_gasPrice", "net_version", "booster_status", "booster_getDelta", "booster_getNonces",
     "eth_newFilter", "eth_newBlockFilter", "eth_newPendingTransactionFilter", "eth_getFilterChanges", "eth_getFilterLogs",
-    "eth_uninstallFilter", "eth_getProof", "eth_createAccessList",
+    "eth_uninstallFilter", "eth_getProof", "eth_createAccessList", "debug_traceTransaction", "debug_traceCall",
+    "debug_traceBlockByNumber",
 )  # fmt: skip
 STATE_CHANGING = frozenset({"booster_settle", "booster_prove", "booster_dumpState", "booster_registerContract", "eth_sendTransaction"})
 SERVED = frozenset(FUZZED_METHODS) | STATE_CHANGING | {
@@ -348,6 +349,15 @@ def log_filters(address, tag):
     return often(st.fixed_dictionaries({}, optional=fields), json_values)
 
 
+def trace_options():
+    flag = often(st.booleans(), json_values)
+    config = often(st.fixed_dictionaries({}, optional={"withLog": flag, "onlyTopCall": flag, "diffMode": flag, "withL1Writes": flag}), json_values)
+    return often(st.fixed_dictionaries({}, optional={
+        "tracer": often(st.sampled_from(["callTracer", "prestateTracer", "", "4byteTracer"]), json_values), "tracerConfig": config,
+        "enableMemory": flag, "disableStack": flag, "disableStorage": flag, "enableReturnData": flag,
+    }), json_values)  # fmt: skip
+
+
 def plausible_params(method: str, voting: str):
     """Params of the right shape (mostly), whose values are anything from valid to garbage."""
     address, tag = often(good_addresses, garbage_hex | json_values), block_tags
@@ -367,6 +377,9 @@ def plausible_params(method: str, voting: str):
         "eth_getFilterChanges": st.tuples(filter_ids),
         "eth_getFilterLogs": st.tuples(filter_ids),
         "eth_uninstallFilter": st.tuples(filter_ids),
+        "debug_traceTransaction": st.tuples(often(hashes, garbage_hex | json_values), trace_options()),
+        "debug_traceCall": st.tuples(call_objects(voting), tag, trace_options()),
+        "debug_traceBlockByNumber": st.tuples(tag, trace_options()),
     }
     full = shapes.get(method, st.tuples())
     # the right shape (most often), a prefix of it (fewer params), or one param too many
