@@ -197,9 +197,12 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
     listed, and L1 counts every vote."""
     with started_devnet(tmp_path, up_args=CHAINED) as dn:
         voting = dn.deploy_voting()
-        dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1")
+        first = dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1", "--json").json()
         dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
         dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "2", "--from", "1")
+        # the L1 state a's vote saw interleaves b's writes: not rebuilt yet, and said so
+        untraced = dn.booster("trace", "--rollup", "a", first["tx_hash"])
+        assert untraced.code == 1 and "other rollups of the chain wrote to L1 in this batch" in untraced.err
         transact(dn.l1, DEV_PRIVATE_KEYS[3], to=voting, data=_call("vote(uint256)", ["uint256"], [1]))  # straight on L1
         refused = dn.booster("settle", "--json")
         assert refused.code == 4, refused.err
@@ -228,6 +231,8 @@ def test_rollups_named_in_booster_toml(tmp_path):
         voting = dn.deploy_voting()
         out = dn.ok("send", "--rollup", "orders", voting, "vote(uint256)", "1", "--json").json()
         assert out["status"] == 1
+        traced = dn.ok("trace", "--rollup", "orders", out["tx_hash"], "--json").json()["trace"]
+        assert traced["calls"][0]["layer"] == "L1" and traced["calls"][0]["args"] == ["1"]
         assert dn.ok("delta", "show", "--json").json()["changes"][0]["rollups"] == ["orders"]
         unknown = dn.booster("nonces", "--rollup", "nope")
         assert unknown.code == 2 and "amm, orders" in unknown.err
