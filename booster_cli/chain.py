@@ -110,6 +110,8 @@ class RollupChain:
             Executor(l1, l1_chain_id, chain_id, settlement, store, view=self.view, lock=self.lock, chain=(self.order, i))
             for i, (chain_id, store) in enumerate(zip(l2_chain_ids, stores))
         ]
+        for executor in self.rollups:
+            executor.siblings = self.rollups
         saved = [record for record in (s.meta("executor") for s in stores if s) if record and "chain" in record]
         if saved:  # each executor loaded its own store's view: the freshest is the one
             freshest = max(saved, key=lambda r: r["chain"]["seq"])

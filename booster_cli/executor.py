@@ -215,6 +215,7 @@ class Executor:
         self.on_block: Callable[[Any, list], None] | None = None
         self._block_report: tuple | None = None
         self.chain_order, self.chain_index = chain if chain else (None, 0)
+        self.siblings: list | None = None  # a chain's executors, this one among them (debug traces replay their L1 writes)
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()

@@ -8,9 +8,11 @@ before it in the batch. A fresh ``L1View`` at that anchor is given those writes 
 transaction's ``l1Writes`` (its receipt), in order — so the traced L1 code reads what it read
 then, and writes nothing anywhere but into that throw-away view. The anchor is the pending
 batch's, or for a settled batch the one its settlement recorded (the L1 node must still hold
-that block's state: anvil keeps it). Chained rollups interleave their blocks on one L1 view: a
-transaction of theirs is traced with its L1 frames only while no other rollup wrote to L1 in
-its batch before it; otherwise the L1 precompiles refuse, with the reason, as on past state.
+that block's state: anvil keeps it). Chained rollups interleave their blocks on one L1 view: the
+writes before a transaction are those of every rollup's blocks built before its block, in the
+chain's global order (``ChainOrder``), then its own block's. That order is kept only for the
+pending batch: a transaction of a settled chained batch is traced with its L1 frames refused,
+with the reason, as on past state.
 """
 
 from __future__ import annotations
@@ -118,30 +120,44 @@ def _view_before(ex: "Executor", number: int, index: int) -> Any:
     module doc), or a ``PastView`` whose use refuses with the reason."""
     live = ex.view
     if number >= ex.batch.first_block:
-        first, anchor = ex.batch.first_block, live.anchor
-        if ex.chain_order is not None and any(r != ex.chain_index for who in ex.chain_order.writers.values() for r in who):
-            return _Refusing(live, "other rollups of the chain wrote to L1 in this batch")
+        anchor = live.anchor
+        if ex.chain_order is None:
+            blocks = [(ex, n) for n in range(ex.batch.first_block, number)]
+        else:  # every rollup's blocks built before this one, in the chain's global order
+            order = [(b.rollup, b.number) for b in ex.chain_order.blocks]
+            if (ex.chain_index, number) not in order or ex.siblings is None:
+                return _Refusing(live, f"L2 block {number} is not in the chain's record of its batch")
+            blocks = [(ex.siblings[r], n) for r, n in order[:order.index((ex.chain_index, number))]]
     else:
         entry = next((e for e in ex.store.history() if e.get("l2_blocks") and e["l2_blocks"][0] <= number <= e["l2_blocks"][1]), None) if ex.store else None
         if entry is None:
             return _Refusing(live, "its batch's L1 anchor is not recorded")
         if ex.chain_order is not None:
-            return _Refusing(live, "a settled batch of chained rollups")
-        first = entry["l2_blocks"][0]
+            return _Refusing(live, "a settled batch of chained rollups (the order of their blocks is not kept)")
         block = ex.l1.call("eth_getBlockByNumber", hex(entry["anchor"]["number"]), False)
         if block is None or block["hash"] != entry["anchor"]["hash"]:
             return _Refusing(live, f"its anchor, L1 block {entry['anchor']['number']}, is no longer on L1")
         anchor = Anchor.from_rpc_block(block)
+        blocks = [(ex, n) for n in range(entry["l2_blocks"][0], number)]
     view = L1View(live.rpc, anchor, live.chain_id, live.settlement)
     view.excluded = set(live.excluded)
-    chaindb = ex.chain.chaindb
-    for n in range(first, number + 1):
-        hashes = chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))
-        for h in hashes[:index] if n == number else hashes:
-            receipt = ex.receipt(h) or {}
-            for w in receipt.get("l1Writes", ()):
-                view.storage[(bytes.fromhex(w["contract"][2:]), int(w["slot"], 16))] = int(w["after"], 16)
+    for executor, n in blocks:
+        _replay_writes(view, executor, _hashes(executor, n))
+    _replay_writes(view, ex, _hashes(ex, number)[:index])
     return view
+
+
+def _hashes(ex: "Executor", number: int) -> list[bytes]:
+    chaindb = ex.chain.chaindb
+    return list(chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number)))
+
+
+def _replay_writes(view: L1View, ex: "Executor", hashes: list[bytes]) -> None:
+    """Put into ``view`` the L1 writes of these transactions of ``ex``, in order (their receipts'
+    ``l1Writes``)."""
+    for h in hashes:
+        for w in (ex.receipt(h) or {}).get("l1Writes", ()):
+            view.storage[(bytes.fromhex(w["contract"][2:]), int(w["slot"], 16))] = int(w["after"], 16)
 
 
 class _Refusing(PastView):

@@ -197,12 +197,12 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
     listed, and L1 counts every vote."""
     with started_devnet(tmp_path, up_args=CHAINED) as dn:
         voting = dn.deploy_voting()
-        first = dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "1", "--from", "1", "--json").json()
-        dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "1", "--from", "2")
+        sent = [dn.ok("send", "--rollup", r, voting, "vote(uint256)", "1", "--from", f, "--json").json() for r, f in (("a", "1"), ("b", "2"), ("a", "1"))]
+        # each vote's trace saw the L1 state as it was: the writes of both rollups before it, in order
+        for (rollup, tx), total in zip((("a", sent[0]), ("b", sent[1]), ("a", sent[2])), (1, 2, 3)):
+            frame = dn.ok("trace", "--rollup", rollup, tx["tx_hash"], "--json").json()["trace"]["calls"][0]
+            assert frame["events"][0]["args"]["total"] == str(total) and frame["l1Writes"][0]["after_decoded"] == str(total)
         dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "2", "--from", "1")
-        # the L1 state a's vote saw interleaves b's writes: not rebuilt yet, and said so
-        untraced = dn.booster("trace", "--rollup", "a", first["tx_hash"])
-        assert untraced.code == 1 and "other rollups of the chain wrote to L1 in this batch" in untraced.err
         transact(dn.l1, DEV_PRIVATE_KEYS[3], to=voting, data=_call("vote(uint256)", ["uint256"], [1]))  # straight on L1
         refused = dn.booster("settle", "--json")
         assert refused.code == 4, refused.err
@@ -214,10 +214,12 @@ def test_a_conflict_names_the_rollups_that_read_the_slot_and_rebase_settles_the_
         settled = dn.ok("settle", "--rebase", "--json").json()
         # the votes on candidate 1 saw another total: both rollups' first vote changed outcome (logs)
         assert sorted(settled["rebased_rollups"]) == ["a", "b"]
-        assert len(settled["rebased_rollups"]["a"]) == 1 and len(settled["rebased_rollups"]["b"]) == 1
-        assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 2), (167011, 1, 1)]
+        assert len(settled["rebased_rollups"]["a"]) == 2 and len(settled["rebased_rollups"]["b"]) == 1
+        assert [(r["l2_chain_id"], r["batch"], r["txs"]) for r in settled["rollups"]] == [(167010, 1, 3), (167011, 1, 1)]
         votes = lambda c: int(dn.l1.call("eth_call", {"to": voting, "data": "0x" + _call("votes(uint256)", ["uint256"], [c]).hex()}, "latest"), 16)  # noqa: E731
-        assert (votes(1), votes(2)) == (3, 1)
+        assert (votes(1), votes(2)) == (4, 1)
+        untraced = dn.booster("trace", "--rollup", "b", sent[1]["tx_hash"])  # settled: the chain's order is gone
+        assert untraced.code == 1 and "a settled batch of chained rollups" in untraced.err
 
 
 def test_rollups_named_in_booster_toml(tmp_path):
