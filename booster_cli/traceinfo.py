@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .abicodec import decode as abi_decode
 from .abicodec import to_checksum_address
 from .errors import RpcError
-from .txinfo import TransactionNotFound, _function_of, decode_log, parse_hash, revert_reason
+from .txinfo import _function_of, decode_log, known, revert_reason
 
 if TYPE_CHECKING:
     from .node import Node
@@ -30,12 +30,9 @@ def trace_view(node: "Node", tx_hash: object) -> dict:
     from .tracerun import trace_transaction
     from .tracing import Tracer
 
-    key = parse_hash(tx_hash)
     ex = node.executor
     with ex.lock:
-        rec = ex.txs.get(key)
-        if rec is None:
-            raise TransactionNotFound("0x" + key.hex())
+        key, rec = known(ex, tx_hash)
         try:
             top = trace_transaction(ex, key, Tracer("callTracer", {"withLog": True, "withL1Writes": True}))
         except RpcError as exc:

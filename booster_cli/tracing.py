@@ -72,24 +72,21 @@ def _word(value: int) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
+# geth's words for a frame's error, by py-evm's exception (the first that matches)
+_ERRORS = (
+    (Revert, "execution reverted"), (OutOfGas, "out of gas"), (InvalidJumpDestination, "invalid jump destination"),
+    (WriteProtection, "write protection"), (StackDepthLimit, "max call depth exceeded"),
+    (InsufficientFunds, "insufficient balance for transfer"), (ContractCreationCollision, "contract address collision"),
+)
+
+
 def error_string(error: Exception) -> str:
     """geth's words for a frame's error."""
-    if isinstance(error, Revert):
-        return "execution reverted"
-    if isinstance(error, OutOfGas):
-        return "out of gas"
-    if isinstance(error, InvalidJumpDestination):
-        return "invalid jump destination"
+    for kind, words in _ERRORS:
+        if isinstance(error, kind):
+            return words
     if isinstance(error, InvalidInstruction):
         return f"invalid opcode: {error}" if str(error) else "invalid opcode"
-    if isinstance(error, WriteProtection):
-        return "write protection"
-    if isinstance(error, StackDepthLimit):
-        return "max call depth exceeded"
-    if isinstance(error, InsufficientFunds):
-        return "insufficient balance for transfer"
-    if isinstance(error, ContractCreationCollision):
-        return "contract address collision"
     return str(error) or type(error).__name__
 
 

@@ -45,13 +45,19 @@ def parse_hash(value: object) -> bytes:
         raise UsageError(f"invalid transaction hash {value!r}: expected 0x followed by 64 hex digits") from None
 
 
-def transaction_view(node: "Node", tx_hash: object) -> dict:
+def known(ex: Any, tx_hash: object) -> tuple[bytes, Any]:
+    """(hash, the executor's record of it) for a hash the L2 accepted; under ``ex.lock``."""
     key = parse_hash(tx_hash)
+    rec = ex.txs.get(key)
+    if rec is None:
+        raise TransactionNotFound("0x" + key.hex())
+    return key, rec
+
+
+def transaction_view(node: "Node", tx_hash: object) -> dict:
     ex = node.executor
     with ex.lock:
-        rec = ex.txs.get(key)
-        if rec is None:
-            raise TransactionNotFound("0x" + key.hex())
+        key, rec = known(ex, tx_hash)
         if rec.dropped:
             raise BoosterError(f"transaction 0x{key.hex()} was dropped: {rec.dropped}")
         receipt = ex.receipt(key)

@@ -232,11 +232,15 @@ def tx(
     from ..client import get_transaction
     from . import txview
 
-    view = get_transaction(tx_hash, rpc_url)
+    _result(get_transaction(tx_hash, rpc_url), json_out, txview.show)
+
+
+def _result(view: dict, json_out: bool, show) -> None:
+    """A command's one object: as JSON with --json, else shown for people by ``show``."""
     if json_out:
         output.emit_json(view)
     else:
-        txview.show(view)
+        show(view)
 
 
 @app.command()
@@ -257,11 +261,7 @@ def trace(
     from ..client import get_trace
     from . import traceview
 
-    view = get_trace(tx_hash, rpc_url)
-    if json_out:
-        output.emit_json(view)
-    else:
-        traceview.show(view)
+    _result(get_trace(tx_hash, rpc_url), json_out, traceview.show)
 
 
 @app.command()
