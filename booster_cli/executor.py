@@ -216,6 +216,7 @@ class Executor:
         self._block_report: tuple | None = None
         self.chain_order, self.chain_index = chain if chain else (None, 0)
         self.siblings: list | None = None  # a chain's executors, this one among them (debug traces replay their L1 writes)
+        self.replaced_logs: dict[bytes, list[dict]] = {}  # the last rebase's replaced blocks: hash → their logs, marked removed
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -724,6 +725,11 @@ class Executor:
         self.commit(state["rows"], lost_from=self.batch.reopened)  # the whole rebase or nothing
         self.batch.reopened = None
         self.view.journal.forget()
+        # the replaced blocks' logs, for the log filters that reported them (filters.py)
+        self.replaced_logs = {
+            block.hash: [{**log, "removed": True} for tx in block.transactions for log in state["before"].get(tx.hash, {}).get("logs", ())]
+            for block in state["old"].values()
+        }
         self._publish()
         changed = []
         for tx_hash, old in state["before"].items():

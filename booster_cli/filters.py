@@ -22,9 +22,12 @@ the executor's arrival records) then. The block builder and the send path never 
   log filter whose last reported block was replaced goes back to the last block both branches
   share, and its next poll reports the rebuilt blocks: their new hashes, and their logs again
   (with the new block hashes and what the re-execution emitted; from ``fromBlock`` on, if it was
-  given). The logs of the replaced blocks are not sent again with ``removed: true`` (geth does so
-  on a reorg): a client that keys logs by block hash sees them replaced. Pending-transaction
-  filters are unaffected (the transactions are the same).
+  given). A log filter first reports again the logs it had reported from the replaced blocks,
+  with ``removed: true`` and their old block hashes, as geth does on a reorg (ethers and viem
+  drop such logs); the executor keeps the last rebase's replaced logs for this
+  (``Executor.replaced_logs``), so a filter not polled between two rebases gets the rebuilt
+  blocks without the first rebase's removed logs. Pending-transaction filters are unaffected
+  (the transactions are the same).
 - Filters live in the node's memory: a restart forgets them (their ids are then unknown). One
   not polled (``eth_getFilterChanges``) for FILTER_TIMEOUT seconds is removed, as geth and anvil
   remove theirs; an unknown or removed id is geth's error -32000 "filter not found".
@@ -126,15 +129,25 @@ def filter_methods(ex: "Executor", get_logs: Callable[[Any], list], scan_logs: C
         except HeaderNotFound:
             return None
 
-    def rewind(f: Filter) -> None:
+    def rewind(f: Filter) -> list[dict]:
         """Under ex.lock: if a rebase replaced the filter's last reported block, go back to the
-        last block both branches share (the replaced blocks' headers stay in the database)."""
+        last block both branches share (the replaced blocks stay in the database) and return,
+        for a log filter, the logs it reported from the replaced blocks, marked ``removed``."""
         if f.cursor_hash is None or canonical_hash(f.cursor) == f.cursor_hash:
-            return
+            return []
         header = ex.chain.get_block_header_by_hash(f.cursor_hash)
+        replaced = []
         while canonical_hash(header.block_number) != header.hash:
+            replaced.append(header)
             header = ex.chain.get_block_header_by_hash(header.parent_hash)
         f.cursor, f.cursor_hash = header.block_number, header.hash
+        if f.kind != LOGS:
+            return []
+        removed = []
+        for old in reversed(replaced):  # oldest first, as they were reported
+            if f.from_block is None or old.block_number >= f.from_block:
+                removed += [log for log in ex.replaced_logs.get(old.hash, ()) if f.wanted.matches(log)]
+        return removed
 
     def new_filter(criteria: Any) -> str:
         if not isinstance(criteria, dict):
@@ -187,19 +200,20 @@ def filter_methods(ex: "Executor", get_logs: Callable[[Any], list], scan_logs: C
             return log_changes(f)
 
     def log_changes(f: Filter) -> list:
+        removed: list[dict] = []  # what a rebase replaced, first (as geth sends a reorg's)
         for _ in range(3):  # a rebase during the scan: read the rebuilt blocks instead
             with ex.lock:
-                rewind(f)
+                removed += rewind(f)
                 last = ex.head().block_number if f.to_block is None else min(f.to_block, ex.head().block_number)
                 first = max(f.cursor + 1, f.from_block or 0)  # a rebase may rewind below fromBlock
                 last = min(last, first - 1 + MAX_POLL_BLOCKS)
                 if last < first:
-                    return []
+                    return removed
                 tip = canonical_hash(last)
             logs = scan_logs(f.wanted, first, last)
             if logs is not None:
                 f.cursor, f.cursor_hash = last, tip
-                return logs
+                return removed + logs
         raise RpcError("the L2 blocks were replaced (rebase) during the poll: poll again", -32000)
 
     def filter_logs(filter_id: Any) -> list:

@@ -21,8 +21,8 @@ handler holds). Only the front imports it: neither the node nor the client comma
   when the client subscribes and uninstalled when it unsubscribes or its socket closes. One thread
   here (``Hub``) polls every subscription's filter with one batch request each POLL_INTERVAL, and
   only while subscriptions exist: the node pays nothing while nobody subscribes. So a subscription
-  reports what its filter reports, rebases included (the rebuilt blocks' heads and logs, with their
-  new hashes; the replaced logs are not repeated with ``removed: true``).
+  reports what its filter reports, rebases included (a ``logs`` subscription's replaced logs again
+  with ``removed: true``, then the rebuilt blocks' heads and logs, with their new hashes).
 - Each connection sends from a queue of its own (one thread): a client that does not read delays
   nobody else; one that leaves OUTBOX_LIMIT messages unread is disconnected (close code 1008).
 """

@@ -381,3 +381,26 @@ def test_subscriptions_answer_as_anvils_do(l2, tmp_path):
     assert on_l2["unsubscribe"] == [True, False, False]
     assert [a["result"] for a in on_l2["batch"]] == [True, "0x4"]
     assert {"hash", "parentHash", "number", "timestamp", "stateRoot", "logsBloom", "baseFeePerGas", "transactions"} <= on_l2["keys"]["head"]
+
+
+def test_a_rebase_sends_the_replaced_logs_as_removed(tmp_path):
+    """A logs subscription across ``settle --rebase``: the vote's log again with ``removed:
+    true`` and its old block hash (as geth sends a reorg's), then the rebuilt block's log."""
+    from booster_cli.txsend import transact
+
+    with started_devnet(tmp_path) as devnet:
+        rpc = RpcClient(devnet.record["l2"]["rpc_url"])
+        voting = devnet.deploy_voting()
+        sock = Socket(ws_url(devnet))
+        try:
+            logs = sock.call("eth_subscribe", "logs", {"address": voting})
+            receipt = wait_for_receipt(rpc, rpc.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0, key=DEV_PRIVATE_KEYS[5]).hex()))
+            assert sock.wait(logs, 1) == receipt["logs"]
+            transact(devnet.l1, DEV_PRIVATE_KEYS[3], to=voting, data=keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1]))
+            devnet.ok("settle", "--rebase", "--json")
+            rebuilt = rpc.call("eth_getTransactionReceipt", receipt["transactionHash"])
+            assert rebuilt["blockHash"] != receipt["blockHash"]
+            assert sock.wait(logs, 3)[1:] == [{**receipt["logs"][0], "removed": True}, rebuilt["logs"][0]]
+            assert [int(log["data"], 16) for log in sock.notes[logs]] == [1, 1, 2]
+        finally:
+            sock.close()
