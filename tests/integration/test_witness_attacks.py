@@ -175,3 +175,54 @@ def test_a_forged_blockhash_ancestor_is_refused_by_the_prover(tmp_path, monkeypa
                 prove_batch(ex, 1, MockProver(dev_key(PROVER_KEY_LABEL)))
             assert signed == []
             assert liar.lies_told >= 2  # once to the executor, once to the prover
+
+
+def test_a_tampered_storage_proof_is_refused_by_prove_chain(tmp_path):
+    """Chained rollups vote on a slot L1 already holds (1 vote). The L1 endpoint serves the
+    executors the truth but the prover a storage proof whose leaf says 41 votes. prove_chain refuses the witness; a lie in the answer's
+    ``value`` field alone changes nothing (the value is read out of the proof); the same chain
+    proves with an honest endpoint."""
+    import rlp
+
+    from booster_cli.chain import RollupChain, prove_chain
+
+    from .conftest import anvil_with_voting, signed_vote
+
+    def forged_leaf(node: str) -> str:
+        path, _ = rlp.decode(bytes.fromhex(node[2:]))
+        return "0x" + rlp.encode([path, rlp.encode(41)]).hex()
+
+    def lie_in_leaf(method: str, params: list, result: object) -> object:
+        if method == "eth_getProof" and isinstance(result, dict) and result.get("storageProof"):
+            return dict(result, storageProof=[dict(p, proof=p["proof"][:-1] + [forged_leaf(p["proof"][-1])]) for p in result["storageProof"]])
+        return result
+
+    def lie_in_value(method: str, params: list, result: object) -> object:
+        if method == "eth_getProof" and isinstance(result, dict) and result.get("storageProof"):
+            return dict(result, storageProof=[dict(p, value=hex(41)) for p in result["storageProof"]])
+        return result
+
+    def votes_on_two_rollups(url: str, voting: str) -> RollupChain:
+        chain = RollupChain(RpcClient(url), 31337, [167010, 167011])
+        chain.rollups[0].submit(signed_vote(voting, 0, key=DEV_PRIVATE_KEYS[1]))
+        chain.mine(0)
+        chain.rollups[1].submit(signed_vote(voting, 0, key=DEV_PRIVATE_KEYS[2], chain_id=167011))
+        chain.mine(1)
+        assert [e.after for e in chain.view.delta()] == [3]  # both votes counted, on one slot
+        return chain
+
+    with anvil_with_voting(tmp_path) as (l1, voting):
+        # one vote straight on L1 first: the slot's proof is an inclusion proof, with a leaf to forge
+        transact(l1, DEV_PRIVATE_KEYS[3], to=voting, data=keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1]))
+        assert len(prove_chain(votes_on_two_rollups(l1.url, voting)).rollups) == 2
+        for lie, refused in ((lie_in_value, False), (lie_in_leaf, True)):
+            liar = LyingL1(l1.url, lie)
+            with liar.running():
+                chain = votes_on_two_rollups(liar.url, voting)
+                assert liar.lies_told == 0  # the executors read with eth_getStorageAt: the truth
+                if refused:
+                    with pytest.raises(WitnessError, match="the Merkle proof does not verify against the anchor's state root"):
+                        prove_chain(chain)
+                else:
+                    assert len(prove_chain(chain).rollups) == 2
+                assert liar.lies_told >= 1
