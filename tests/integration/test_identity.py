@@ -15,7 +15,6 @@ Each attack ends with L1 untouched after a settlement, and the devnet usable.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from eth_abi import encode
@@ -236,3 +235,31 @@ def test_deploy_on_l2_warns_when_l1_holds_other_code_at_the_address(net, aliases
     res = net.booster("deploy", str(IDENTITY), "--contract", "Middleman", "--l2", "--json")
     if net.l1.call("eth_getCode", res.json()["address"], "latest") == "0x":
         assert "warning" not in res.json() and res.err == ""
+
+
+def test_the_rule_holds_on_every_rollup_of_a_chain(tmp_path):
+    """Chained rollups share one L1 view: on rollup b, dev account 5's nonce 0 lands at the
+    address of its L1 Keeper; an Impostor there is refused, and a Twin of its L1 code (dev
+    account 6) acts on rollup b as on rollup a, settling once for the chain."""
+    with started_devnet(tmp_path, up_args=("--rollups", "2")) as dn:
+        settlement, l1 = dn.record["contracts"]["settlement"], dn.l1
+        keeper = transact(l1, DEV_PRIVATE_KEYS[5], to=None, data=code_of("Keeper"))["contractAddress"]
+        twin = transact(l1, DEV_PRIVATE_KEYS[6], to=None, data=code_of("Twin"))["contractAddress"]
+        vault, twin_vault = (transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=code_of("Vault", ["address", "address"], [settlement, k]))["contractAddress"]
+                             for k in (keeper, twin))
+        b = dn.record["rollups"][1]
+        rpc = RpcClient(b["rpc_url"])
+
+        def send_b(key: str, to: str | None, data: bytes) -> dict:
+            sender = Account.from_key(key).address
+            tx = {"type": 2, "chainId": b["chain_id"], "nonce": int(rpc.call("eth_getTransactionCount", sender, "pending"), 16),
+                  "data": data, "value": 0, "gas": 3_000_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1, **({"to": to_checksum_address(to)} if to else {})}
+            return wait_for_receipt(rpc, rpc.call("eth_sendRawTransaction", "0x" + bytes(Account.from_key(key).sign_transaction(tx).raw_transaction).hex()))
+
+        reason = revert_text(send_b(DEV_PRIVATE_KEYS[5], None, code_of("Impostor", ["address", "bytes"], [vault, PRIVILEGED])))
+        assert reason.startswith(f"booster: msg.sender {to_checksum_address(keeper)} is an L2 contract that is being constructed") and RULE in reason
+        receipt = send_b(DEV_PRIVATE_KEYS[6], None, code_of("Twin"))
+        assert receipt["contractAddress"].lower() == twin.lower()
+        assert send_b(DEV_PRIVATE_KEYS[1], twin, selector("poke(address)") + encode(["address"], [twin_vault]))["status"] == "0x1"
+        assert dn.ok("settle", "--json").json()["rollups"]
+        assert privileged_calls(dn, to_checksum_address(vault)) == 0 and privileged_calls(dn, to_checksum_address(twin_vault)) == 1
