@@ -306,10 +306,9 @@ def prove_chain(chain: RollupChain, traces: list | None = None) -> ChainProof:
     first = chain.rollups[0]
     witness: Witness = fetch_witness(first)  # the shared view holds every rollup's reads and writes
     live = chain.view
-    view = L1View(live.rpc, witness.anchor, live.chain_id, live.settlement)
+    view = live.derived(witness.anchor)
     view.reader = WitnessReader(witness)  # type: ignore[assignment]
     view._accepts.update(live._accepts)
-    view.excluded = set(live.excluded)
     block_writes: list = []
     count = 0
     roots: dict[int, bytes] = {}

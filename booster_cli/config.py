@@ -39,6 +39,20 @@ def _text(v: Any) -> str:
     return v
 
 
+def _block_number(v: Any) -> str:
+    if v == "latest":
+        return ""  # the default: the forked chain's head
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ValueError('a block number (an integer, 0 or more) or "latest"')
+    return str(v)
+
+
+def _flag(v: Any) -> str:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
+    return "1" if v else ""  # "": not set (the default, off)
+
+
 def _sender(v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, (int, str)):
         raise ValueError("a dev account index (0-9) or an address")
@@ -119,6 +133,9 @@ SETTINGS: dict[str, dict[str, tuple[str, Callable[[Any], str]]]] = {
         "state_dir": ("BOOSTER_STATE_DIR", _text),
         "allow_origin": ("BOOSTER_ALLOW_ORIGIN", _origins),
         "rollups": ("BOOSTER_ROLLUPS", _rollups),
+        "fork_url": ("BOOSTER_FORK_URL", _text),
+        "fork_block_number": ("BOOSTER_FORK_BLOCK_NUMBER", _block_number),
+        "emulate_apply": ("BOOSTER_EMULATE_APPLY", _flag),
     },
     "prover": {"key": ("BOOSTER_PROVER_KEY", _text)},
     "client": {"rpc_url": ("BOOSTER_RPC_URL", _text), "from": ("BOOSTER_FROM", _sender)},

@@ -9,6 +9,7 @@ import time
 
 from . import procs
 from .errors import BoosterError, ExitCode
+from .l1source import L1Source
 from .statedir import LOCK_RETRY_S, current
 
 READY_TIMEOUT_S = 60.0
@@ -16,16 +17,16 @@ CHILD_EXIT_S = 15.0  # for anvil and the RPC front to exit after their node
 
 
 def _node_args(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool, rebase: bool, allow_origins: tuple[str, ...] = (),
-               verbose: bool = False, rollups: int = 1, specs: tuple = ()) -> list[str]:
+               verbose: bool = False, rollups: int = 1, specs: tuple = (), l1: L1Source = L1Source()) -> list[str]:
     args = ["--state-dir", str(current().path), "--l1-port", str(l1_port), "--l2-port", str(l2_port), "--l2-chain-id", str(l2_chain_id),
             "--rollups", str(rollups)] + [f"--rollup-spec={name}:{chain_id}:{port}" for name, chain_id, port in specs]
-    args += [f"--allow-origin={origin}" for origin in allow_origins]
+    args += [f"--allow-origin={origin}" for origin in allow_origins] + l1.node_args()
     return args + (["--fresh"] if fresh else []) + (["--rebase"] if rebase else []) + (["--verbose"] if verbose else [])
 
 
 def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready, fresh: bool = False, rebase: bool = False,
                      allow_origins: tuple[str, ...] = (), verbose: bool = False, quiet: bool = False, terminal=None, rollups: int = 1,
-                     specs: tuple = ()) -> None:
+                     specs: tuple = (), l1: L1Source = L1Source()) -> None:
     """Run the devnet here until Ctrl-C; its log (l2.log) gets the watch's lines (watch.py), and
     so does ``terminal`` (warnings only with ``quiet``; details with ``verbose``)."""
     from .node import NodeConfig, run_foreground
@@ -35,19 +36,19 @@ def start_foreground(l1_port: int, l2_port: int, l2_chain_id: int, on_ready, fre
     state.logs.mkdir(parents=True, exist_ok=True)
     configure_logging(state.logs / "l2.log", verbose, terminal, quiet)
     reason = run_foreground(NodeConfig(state, l1_port, l2_port, l2_chain_id, fresh=fresh, rebase=rebase, allow_origins=allow_origins,
-                                       rollups=rollups, rollup_specs=specs), on_ready)
+                                       rollups=rollups, rollup_specs=specs, l1=l1), on_ready)
     if reason:
         raise BoosterError(reason)
 
 
 def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = False, rebase: bool = False, allow_origins: tuple[str, ...] = (),
-                   verbose: bool = False, rollups: int = 1, specs: tuple = ()) -> dict:
+                   verbose: bool = False, rollups: int = 1, specs: tuple = (), l1: L1Source = L1Source()) -> dict:
     state = current()
     state.logs.mkdir(parents=True, exist_ok=True)
     log_path = state.logs / "l2.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase, allow_origins, verbose, rollups, specs)],
+            [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase, allow_origins, verbose, rollups, specs, l1)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

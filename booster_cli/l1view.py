@@ -293,9 +293,23 @@ class L1View:
     readers: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)
     # a traced run (tracing.Tracer): the L1 context runs with its classes (l1context._execute)
     tracer: Any = field(default=None, repr=False, compare=False)
+    # False on a forked L1, whose blocks carry no state root: the prover cannot check Merkle
+    # proofs and takes the values the L1 node answers (l1source.py, witness.verify_witness)
+    l1_proofs: bool = True
+    # settlements may apply writes to targets without applyStateUpdates by emulation
+    # (anvil_setStorageAt after the settlement verified them): L1CALL does not refuse them
+    emulate_apply: bool = False
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
+
+    def derived(self, anchor: Anchor) -> "L1View":
+        """A fresh view at ``anchor`` with no pending writes, under this one's rules: the same
+        settlement, exclusions (settle --exclude) and emulation setting (the prover's and a
+        trace's re-execution refuse and allow the L1CALL writes this view does)."""
+        view = L1View(self.rpc, anchor, self.chain_id, self.settlement)
+        view.excluded, view.emulate_apply, view.l1_proofs = set(self.excluded), self.emulate_apply, self.l1_proofs
+        return view
 
     # -- reads: pending value first, then L1 at the anchor --
     def get_storage(self, address: bytes, slot: int) -> int:

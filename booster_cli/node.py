@@ -32,6 +32,7 @@ from .config import parse_rollup_specs
 from .errors import BoosterError, StateUnusable, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
+from .l1source import FORK, L1Source
 from .prover import MockProver
 from .relayer import TARGET_ERRORS, Relayer
 from .resume import check_anchor, check_settled_batches, known_settlement, reconcile_settlement
@@ -52,6 +53,7 @@ RELAYER_FUNDS = 10_000 * 10**18
 GIL_SWITCH_INTERVAL = 0.001  # seconds (see start)
 L1_SAVE_INTERVAL_S = 1.0  # L1's state is saved this often when it changed (see _save_l1_on_change)
 STORE_RETRY_S = 1.0  # seconds between tries while the store cannot write (see _produce_blocks)
+FORK_META = "l1_fork"  # the store's record of the L1 a devnet forks ({} for a fresh anvil): l1source.py
 LEFTOVER_EXIT_S = 20.0  # for a dead node's anvil and front to exit (see _await_leftovers)
 FRONT_START_TIMEOUT = 30.0  # seconds for the RPC front to listen (a Python start, a cold disk)
 
@@ -70,6 +72,7 @@ class NodeConfig:
     # or the rollups by name, chain id and port ([[rollup]] in booster.toml); the first is the L2
     # of l2_chain_id and l2_port (the caller makes them agree)
     rollup_specs: tuple = ()
+    l1: L1Source = L1Source()  # a fresh anvil, or one forking another chain (l1source.py)
 
     def specs(self) -> list[tuple[str, int, int]]:
         """(name, chain id, port) of each rollup: the given ones, else a, b, … on the chain id
@@ -181,11 +184,18 @@ class Node:
         check_saved_state(cfg.state.anvil_state, required=ran_here)
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
+        self.store = Store(cfg.state.l2_store)
+        saved_fork = self.store.meta(FORK_META)
+        l1_source = self.l1_source = cfg.l1.settled({} if saved_fork is None and ran_here else saved_fork)
+        if l1_source.kind == FORK and len(names) > 1:
+            raise UsageError("chained rollups on a forked L1 are not supported yet (their L1 commitments need L1 state proofs, which a fork lacks)")
         self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
-                                  allow_origins=cfg.allow_origins)
+                                  allow_origins=cfg.allow_origins, extra_args=l1_source.anvil_args())
         try:
             l1 = self.anvil.start()
-            self.store = Store(cfg.state.l2_store)
+            fork_block = l1.call("anvil_nodeInfo").get("forkConfig", {}).get("forkBlockNumber") if l1_source.kind == FORK else None
+            if saved_fork is None:  # the first start: the L1 this devnet keeps (l1source.py)
+                self.store.set_meta(FORK_META, {"url": l1_source.fork_url, "block": fork_block} if l1_source.kind == FORK else {})
             relayer_key = dev_key(RELAYER_KEY_LABEL)
             prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
             l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
@@ -210,6 +220,8 @@ class Node:
                     r.executor = executor
             else:
                 self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
+            view = self.executor.view  # a chain's executors share it
+            view.l1_proofs, view.emulate_apply = l1_source.kind != FORK, l1_source.emulate_apply
             if resuming:
                 # anvil serves the states of blocks from before a reload imperfectly (their Merkle
                 # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
@@ -277,7 +289,7 @@ class Node:
         # later threads (one per RPC connection) inherit the setting from the server's thread
         pin_threads(cpu, elsewhere={self.store.checkpointer_tid})
         self.record = {
-            "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid},
+            "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid, **l1_source.record(fork_block)},
             "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "ws_url": f"ws://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(),
                    "front_pid": self.front.pid},
             "contracts": {"settlement": self.settlement},
@@ -485,6 +497,9 @@ class Node:
                     c["rollups"] = [names[i] for i in writers.get((bytes.fromhex(c["contract"][2:]), int(c["slot"], 16)), [])]
                 if rollup is not None:
                     changes = [c for c in changes if rollup in c["rollups"]]
+            if ex.view.emulate_apply:  # which targets the settlement will write by emulation (l1source.py)
+                for c in changes:
+                    c["emulated"] = ex.view._accepts.get(bytes.fromhex(c["contract"][2:])) is False
             return {
                 "anchor": ex.view.anchor.to_json(),
                 "txs": sum(len(e.batch.tx_hashes) for e in (self.chain.rollups if self.chain else [ex])),
@@ -577,6 +592,9 @@ class Node:
                 names = [r["name"] for r in self.record["rollups"]]
                 entry["changes"] = [{**c, "rollups": [names[i] for i in c["rollups"]]} for c in entry["changes"]]
             entry["changes"] = self.labelled(entry["changes"], preimages)
+            emulated = {e["contract"] for e in entry.get("emulated", ())} | set((entry.get("proof") or {}).get("public_inputs", {}).get("emulated", ()))
+            for c in entry["changes"] if emulated else ():  # applied (or to be) by emulation: l1source.py
+                c["emulated"] = c["contract"] in emulated
         if self.chain is not None and "rollups" in entry and not entry.get("dry_run"):
             entry["batch"] = entry["rollups"][0]["batch"]  # the first rollup's, as one rollup's settle answers
             self.history.append(entry)
@@ -704,6 +722,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebase", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="the watch's detail lines too (watch.py)")
     parser.add_argument("--allow-origin", action="append", default=[], help="a web page's origin allowed on the L2 and L1 ports (repeatable)")
+    parser.add_argument("--fork-url", default="", help="anvil forks this chain (l1source.py)")
+    parser.add_argument("--fork-block-number", type=int, default=None)
+    parser.add_argument("--emulate-apply", action="store_true", help="settle targets without applyStateUpdates by emulation")
     args = parser.parse_args(argv)
     from pathlib import Path
 
@@ -711,11 +732,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         origins = parse_origins(args.allow_origin)
+        l1 = L1Source.from_args(args)
     except BoosterError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return int(exc.exit_code)
     config = NodeConfig(StateDir(Path(args.state_dir)), args.l1_port, args.l2_port, args.l2_chain_id, fresh=args.fresh, rebase=args.rebase,
-                        allow_origins=origins, rollups=args.rollups, rollup_specs=tuple(parse_rollup_specs(" ".join(args.rollup_spec))))
+                        allow_origins=origins, rollups=args.rollups, rollup_specs=tuple(parse_rollup_specs(" ".join(args.rollup_spec))), l1=l1)
     configure_logging(verbose=args.verbose)  # stderr: the detached node's is l2.log
     try:
         reason = run_foreground(config)

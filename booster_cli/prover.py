@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from .executor import Executor
 
 
+EMULATED_TAG = b"booster: emulated applyStateUpdates"
+
+
 @dataclass(frozen=True)
 class PublicInputs:
     l1_chain_id: int
@@ -44,8 +47,19 @@ class PublicInputs:
     l2_post_state_root: bytes
     tx_list_hash: bytes
     delta_hash: bytes
+    # targets whose writes the settlement announces instead of applying, for the devnet to apply
+    # (booster up --emulate-apply; l1source.py): the seal then covers them too (settleEmulated)
+    emulated: tuple[bytes, ...] = ()
 
     def hash(self) -> bytes:
+        """What the seal signs: the contract's publicInputsHash, or with emulated targets its
+        emulatedInputsHash."""
+        if self.emulated:
+            addresses = ["0x" + a.hex() for a in self.emulated]
+            return keccak(abi_encode(["bytes32", "bytes32", "address[]"], [self.batch_hash(), keccak(EMULATED_TAG), addresses]))
+        return self.batch_hash()
+
+    def batch_hash(self) -> bytes:
         return keccak(
             abi_encode(
                 ["uint256", "uint256", "uint256", "bytes32", "uint256", "bytes32", "bytes32", "bytes32", "bytes32"],
@@ -76,7 +90,10 @@ class PublicInputs:
         )
 
     def to_json(self) -> dict:
-        return {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in asdict(self).items()}
+        out = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in asdict(self).items() if k != "emulated"}
+        if self.emulated:
+            out["emulated"] = [to_checksum_address(a) for a in self.emulated]
+        return out
 
 
 class MockProver:
@@ -113,9 +130,11 @@ class Proof:
     reexecuted_txs: int
     traces: list[TxTrace] = field(default_factory=list, repr=False)  # per transaction, for reports
     l1_commitments: list[dict] = field(default_factory=list)  # per L2 block (l1_commitments)
+    l1_proofs: bool = True  # False: a forked L1's values, taken unchecked (l1source.py)
 
     def to_json(self) -> dict:
         return {
+            **({} if self.l1_proofs else {"l1_proofs": False}),
             "public_inputs": self.inputs.to_json(),
             "public_inputs_hash": "0x" + self.inputs.hash().hex(),
             "seal": "0x" + self.seal.hex(),
@@ -133,8 +152,8 @@ def fetch_witness(executor: "Executor") -> Witness:
     for address, slot in list(reader.slots) + list(executor.view.storage):
         slots.setdefault(address, set()).add(slot)
     accounts = set(reader.accounts)
-    raw = fetch_raw_witness(executor.l1, executor.view.anchor, slots, accounts, set(reader.block_hashes))
-    return verify_witness(executor.view.anchor, raw)
+    raw = fetch_raw_witness(executor.l1, executor.view.anchor, slots, accounts, set(reader.block_hashes), proofs=executor.view.l1_proofs)
+    return verify_witness(executor.view.anchor, raw, proofs=executor.view.l1_proofs)
 
 
 @dataclass
@@ -152,17 +171,13 @@ def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | No
     witness. Returns (delta entries, L2 post-state root, transactions re-executed); with
     ``traces``, appends each transaction's ``TxTrace`` to it; with ``block_writes``, each
     block's (number, L1 writes) (see run_blocks)."""
-    from .l1view import L1View
-
     live = executor.view
-    view = L1View(live.rpc, witness.anchor, live.chain_id, live.settlement)
+    view = live.derived(witness.anchor)  # targets left out (settle --exclude) refuse L1CALL writes here too
     view.reader = WitnessReader(witness)  # type: ignore[assignment]
     # which targets accept applyStateUpdates was decided by the executor, by running their hook
     # (l1context.accepts_updates): a question of whether the settlement will go through, not of
     # what the batch computes, so the prover takes it as given instead of widening the witness
     view._accepts.update(live._accepts)
-    # targets left out of this settlement (settle --exclude) refuse L1CALL writes here too
-    view.excluded = set(live.excluded)
     root, count = run_blocks(executor, view, executor.batch.first_block, executor.chain.get_canonical_head().block_number, traces, block_writes)
     return view.delta(), root, count
 
@@ -249,9 +264,23 @@ def prove_batch(executor: "Executor", batch_id: int, prover: MockProver) -> Proo
         l2_post_state_root=post_root,
         tx_list_hash=executor.tx_list_hash(),
         delta_hash=delta_hash(encode_updates(settleable(delta))),
+        emulated=emulated_targets(executor.view, settleable(delta)),
     )
-    commitments = l1_commitments(executor, witness, block_writes)
-    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count, traces, commitments)
+    # a forked L1 has no state roots to commit to (l1source.py)
+    proofs = executor.view.l1_proofs
+    commitments = l1_commitments(executor, witness, block_writes) if proofs else []
+    return Proof(inputs, prover.seal(inputs), witness.summary(), time.perf_counter() - started, count, traces, commitments, proofs)
+
+
+def emulated_targets(view, entries: list) -> tuple[bytes, ...]:
+    """The targets of ``entries`` whose writes a settlement emulates: with emulation on, those
+    that cannot take applyStateUpdates (l1context.accepts_updates), in the order of the updates."""
+    from .l1context import accepts_updates
+
+    if not view.emulate_apply:
+        return ()
+    targets = dict.fromkeys(bytes.fromhex(e.contract[2:]) for e in entries)
+    return tuple(a for a in targets if not accepts_updates(view, a))
 
 
 def l1_commitments(executor: "Executor", witness: Witness, block_writes: list) -> list[dict]:

@@ -39,6 +39,9 @@ from .txsend import send_transaction, wait_for_receipt
 SETTLE_SIG = parse_signature(
     "settle((uint256,uint256,bytes32,bytes32,bytes32,bytes32,bytes32),(address,(bytes32,bytes32)[])[],bytes)"
 )
+SETTLE_EMULATED_SIG = parse_signature(
+    "settleEmulated((uint256,uint256,bytes32,bytes32,bytes32,bytes32,bytes32),(address,(bytes32,bytes32)[])[],address[],bytes)"
+)
 log = logging.getLogger("booster.relayer")
 
 MAX_ATTEMPTS = 3
@@ -60,6 +63,7 @@ class Settlement:
     rebased: list[dict] = field(default_factory=list)
     l2_blocks: list[int] = field(default_factory=list)  # [first, last] L2 block of the batch
     excluded: list[str] = field(default_factory=list)  # targets left out (settle --exclude)
+    emulated: list[dict] = field(default_factory=list)  # targets whose writes were applied by emulation (l1source.py)
     l1_saved: str = ""  # why L1's state could not be saved right after it landed ("" when it was)
 
     def to_json(self) -> dict:
@@ -76,12 +80,17 @@ class Settlement:
             "rebased": self.rebased,
             "l2_blocks": self.l2_blocks,
             "excluded": self.excluded,
+            **({"emulated": self.emulated} if self.emulated else {}),
             **({"l1_not_saved": self.l1_saved} if self.l1_saved else {}),
         }
 
 
 # EIP-2929 / EIP-2200 costs, for the gas breakdown (a model; "other" is what it does not explain)
 COLD_SLOAD, SSTORE_SET, SSTORE_RESET, COLD_ACCOUNT = 2_100, 20_000, 2_900, 2_600
+# a hook's own work besides its SSTOREs (the call, the access check, the loop): modelled on
+# BoosterTarget.applyStateUpdates, whose settlement frames cost 461 + 22,288 per fresh slot
+# (tests/integration/test_fork.py holds the model within 1% of them)
+HOOK_CALL, HOOK_PER_SLOT = 600, 200
 ECRECOVER = 3_000
 # the settlement's own two slots (batch counter + last anchor, L2 state root), both non-zero
 # from the constructor on: a cold read and a nonzero-to-nonzero write each
@@ -177,6 +186,44 @@ def unsettleable_message(targets: list[dict]) -> str:
     )
 
 
+def emulated_writes(targets: tuple[bytes, ...], entries: list[DeltaEntry]) -> list[list[str]]:
+    """[contract, slot, value] of each write to an emulated target: what anvil_setStorageAt applies."""
+    names = {to_checksum_address(a) for a in targets}
+    return [[e.contract, hex32(e.slot), hex32(e.after)] for e in entries if e.contract in names]
+
+
+def apply_emulated(l1: RpcClient, writes: list[list[str]]) -> None:
+    """Apply a settlement's emulated writes on L1 (anvil_setStorageAt), then mine them into a
+    block of their own, so the next anchor's state holds them. Setting final values: applying
+    them twice (a restart after a crash: resume.py) changes nothing."""
+    if not writes:
+        return
+    for contract, slot, value in writes:
+        l1.call("anvil_setStorageAt", contract, slot, value)
+    l1.call("evm_mine")
+
+
+def emulated_summary(targets: tuple[bytes, ...], entries: list[DeltaEntry]) -> list[dict]:
+    """Per emulated target: its writes and what a real applyStateUpdates would have cost."""
+    out = []
+    for target in targets:
+        contract = to_checksum_address(target)
+        mine = [e for e in entries if e.contract == contract]
+        out.append({"contract": contract, "changes": len(mine), "modelled_gas": hook_gas(mine),
+                    "needs": "applyStateUpdates((bytes32,bytes32)[]) callable by the settlement contract"})
+    return out
+
+
+def hook_gas(entries: list[DeltaEntry]) -> int:
+    """A model of what one target's applyStateUpdates would cost inside the settlement, had the
+    contract implemented it (docs/fork.md): the call to a cold account, the ABI decoding, and per
+    slot a cold SSTORE (set from zero, or reset)."""
+    total = COLD_ACCOUNT + HOOK_CALL
+    for e in entries:
+        total += COLD_SLOAD + (SSTORE_SET if e.before == 0 else SSTORE_RESET) + HOOK_PER_SLOT
+    return total
+
+
 def settlement_getter(l1: RpcClient, settlement: str, name: str) -> int:
     """One of the settlement contract's public uint getters (nextBatchId, lastAnchorNumber,
     l2StateRoot) at the L1 head."""
@@ -245,15 +292,19 @@ class Relayer:
                         f"L1's settlement contract would number this batch {inputs.batch_id}, which the L2 recorded as settled already: "
                         "L1 lost settled batches. Nothing was sent; restart with 'booster down' and 'booster up --rebase'"
                     )
+                emulated = emulated_writes(inputs.emulated, entries)
                 if ex.store:
-                    # a crash from here until the commit below is reconciled on restart
-                    ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time()})
+                    # a crash from here until the commit below is reconciled on restart (the
+                    # emulated writes applied again if the settlement landed: resume.py)
+                    ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time(),
+                                                   **({"emulated": emulated} if emulated else {})})
                 self._save_l1("")  # the anchor: a crash after the send must not lose it too
                 self.pin_landing_timestamp(inputs.anchor_number)
                 tx_hash, receipt = self.send(data, gas)
                 _fault("crash-after-settlement-sent")  # landed on L1, not saved: L1 loses it
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
+                    apply_emulated(self.l1, emulated)
                     saved = self._save_l1(tx_hash)
                     _fault("crash-after-settlement-saved")  # saved on L1, not recorded on L2
                     gas_used = int(receipt["gasUsed"], 16)
@@ -263,6 +314,7 @@ class Relayer:
                     result.gas = gas_breakdown(gas_used, data, entries)
                     result.rebased = rebased
                     result.excluded = self.excluded_json()
+                    result.emulated = emulated_summary(inputs.emulated, entries)
                     result.l1_saved = saved
                     ex.view.clear_pending()  # the exclusions end with the batch
                     ex.start_new_batch()
@@ -313,7 +365,8 @@ class Relayer:
         settlement will (from the settlement contract, at the anchor, in block anchor+1, with
         the updates of the targets before it applied); every target that fails is reported at
         once (``UnsettleableBatch``)."""
-        failures = self.failing_targets(entries)
+        emulated = {to_checksum_address(a) for a in proof.inputs.emulated}
+        failures = self.failing_targets([e for e in entries if e.contract not in emulated])
         if failures:
             raise self.unsettleable(failures, proof, entries)
 
@@ -369,7 +422,12 @@ class Relayer:
         if not entries:
             return None
         proof = prove_batch(self.executor, self._next_batch_id(), self.prover)
-        data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [proof.inputs.batch_tuple(), encode_updates(entries), proof.seal])
+        inputs = proof.inputs
+        if inputs.emulated:  # a devnet's emulated application (l1source.py)
+            emulated = ["0x" + a.hex() for a in inputs.emulated]
+            data = SETTLE_EMULATED_SIG.selector + abi_encode(SETTLE_EMULATED_SIG.inputs, [inputs.batch_tuple(), encode_updates(entries), emulated, proof.seal])
+        else:
+            data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), encode_updates(entries), proof.seal])
         return proof, entries, data
 
     def pin_landing_timestamp(self, anchor_number: int) -> None:

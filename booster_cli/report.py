@@ -28,7 +28,7 @@ from .delta import DeltaEntry, encode_delta, encode_updates, hex32, settleable
 from .errors import BoosterError, UsageError
 from .report_model import calldata_gas
 from .txsend import wait_for_receipt
-from .relayer import COLD_ACCOUNT, COLD_SLOAD, ECRECOVER, SETTLE_SIG, SSTORE_RESET, SSTORE_SET, gas_breakdown
+from .relayer import COLD_ACCOUNT, COLD_SLOAD, ECRECOVER, SETTLE_EMULATED_SIG, SETTLE_SIG, SSTORE_RESET, SSTORE_SET, emulated_summary, gas_breakdown
 
 if TYPE_CHECKING:
     from .node import Node
@@ -155,11 +155,14 @@ def report_pending(node: "Node") -> dict:
     with l1_snapshot(l1):
         direct, calls, reverted = replay_direct(l1, proof.traces)
     base_fee, blob_base_fee = _fees(l1)
+    emulated, extra, note = _emulated(proof.inputs.emulated, entries)
+    settlement_gas += extra
     return {
         "batch": proof.inputs.batch_id,
         "pending": True,
         "anchor": anchor.to_json(),
-        "settlement_measured": "the proven settlement sent inside an evm_snapshot, then reverted",
+        "settlement_measured": "the proven settlement sent inside an evm_snapshot, then reverted" + note,
+        **emulated,
         "l1_calls": calls,
         "replays_reverted": reverted,
         "base_fee_wei": base_fee,
@@ -219,7 +222,7 @@ def _settled_id(node: "Node") -> int:
 def report_settled(node: "Node", batch: int) -> dict:
     from eth_abi import decode as abi_decode
 
-    from .l1view import Anchor, L1View
+    from .l1view import Anchor
     from .prover import run_blocks
 
     ex, l1 = node.executor, node.executor.l1
@@ -233,7 +236,7 @@ def report_settled(node: "Node", batch: int) -> dict:
     block = l1.call("eth_getBlockByNumber", hex(entry["anchor"]["number"]), False)
     if block is None or block["hash"] != entry["anchor"]["hash"]:
         raise BoosterError(f"batch {batch}'s anchor block {entry['anchor']['number']} is no longer on L1")
-    view = L1View(l1, Anchor.from_rpc_block(block), ex.view.chain_id, ex.view.settlement)
+    view = ex.view.derived(Anchor.from_rpc_block(block))  # emulation allowed as it was (l1source.py)
     traces: list = []
     run_blocks(ex, view, first, last, traces)
     entries = settleable(view.delta())
@@ -242,23 +245,42 @@ def report_settled(node: "Node", batch: int) -> dict:
         raise BoosterError(f"re-executing batch {batch} on its anchor does not give the delta it settled (is the anchor's L1 state still served?)")
     tx = l1.call("eth_getTransactionByHash", entry["l1_tx_hash"])
     calldata = bytes.fromhex(tx["input"][2:])
-    _, _, seal = abi_decode(SETTLE_SIG.inputs, calldata[4:])
+    targets: tuple = ()
+    if calldata[:4] == SETTLE_EMULATED_SIG.selector:
+        _, _, emulated_args, seal = abi_decode(SETTLE_EMULATED_SIG.inputs, calldata[4:])
+        targets = tuple(bytes.fromhex(a[2:]) for a in emulated_args)
+    else:
+        _, _, seal = abi_decode(SETTLE_SIG.inputs, calldata[4:])
     with l1_snapshot(l1):
         for e in entries:  # the state the batch saw (later batches and L1 transactions aside)
             l1.call("anvil_setStorageAt", e.contract, hex32(e.slot), hex32(e.before))
         direct, calls, reverted = replay_direct(l1, traces)
     base_fee, blob_base_fee = _fees(l1)
+    emulated, extra, note = _emulated(targets, entries)
     return {
         "batch": batch,
         "pending": False,
         "anchor": entry["anchor"],
-        "settlement_measured": f"the settlement's receipt (L1 tx {entry['l1_tx_hash']})",
+        "settlement_measured": f"the settlement's receipt (L1 tx {entry['l1_tx_hash']})" + note,
+        **emulated,
         "l1_calls": calls,
         "replays_reverted": reverted,
         "base_fee_wei": base_fee,
         "blob_base_fee_wei": blob_base_fee,
-        **_measurements(traces, direct, entries, entry["gas_used"], calldata, seal),
+        **_measurements(traces, direct, entries, entry["gas_used"] + extra, calldata, seal),
     }
+
+
+def _emulated(targets: tuple, entries: list[DeltaEntry]) -> tuple[dict, int, str]:
+    """A settlement that applied some targets' writes by emulation (l1source.py) is priced as if
+    they implemented applyStateUpdates (relayer.hook_gas): its extra fields, the modelled gas
+    added to its receipt's, and what the "measured" note says of it."""
+    if not targets:
+        return {}, 0, ""
+    summary = emulated_summary(targets, entries)
+    extra = sum(t["modelled_gas"] for t in summary)
+    note = f", plus {extra:,} gas modelled for the applyStateUpdates of {len(summary)} target(s) it applied by emulation"
+    return {"emulated": summary, "emulated_modelled_gas": extra}, extra, note
 
 
 __all__ = ["l1_snapshot", "marginal_costs", "replay_direct", "report_chain_pending", "report_pending", "report_settled"]

@@ -179,6 +179,8 @@ def build_report(measured: dict, verifiers: list[Verifier], base_fee: int | None
         "l1_direct_gas_per_tx": round(direct / curves.txs) if curves.txs else 0,
         "settlement_gas": settlement,
         "settlement_measured": measured["settlement_measured"],
+        # targets the settlement applied by emulation, priced as if they had the hook (l1source.py)
+        **({k: measured[k] for k in ("emulated", "emulated_modelled_gas")} if "emulated" in measured else {}),
         "ratio": round(direct / settlement, 2) if settlement else None,
         "slots": measured["slots"],
         "contracts": measured["contracts"],

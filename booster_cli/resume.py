@@ -10,7 +10,7 @@ from eth_utils import keccak, to_checksum_address
 
 from .errors import BoosterError, ExitCode
 from .executor import Executor, fetch_head_anchor
-from .relayer import settlement_getter
+from .relayer import apply_emulated, settlement_getter
 from .rpc import RpcClient
 from .store import Store
 
@@ -76,6 +76,8 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
             raise BoosterError(f"L1 says batch {batch} was settled but its BatchSettled event is missing")
         ev = logs[-1]
         receipt = l1.call("eth_getTransactionReceipt", ev["transactionHash"])
+        # its emulated writes (l1source.py) may have been cut short: applied again (final values)
+        apply_emulated(l1, settling.get("emulated") or [])
         delta = [e for e in ex.view.delta() if not e.net_zero]
         entry = {
             "batch": batch,
@@ -87,6 +89,7 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
             "l2_blocks": [ex.batch.first_block, ex.head().block_number],
             "changes": [c.to_json() for c in delta],
             "recovered": True,
+            **({"emulated": [{"contract": c, "changes": n} for c, n in _count(settling["emulated"])]} if settling.get("emulated") else {}),
         }
         ex.view.clear_pending()
         ex.start_new_batch()
@@ -95,6 +98,13 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
         log.info("batch %s was settled on L1 before the node stopped (tx %s); recorded", batch, ev["transactionHash"])
     store.set_meta("settling", None)
     return entry
+
+
+def _count(writes: list[list[str]]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for contract, _, _ in writes:
+        counts[contract] = counts.get(contract, 0) + 1
+    return list(counts.items())
 
 
 def check_settled_batches(ex: Executor, store: Store, l1: RpcClient, settlement: str, rebase: bool) -> tuple[list[int], list[dict]]:

@@ -139,8 +139,7 @@ def _view_before(ex: "Executor", number: int, index: int) -> Any:
             return _Refusing(live, f"its anchor, L1 block {entry['anchor']['number']}, is no longer on L1")
         anchor = Anchor.from_rpc_block(block)
         blocks = [(ex, n) for n in range(entry["l2_blocks"][0], number)]
-    view = L1View(live.rpc, anchor, live.chain_id, live.settlement)
-    view.excluded = set(live.excluded)
+    view = live.derived(anchor)
     for executor, n in blocks:
         _replay_writes(view, executor, _hashes(executor, n))
     _replay_writes(view, ex, _hashes(ex, number)[:index])

@@ -67,10 +67,16 @@ def header_hash(block: dict) -> bytes:
     return keccak(rlp.encode(fields))
 
 
-def fetch_raw_witness(rpc: RpcClient, anchor: Anchor, slots: dict[bytes, set[int]], accounts: set[bytes], block_numbers: set[int]) -> dict:
-    """Everything the prover needs from L1, unverified, as JSON-RPC returned it."""
+def fetch_raw_witness(rpc: RpcClient, anchor: Anchor, slots: dict[bytes, set[int]], accounts: set[bytes], block_numbers: set[int],
+                      proofs: bool = True) -> dict:
+    """Everything the prover needs from L1, unverified, as JSON-RPC returned it. Without
+    ``proofs`` (a forked L1, l1source.py) the accounts and slots are read one by one: a forked
+    anvil's eth_getProof answers zeros for what it has not fetched from the forked chain."""
     tag = hex(anchor.number)
     addresses = sorted(set(slots) | accounts)
+    if not proofs:
+        return {**fetch_raw_witness(rpc, anchor, {}, set(), block_numbers), "proofs": _read_plainly(rpc, tag, addresses, slots),
+                "codes": rpc.batch([("eth_getCode", ["0x" + a.hex(), tag]) for a in addresses]) if addresses else []}
     calls: list[tuple[str, list]] = [("eth_getBlockByNumber", [tag, False])]
     for a in addresses:
         keys = ["0x" + s.to_bytes(32, "big").hex() for s in sorted(slots.get(a, ()))]
@@ -89,6 +95,21 @@ def fetch_raw_witness(rpc: RpcClient, anchor: Anchor, slots: dict[bytes, set[int
     }
 
 
+def _read_plainly(rpc: RpcClient, tag: str, addresses: list[bytes], slots: dict[bytes, set[int]]) -> list[dict]:
+    """Each account's balance, nonce and slots at ``tag``, shaped as eth_getProof answers them."""
+    calls: list[tuple[str, list]] = []
+    for a in addresses:
+        calls += [("eth_getBalance", ["0x" + a.hex(), tag]), ("eth_getTransactionCount", ["0x" + a.hex(), tag])]
+        calls += [("eth_getStorageAt", ["0x" + a.hex(), hex(s), tag]) for s in sorted(slots.get(a, ()))]
+    answers = iter(rpc.batch(calls) if calls else [])
+    out = []
+    for a in addresses:
+        balance, nonce = next(answers), next(answers)
+        out.append({"address": "0x" + a.hex(), "balance": balance, "nonce": nonce,
+                    "storageProof": [{"key": hex(s), "value": next(answers)} for s in sorted(slots.get(a, ()))]})
+    return out
+
+
 def _proven(root: bytes, key: bytes, proof: list[str], what: str) -> bytes:
     try:
         return HexaryTrie.get_from_proof(root, keccak(key), [rlp.decode(_b(node)) for node in proof])
@@ -104,7 +125,11 @@ def _keep_nodes(nodes: dict[bytes, bytes], proof: list[str]) -> None:
             nodes[keccak(encoded)] = encoded
 
 
-def verify_witness(anchor: Anchor, raw: dict) -> Witness:
+def verify_witness(anchor: Anchor, raw: dict, proofs: bool = True) -> Witness:
+    """The witness ``raw`` holds, checked: the anchor header against the anchor hash, every
+    account and slot against the header's state root, every ancestor header against its child.
+    Without ``proofs`` (a forked L1, whose blocks have no state root: l1source.py) the accounts
+    and slots are the values the L1 node answered, unchecked; the headers still are."""
     header = raw["header"]
     if header_hash(header) != anchor.hash:
         raise WitnessError(f"the header served for anchor block {anchor.number} does not hash to the anchor hash")
@@ -113,6 +138,9 @@ def verify_witness(anchor: Anchor, raw: dict) -> Witness:
     for proof, code_hex in zip(raw["proofs"], raw["codes"]):
         address = _b(proof["address"])
         who = to_checksum_address(address)
+        if not proofs:
+            _take_unproven(witness, address, proof, _b(code_hex))
+            continue
         encoded = _proven(state_root, address, proof["accountProof"], f"account {who}")
         nonce, balance, storage_root, code_hash = rlp.decode(encoded) if encoded else (b"", b"", EMPTY_ROOT, EMPTY_CODE_HASH)
         code = _b(code_hex)
@@ -139,6 +167,14 @@ def verify_witness(anchor: Anchor, raw: dict) -> Witness:
         expected_parent = _b(block["parentHash"])
     witness.block_hashes[anchor.number] = anchor.hash
     return witness
+
+
+def _take_unproven(witness: Witness, address: bytes, proof: dict, code: bytes) -> None:
+    """An account and its slots as an ``eth_getProof`` answer states them, without its proofs
+    (nor its code hash: a forked anvil answers one that is not its code's)."""
+    witness.accounts[address] = AccountInfo(code, _i(proof.get("balance")), _i(proof.get("nonce")))
+    for item in proof["storageProof"]:
+        witness.slots[(address, _i(item["key"]))] = _i(item.get("value"))
 
 
 class WitnessReader:

@@ -89,6 +89,9 @@ def up(
     yes: Annotated[bool, typer.Option("--yes", "-y", envvar="BOOSTER_YES", help="Do not ask before --fresh deletes state (for scripts).")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 lost the pending batch's anchor block (or settled batches), re-execute the batch on the L1 head.")] = False,
     allow_origin: Annotated[Optional[List[str]], typer.Option("--allow-origin", envvar="BOOSTER_ALLOW_ORIGIN", metavar="ORIGIN", help="Let web pages from ORIGIN (e.g. http://localhost:5173; * for any) use the L2 and L1 ports; repeatable. None by default.")] = None,
+    fork_url: Annotated[Optional[str], typer.Option("--fork-url", envvar="BOOSTER_FORK_URL", metavar="URL", help="L1 is anvil forking this chain (its state read lazily; kept with the devnet's state).")] = None,
+    fork_block_number: Annotated[Optional[int], typer.Option("--fork-block-number", envvar="BOOSTER_FORK_BLOCK_NUMBER", min=0, help="Fork at this block (default: the chain's head).")] = None,
+    emulate_apply: Annotated[bool, typer.Option("--emulate-apply", envvar="BOOSTER_EMULATE_APPLY", help="Let L1CALL write to contracts without applyStateUpdates; settlements verify those writes and apply them with anvil_setStorageAt, and say so.")] = False,
     rollups: Annotated[int, typer.Option("--rollups", envvar="BOOSTER_ROLLUPS", min=1, max=26, help="Chained rollups on the one L1 (docs/chaining.md): a, b, … with chain ids --l2-chain-id + 0, 1, … and ports --l2-port + 0, 1, … (0: any free port).")] = 1,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", envvar="BOOSTER_VERBOSE", help="Under each transaction also its decoded arguments and each L1 slot it wrote with its new value (in the terminal and l2.log).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", envvar="BOOSTER_QUIET", help="Foreground: print only warnings and errors after 'ready' (l2.log still gets every line).")] = False,
@@ -106,7 +109,10 @@ def up(
     from ..devnet import start_detached, start_foreground
     from ..origins import parse_origins
 
+    from ..l1source import L1Source
+
     origins = parse_origins(allow_origin or [])
+    l1 = L1Source(fork_url or "", fork_block_number, emulate_apply)
     specs = _rollup_specs(rollups)
     if specs:  # [[rollup]] entries: the first is the L2 of --l2-chain-id and --l2-port
         (_, l2_chain_id, l2_port), rollups = specs[0], len(specs)
@@ -122,7 +128,7 @@ def up(
             output.emit_json(record)
         else:
             output.say(
-                f"booster devnet ready\n  L1 (anvil)  {record['l1']['rpc_url']}  chain {record['l1']['chain_id']}\n"
+                f"booster devnet ready\n  L1 (anvil)  {record['l1']['rpc_url']}  chain {record['l1']['chain_id']}{_fork_note(record['l1'])}\n"
                 f"  L2 (booster) {record['l2']['rpc_url']}  chain {record['l2']['chain_id']}\n"
                 f"  settlement  {record['contracts']['settlement']}"
             )
@@ -134,12 +140,18 @@ def up(
 
     if detach:
         with output.status("starting anvil, the settlement contract and the L2 node…"):
-            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose, rollups, tuple(specs))
+            record = start_detached(l1_port, l2_port, l2_chain_id, fresh, rebase, origins, verbose, rollups, tuple(specs), l1)
         ready(record)
     else:
         # the lines go to stdout, except with --json, whose stdout holds one JSON object
         start_foreground(l1_port, l2_port, l2_chain_id, ready, fresh, rebase, origins, verbose=verbose, quiet=quiet or output.QUIET,
-                         terminal=sys.stderr if json_out else sys.stdout, rollups=rollups, specs=tuple(specs))
+                         terminal=sys.stderr if json_out else sys.stdout, rollups=rollups, specs=tuple(specs), l1=l1)
+
+
+def _fork_note(l1: dict) -> str:
+    fork = l1.get("fork")
+    note = f"  fork of {fork['url']} at block {fork['block']}" if fork else ""
+    return note + ("  (emulated applyStateUpdates)" if l1.get("emulate_apply") else "")
 
 
 def _rollup_specs(rollups: int) -> list:
@@ -379,6 +391,9 @@ def settle(
         return
     output.console().print(output.delta_table(delta, title=f"settled L1 diff of batch {result['batch']}"))
     output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']})")
+    for e in result.get("emulated", ()):  # booster up --emulate-apply
+        output.say(f"emulated: {e['contract']}'s {e['changes']} write(s) were verified by the settlement and applied with anvil_setStorageAt; "
+                   f"the real contract would need {e['needs']} (~{e['modelled_gas']:,} gas more)")
     output.say(output.proof_summary(result["proof"]))
     output.console().print(output.gas_table(result["gas"], "settlement gas"))
 

@@ -213,7 +213,8 @@ def status_view(st: dict) -> str:
     """``booster status`` for people (a running devnet): endpoints, blocks, pids, the pending batch."""
     lines = [
         "running",
-        f"  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})",
+        f"  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})"
+        + (f"  fork of {st['l1']['fork']['url']} at block {st['l1']['fork']['block']}" if st["l1"].get("fork") else ""),
         f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})",
     ]
     if st["l2"].get("ws_url"):  # the same port, upgraded (a devnet started by an older booster has none)
@@ -238,6 +239,8 @@ def delta_table(delta: dict, title: str = "pending L1 delta"):
     for c in sorted(delta["changes"], key=lambda c: order[c["contract"]]):
         before, after = int(c["before"], 16), int(c["after"], 16)
         contract = f"{c['contract_name']} {c['contract']}" if c.get("contract_name") else c["contract"]
+        if c.get("emulated"):  # no applyStateUpdates: the settlement applies it by emulation (l1source.py)
+            contract += " (emulated)"
         slot = c.get("label") or c["slot"]
         shown = (c["before_decoded"], c["after_decoded"]) if c.get("label") else (short(c["before"]), short(c["after"]))
         if before == after:
@@ -274,7 +277,9 @@ def proof_summary(proof: dict) -> str:
     w = proof["witness"]
     return (
         f"proof: public inputs hash {proof['public_inputs_hash']}; witness {w['accounts']} account(s), "
-        f"{w['slots']} slot(s), {w['proof_bytes']} proof bytes; re-executed {proof['reexecuted_txs']} tx(s) "
+        + (f"{w['slots']} slot(s), {w['proof_bytes']} proof bytes" if proof.get("l1_proofs", True) else
+           f"{w['slots']} slot(s), unproven (a forked L1 has no state root: its values are the local anvil's)")
+        + f"; re-executed {proof['reexecuted_txs']} tx(s) "
         f"in {proof['proving_seconds']:.3f}s"
     )
 

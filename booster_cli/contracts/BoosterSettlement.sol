@@ -87,6 +87,9 @@ contract BoosterSettlement {
     event RollupRegistered(uint256 indexed l2ChainId, bytes32 l2GenesisRoot);
     event ChainSettled(uint256 anchorNumber, bytes32 anchorHash, bytes32 deltaHash, bytes32 l1Commitment, uint256 changes);
     event RollupBatchSettled(uint256 indexed l2ChainId, uint256 indexed batchId, bytes32 l2PostStateRoot);
+    /// A devnet's emulated application (settleEmulated): these writes were verified with the
+    /// batch but not applied here; the devnet applies them with anvil_setStorageAt.
+    event EmulatedApply(address indexed target, uint256 changes);
 
     error WrongBatchId(uint256 got, uint256 expected);
     error StaleAnchor(uint256 anchorNumber, uint256 expectedAnchor);
@@ -131,6 +134,28 @@ contract BoosterSettlement {
     }
 
     function settle(Batch calldata b, ContractUpdate[] calldata updates, bytes calldata seal) external {
+        _settle(b, updates, new address[](0), publicInputsHash(b), seal);
+    }
+
+    /// A devnet's seal for a batch whose targets ``emulated`` lack applyStateUpdates (booster
+    /// up --emulate-apply, e.g. on a fork of a live chain): the batch's public inputs and which
+    /// targets are emulated, so a seal for one cannot settle the other.
+    function emulatedInputsHash(Batch calldata b, address[] calldata emulated) public view returns (bytes32) {
+        return keccak256(abi.encode(publicInputsHash(b), keccak256("booster: emulated applyStateUpdates"), emulated));
+    }
+
+    /// settle, for a devnet: verified exactly as settle verifies (the delta hash covers every
+    /// target's writes, the emulated ones' too), but the writes of the ``emulated`` targets the
+    /// seal names are announced (EmulatedApply) instead of applied, for the devnet to apply.
+    function settleEmulated(Batch calldata b, ContractUpdate[] calldata updates, address[] calldata emulated, bytes calldata seal)
+        external
+    {
+        _settle(b, updates, emulated, emulatedInputsHash(b, emulated), seal);
+    }
+
+    function _settle(Batch calldata b, ContractUpdate[] calldata updates, address[] memory emulated, bytes32 digest, bytes calldata seal)
+        private
+    {
         if (b.batchId != nextBatchId) revert WrongBatchId(b.batchId, nextBatchId);
         // the L2 read L1 state as of the parent block: only a batch built on it is still accurate
         if (b.anchorNumber != block.number - 1) revert StaleAnchor(b.anchorNumber, block.number - 1);
@@ -140,14 +165,14 @@ contract BoosterSettlement {
         // the batch must continue the L2 chain from the last settled state: a proof only says
         // that pre-state leads to post-state, not that pre-state is the L2's current one
         if (b.l2PreStateRoot != l2StateRoot) revert L2PreStateRootMismatch(l2StateRoot, b.l2PreStateRoot);
-        _checkSeal(publicInputsHash(b), seal);
+        _checkSeal(digest, seal);
 
         // effects before the target calls, so a target re-entering settle sees the batch as used
         // both fit: batchId == nextBatchId (a uint64) and anchorNumber == block.number - 1
         (nextBatchId, lastAnchorNumber) = (uint64(b.batchId + 1), uint64(b.anchorNumber));
         l2StateRoot = b.l2PostStateRoot;
 
-        emit BatchSettled(b.batchId, b.anchorNumber, b.anchorHash, b.deltaHash, _apply(updates));
+        emit BatchSettled(b.batchId, b.anchorNumber, b.anchorHash, b.deltaHash, _apply(updates, emulated));
     }
 
     /// Register a rollup to chain with this contract's L2: its chain id and L2 genesis root,
@@ -201,13 +226,19 @@ contract BoosterSettlement {
             }
             emit RollupBatchSettled(r.l2ChainId, r.batchId, r.l2PostStateRoot);
         }
-        emit ChainSettled(b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, _apply(updates));
+        emit ChainSettled(b.anchorNumber, b.anchorHash, b.deltaHash, b.l1Commitment, _apply(updates, new address[](0)));
     }
 
-    /// Each target's writes through its applyStateUpdates; the number of writes.
-    function _apply(ContractUpdate[] calldata updates) private returns (uint256 total) {
+    /// Each target's writes through its applyStateUpdates (an emulated target's announced
+    /// instead); the number of writes.
+    function _apply(ContractUpdate[] calldata updates, address[] memory emulated) private returns (uint256 total) {
         for (uint256 i = 0; i < updates.length; ++i) {
             ContractUpdate calldata u = updates[i];
+            if (_listed(u.target, emulated)) {
+                emit EmulatedApply(u.target, u.changes.length);
+                total += u.changes.length;
+                continue;
+            }
             // a call to an address without code would "succeed" and silently drop the writes;
             // the reason is an Error(string) so generic revert decoders can show it
             if (u.target.code.length == 0) {
@@ -219,6 +250,13 @@ contract BoosterSettlement {
             }
             total += u.changes.length;
         }
+    }
+
+    function _listed(address target, address[] memory list) private pure returns (bool) {
+        for (uint256 i = 0; i < list.length; ++i) {
+            if (list[i] == target) return true;
+        }
+        return false;
     }
 
     /// seal = r ‖ s ‖ v over the raw 32-byte public-inputs hash (no EIP-191 prefix).

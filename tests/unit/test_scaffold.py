@@ -37,7 +37,8 @@ EXPECTED = {
 }
 
 SETTINGS = {
-    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": [], "rollups": 1},
+    "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": [], "rollups": 1,
+               "fork_url": "", "fork_block_number": "latest", "emulate_apply": False},
     "prover": {"key": ""},
     "client": {"rpc_url": "", "from": 0},
     "report": {"verifier_gas": []},
@@ -49,6 +50,9 @@ ENV_VARS = {
     ("devnet", "state_dir"): "BOOSTER_STATE_DIR",
     ("devnet", "allow_origin"): "BOOSTER_ALLOW_ORIGIN",
     ("devnet", "rollups"): "BOOSTER_ROLLUPS",
+    ("devnet", "fork_url"): "BOOSTER_FORK_URL",
+    ("devnet", "fork_block_number"): "BOOSTER_FORK_BLOCK_NUMBER",
+    ("devnet", "emulate_apply"): "BOOSTER_EMULATE_APPLY",
     ("prover", "key"): "BOOSTER_PROVER_KEY",
     ("client", "rpc_url"): "BOOSTER_RPC_URL",
     ("client", "from"): "BOOSTER_FROM",
