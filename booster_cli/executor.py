@@ -43,6 +43,7 @@ from eth_utils import ValidationError as EvmValidationError
 from eth_utils import keccak, to_checksum_address
 
 from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
+from .devstate import Clock, apply_edits
 from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
@@ -215,6 +216,13 @@ class Executor:
         self.on_block: Callable[[Any, list], None] | None = None
         self._block_report: tuple | None = None
         self.chain_order, self.chain_index = chain if chain else (None, 0)
+        # the dev methods (devmethods.py): the block clock (kept with the record), the mining mode
+        # (not kept: a restart mines automatically again), the state edits of anvil_set* by block
+        self.clock = Clock()
+        self.automine = True
+        self.interval_mining = 0  # seconds between blocks built whether or not transactions wait
+        self._next_interval_at = 0.0
+        self.block_edits: dict[int, list] = {}
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -250,16 +258,22 @@ class Executor:
         }
         if self.chain_order is not None:
             record["chain"] = self.chain_order.to_record()
+        if not self.clock.is_default:
+            record["clock"] = self.clock.to_record()
         return record
 
-    def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None) -> None:
-        """Make the state so far durable (without a store: only publish it)."""
+    def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None,
+               edits: dict[int, list] | None = None) -> None:
+        """Make the state so far durable (without a store: only publish it). ``edits``: the
+        anvil_set* edits of a new block, by its number (see devstate.py)."""
         if self.store:
-            self.store.commit({"executor": self.record()}, tx_updates or [], history or [], lost_from)
+            self.store.commit({"executor": self.record()}, tx_updates or [], history or [], lost_from, edits=edits)
         self.published_head = self.chain.get_canonical_head().block_number
 
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
+        self.clock = Clock.from_record(saved.get("clock"))
+        self.block_edits = self.store.block_edits()
         b = saved["batch"]
         self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"])
         chaindb, head = self.chain.chaindb, self.chain.get_canonical_head().block_number
@@ -471,19 +485,66 @@ class Executor:
 
     # -- block production --
     def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for a block to build: transactions queued while mining
+        automatically, or the next interval block due (evm_setIntervalMining)."""
         with self._intake:
-            if not self.queue:
+            if not self._work_due():
+                if self.interval_mining:
+                    timeout = max(0.0, min(timeout, self._next_interval_at - time.monotonic()))
                 self._arrived.wait(timeout)
-            return bool(self.queue)
+            return self._work_due()
+
+    def _work_due(self) -> bool:
+        return (self.automine and bool(self.queue)) or bool(self.interval_mining and time.monotonic() >= self._next_interval_at)
+
+    def produce(self) -> int:
+        """The block producer's step (node.py): an interval block when one is due, else what is
+        queued if mining automatically; returns how many transactions were mined."""
+        if self.interval_mining and time.monotonic() >= self._next_interval_at:
+            self._next_interval_at = time.monotonic() + self.interval_mining
+            return self._reported(lambda: self._mine_pending(explicit=True))
+        return self.mine_pending()
+
+    def set_mining(self, automine: bool | None = None, interval: int | None = None) -> None:
+        """evm_setAutomine / evm_setIntervalMining, as anvil's: automine on ends interval mining;
+        automine off leaves interval mining as it is; an interval (seconds) replaces automine,
+        0 meaning blocks only on evm_mine / anvil_mine."""
+        with self._intake:
+            if automine is True:
+                self.automine, self.interval_mining = True, 0
+            elif automine is False:
+                self.automine = False
+            if interval is not None:
+                self.automine, self.interval_mining = False, interval
+                self._next_interval_at = time.monotonic() + interval
+            self._arrived.notify_all()
 
     def mine_pending(self) -> int:
         """Apply every queued transaction that fits into one new block; returns how many.
         Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
         in front of what arrived during the build. ``on_block`` hears of the block once it is
-        published, after the lock is let go."""
+        published, after the lock is let go. With automine off (evm_setAutomine) it builds
+        nothing: transactions wait for evm_mine, anvil_mine or an interval block."""
+        if not self.automine:
+            return 0
+        return self._reported(self._mine_pending)
+
+    def mine(self, count: int = 1, timestamp: int | None = None, interval: int | None = None, edits: list | None = None) -> None:
+        """evm_mine / anvil_mine: ``count`` blocks, each with what is queued (as much as the
+        block gas limit takes), empty if nothing is; the first at ``timestamp`` (checked by the
+        caller: after the head's), each ``interval`` seconds after the one before (anvil_mine's). ``edits``: one block of anvil_set* edits and no transaction instead."""
+        with self.lock:
+            if timestamp is not None:
+                self.clock.next_timestamp = timestamp
+            for _ in range(count):
+                if interval is not None:
+                    self.clock.next_timestamp = self.head().timestamp + interval
+                self._reported(lambda: self._mine_pending(explicit=True, edits=edits))
+
+    def _reported(self, build: Callable[[], int]) -> int:
         with self.lock:
             self._block_report = None
-            mined = self._mine_pending()
+            mined = build()
             report, self._block_report = self._block_report, None
         if report is not None and self.on_block is not None:
             try:
@@ -492,31 +553,37 @@ class Executor:
                 log.exception("describing L2 block %s failed", report[0].number)
         return mined
 
-    def _mine_pending(self) -> int:
+    def _mine_pending(self, explicit: bool = False, edits: list | None = None) -> int:
+        """One block of queued transactions (none: no block, unless ``explicit``: evm_mine,
+        anvil_mine, an interval block, which take up to the gas limit rather than the EIP-1559
+        target, as anvil's blocks do); ``edits``: a block of anvil_set* edits only."""
         with self.lock:
             if self.broken:
                 raise RuntimeError(f"no more blocks: {self.broken}")
-            if self.queue and self.store:
+            if self.queue and self.store and edits is None:
                 # what still waits for its insert is stored now, and taken too (a block of only
                 # what happened to be stored cost ~10% of the throughput)
                 self.store.flush()
             with self._intake:
-                pending = self._take_stored()
-            if not pending:
+                pending = self._take_stored() if edits is None else []
+            if not pending and not explicit:
                 return 0
-            try:
-                self.refresh_anchor()
-            except BaseException:
-                self._publish([], pending)  # L1 did not answer: nothing was applied
-                raise
-            base_header, journal = self.chain.header, self.view.journal
+            if pending:
+                try:
+                    self.refresh_anchor()
+                except BaseException:
+                    self._publish([], pending)  # L1 did not answer: nothing was applied
+                    raise
+            parent = self.head()
+            timestamp = self.clock.timestamp_after(parent.timestamp)
+            base_header, journal = rebuilt(self.chain.header, timestamp=timestamp), self.view.journal
             block_mark = journal.mark()
             if self.chain_order is not None:
                 self.view.read_tag = self.chain_index  # what this block reads at the anchor is this rollup's
             unwritten = self.store.kv.uncommitted() if self.store else {}
             originals = [(h, self.txs[h].tx) for h in pending]
             try:
-                block, rows, used = self._build_block(pending, base_header, up_to_target=True)
+                block, rows, used = self._build_block(pending, base_header, allow_empty=explicit, up_to_target=not explicit, edits=edits)
             except BaseException:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
@@ -524,15 +591,21 @@ class Executor:
                 self.view.read_tag = None
             if self.chain_order is not None:
                 self.chain_order.add(self.chain_index, block.number, journal.first_changes_since(self.view.storage, block_mark))
+            clock = Clock(**self.clock.to_record())
+            if block is not None:
+                self.clock.used(block.header.timestamp)
             try:
-                self.commit(rows)
+                self.commit(rows, edits={block.number: edits} if edits else None)
             except BaseException:
                 # a block is published only once its commit is done: this one never was
+                self.clock = clock
                 if self.chain_order is not None:
                     self.chain_order.drop_last()
                 self._unseal(block, base_header, block_mark, unwritten, originals)
                 self._publish([], pending)
                 raise
+            if edits:
+                self.block_edits[block.number] = edits
             journal.forget()
             self._publish(pending[:used], pending[used:])
             if self._block_report is not None:
@@ -570,7 +643,8 @@ class Executor:
             for _ in range(mined):
                 self._receipts_held.pop()
 
-    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False, up_to_target: bool = False) -> tuple[Any, list, int]:
+    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False, up_to_target: bool = False,
+                     edits: list | None = None) -> tuple[Any, list, int]:
         """Apply transactions from the front of ``pending`` on top of ``base_header``'s parent
         state, seal and persist the block; the chain head follows only if the block is
         canonical (a longer branch). Returns the block, the transaction rows for the store (the
@@ -579,11 +653,16 @@ class Executor:
         ``up_to_target``: take no transaction that could carry the block's gas past the EIP-1559
         target (half the limit), unless it is the first. Under a sustained load every block
         would otherwise be full, and the base fee would grow 12.5% a block (from 1 gwei past
-        100 gwei in 40 blocks, ~24,000 votes), dropping what senders priced for a devnet."""
+        100 gwei in 40 blocks, ~24,000 votes), dropping what senders priced for a devnet.
+
+        ``edits``: anvil_set* edits applied to the block's state before its transactions
+        (devstate.py); the prover applies them the same way."""
         chain = self.chain
         # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
         base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
         vm = chain.get_vm(base_header)
+        if edits:
+            apply_edits(vm.state, edits)
         # py-evm reads only gas_limit and gas_used of the header it is given per transaction; the
         # block's header is built once, at the end (one per transaction cost ~4% of a block)
         tally = GasTally(base_header.gas_limit, base_header.gas_used)
@@ -698,7 +777,8 @@ class Executor:
         for tx in old.transactions:
             self.txs[tx.hash].tx = tx
         pending = state["carried"] + [tx.hash for tx in old.transactions]
-        block, rows, used = self._build_block(pending, self.chain.create_header_from_parent(state["parent"]), allow_empty=True)
+        header = self.chain.create_header_from_parent(state["parent"])
+        block, rows, used = self._build_block(pending, header, allow_empty=True, edits=self.block_edits.get(number))
         state["parent"], state["rows"], state["carried"] = block.header, state["rows"] + rows, pending[used:]
         return block
 

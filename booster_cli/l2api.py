@@ -21,6 +21,7 @@ from .abi import decode_revert
 from .callstate import AccountOverride
 from .errors import RpcError
 from .executor import ASK_UNDER_LOCK, L2_GAS_LIMIT
+from .devmethods import dev_methods
 from .filters import filter_methods
 from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
 
@@ -638,6 +639,7 @@ def methods(node: "Node") -> dict:
         "eth_feeHistory": get_fee_history,
         "eth_getLogs": get_logs,
         **filter_methods(ex, get_logs, scan_logs, _block_param),
+        **dev_methods(node),
         "eth_syncing": lambda: False,
         "eth_accounts": accounts,
         "eth_sendTransaction": send_transaction,

@@ -170,11 +170,14 @@ def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | No
 def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[TxTrace] | None = None,
                block_writes: list | None = None) -> tuple[bytes, int]:
     """Re-execute the executor's L2 blocks ``first``..``last`` on their parent's state with the L1
-    view ``view``; each block must end on the state root the executor sealed. Returns (the last
+    view ``view``; each block must end on the state root the executor sealed. A block's anvil_set*
+    edits (devstate.py), which no transaction makes, are taken from the executor's record, as
+    transactions are, and applied before its transactions. Returns (the last
     block's state root, transactions re-executed). With ``block_writes``, appends for each block
     (its number, {(address, slot): value at the block's end} for the L1 slots it wrote)."""
     from eth.vm.chain_context import ChainContext
 
+    from .devstate import apply_edits
     from .executor import GasTally
     from .l2vm import BoosterL2State, BoosterVM, apply_atomically
     from .precompiles import l1_calls_of
@@ -191,6 +194,9 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
         parent = chain.get_canonical_block_header_by_number(number - 1)
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
         vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
+        edits = executor.block_edits.get(number)
+        if edits:  # anvil_set* edits, before the block's transactions as the executor applied them
+            apply_edits(vm.state, edits)
         tally = GasTally(header.gas_limit, 0)  # the block's gas so far: all a transaction reads of it
         keys: dict = {}  # the L1 slots this block wrote, in first-write order
         for tx in block.transactions:

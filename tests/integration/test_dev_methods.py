@@ -1,0 +1,165 @@
+"""anvil's dev methods on the L2 (devmethods.py): the same calls on a plain anvil and on the L2
+answer alike, and what they do stays consistent with the pending delta and settlement."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from eth_abi import encode
+from eth_utils import keccak
+
+from booster_cli.accounts import DEV_ADDRESSES
+from booster_cli.errors import RpcError
+from booster_cli.rpc import RpcClient
+from booster_cli.txsend import wait_for_receipt
+
+from .conftest import anvil_with_voting, signed_vote
+from .test_durability import restart
+
+pytestmark = pytest.mark.integration
+
+
+def l2_of(devnet) -> RpcClient:
+    return RpcClient(devnet.record["l2"]["rpc_url"])
+
+
+def head(rpc: RpcClient) -> tuple[int, int]:
+    block = rpc.call("eth_getBlockByNumber", "latest", False)
+    return int(block["number"], 16), int(block["timestamp"], 16)
+
+
+def timestamps(rpc: RpcClient, first: int) -> list[int]:
+    last = head(rpc)[0]
+    return [int(rpc.call("eth_getBlockByNumber", hex(n), False)["timestamp"], 16) for n in range(first, last + 1)]
+
+
+def answer(rpc: RpcClient, method: str, *params):
+    """The result, or ("error", code) for a JSON-RPC error."""
+    try:
+        return rpc.call(method, *params)
+    except RpcError as exc:
+        return ("error", exc.code)
+
+
+def votes_on_l1(l1: RpcClient, voting: str, candidate: int = 1) -> int:
+    slot = keccak(encode(["uint256", "uint256"], [candidate, 0]))
+    return int(l1.call("eth_getStorageAt", voting, "0x" + slot.hex(), "latest"), 16)
+
+
+def mining_and_time(rpc: RpcClient) -> dict:
+    """One sequence of mining and clock calls; what it answers and the blocks it makes (numbers
+    relative to the start, timestamps as offsets from the block before)."""
+    out: dict = {}
+    n0, _ = head(rpc)
+    out["evm_mine"] = rpc.call("evm_mine")
+    t = head(rpc)[1]
+    out["evm_mine(ts)"] = rpc.call("evm_mine", t + 100)
+    out["exact"] = head(rpc)[1] - t
+    t = head(rpc)[1]
+    out["evm_mine({blocks, timestamp})"] = rpc.call("evm_mine", {"blocks": 3, "timestamp": t + 50})
+    n1, _ = head(rpc)
+    out["first of three"] = int(rpc.call("eth_getBlockByNumber", hex(n1 - 2), False)["timestamp"], 16) - t
+    t = head(rpc)[1]
+    out["anvil_mine(3, 10)"] = rpc.call("anvil_mine", 3, 10)
+    out["interval steps"] = [b - a for a, b in zip([t] + timestamps(rpc, n1 + 1), timestamps(rpc, n1 + 1))]
+    n2, t = head(rpc)
+    out["anvil_mine(hex)"] = rpc.call("anvil_mine", "0x2")
+    out["anvil_mine() blocks"] = (rpc.call("anvil_mine"), head(rpc)[0] - n2)
+    t = head(rpc)[1]
+    offset = rpc.call("evm_increaseTime", 1000)
+    out["increaseTime is a number"] = isinstance(offset, int) and offset >= 1000
+    rpc.call("evm_mine")
+    out["after increaseTime"] = head(rpc)[1] - t >= 1000
+    t = head(rpc)[1]
+    out["setNextBlockTimestamp"] = rpc.call("evm_setNextBlockTimestamp", hex(t + 500))
+    rpc.call("evm_mine")
+    out["next exact"] = head(rpc)[1] - t
+    t = head(rpc)[1]
+    out["setNextBlockTimestamp(past)"] = answer(rpc, "evm_setNextBlockTimestamp", t - 5)
+    out["evm_mine(past)"] = answer(rpc, "evm_mine", t - 5)
+    out["anvil_setBlockTimestampInterval"] = rpc.call("anvil_setBlockTimestampInterval", 7)
+    rpc.call("evm_mine")
+    rpc.call("evm_mine")
+    out["interval of 7"] = head(rpc)[1] - t
+    out["remove"] = (rpc.call("anvil_removeBlockTimestampInterval"), rpc.call("anvil_removeBlockTimestampInterval"))
+    out["bad params"] = [answer(rpc, "evm_mine", "bad"), answer(rpc, "anvil_mine", -1), answer(rpc, "evm_increaseTime", -100),
+                         answer(rpc, "evm_setAutomine", "true")]
+    out["blocks"] = head(rpc)[0] - n0
+    return out
+
+
+def test_mining_and_time_answer_as_anvil(devnet, tmp_path):
+    """The same sequence on a plain anvil and on the L2: the same answers, the same number of
+    blocks, the same exact timestamps (anvil lets blocks share a timestamp, the L2 does not, so
+    the sequence sets them apart)."""
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        expected = mining_and_time(anvil)
+    got = mining_and_time(l2_of(devnet))
+    assert got == expected
+    assert expected["exact"] == 100 and expected["interval steps"] == [10, 10, 10] and expected["bad params"][0] == ("error", -32602)
+
+
+def test_empty_blocks_are_proved_and_settle(devnet):
+    """A vote, then empty blocks (evm_mine, anvil_mine): the prover re-executes all of them and
+    the settlement lands with the one vote; timestamps stay strictly increasing."""
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    receipt = wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0).hex()))
+    first = int(receipt["blockNumber"], 16)
+    l2.call("evm_mine")
+    l2.call("anvil_mine", 5, 2)
+    l2.call("evm_mine", {"blocks": 2, "timestamp": head(l2)[1] + 1})
+    last = head(l2)[0]
+    assert last == first + 8
+    stamps = timestamps(l2, first)
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+    assert all(l2.call("eth_getBlockByNumber", hex(n), False)["transactions"] == [] for n in range(first + 1, last + 1))
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["l2_blocks"][1] == last and settled["proof"]["reexecuted_txs"] == 1
+    assert votes_on_l1(devnet.l1, voting) == 1
+
+
+def test_automine_off_queues_until_mined_and_restart_mines_again(devnet, tmp_path):
+    """evm_setAutomine(false): a sent transaction is acknowledged (durable) but waits; evm_mine
+    takes it. A restart mines automatically again (the mode is not kept) and takes what waited.
+    Interval mining builds blocks by itself, empty ones too; automine on ends it."""
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        on_anvil = [anvil.call("anvil_getAutomine"), anvil.call("evm_setAutomine", False), anvil.call("anvil_getAutomine"),
+                    anvil.call("evm_setIntervalMining", 0), anvil.call("anvil_getAutomine"), anvil.call("evm_setAutomine", True),
+                    anvil.call("anvil_getAutomine")]
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    on_l2 = [l2.call("anvil_getAutomine"), l2.call("evm_setAutomine", False), l2.call("anvil_getAutomine"),
+             l2.call("evm_setIntervalMining", 0), l2.call("anvil_getAutomine"), l2.call("evm_setAutomine", True),
+             l2.call("anvil_getAutomine")]
+    assert on_l2 == on_anvil == [True, None, False, None, False, None, True]
+
+    l2.call("evm_setAutomine", False)
+    n, _ = head(l2)
+    first = l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0).hex())
+    time.sleep(0.5)
+    assert l2.call("eth_getTransactionReceipt", first) is None and head(l2)[0] == n
+    assert int(l2.call("eth_getTransactionCount", DEV_ADDRESSES[1], "pending"), 16) == 1
+    assert devnet.ok("status", "--json").json()["pending"]["txs"] == 1
+    assert l2.call("evm_mine") == "0x0"
+    assert wait_for_receipt(l2, first)["blockNumber"] == hex(n + 1)
+
+    second = l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1).hex())
+    devnet.ok("down")
+    restart(devnet)
+    l2 = l2_of(devnet)
+    assert l2.call("anvil_getAutomine") is True
+    assert wait_for_receipt(l2, second)["status"] == "0x1"
+    assert devnet.ok("delta", "show", "--json").json()["changes"][0]["after"].endswith("2")
+
+    l2.call("evm_setIntervalMining", 1)
+    assert l2.call("anvil_getAutomine") is False
+    n, _ = head(l2)
+    time.sleep(2.6)
+    assert head(l2)[0] - n >= 2
+    l2.call("evm_setAutomine", True)
+    time.sleep(0.2)
+    n, _ = head(l2)
+    time.sleep(1.5)
+    assert head(l2)[0] == n
