@@ -8,6 +8,8 @@ each does to the pending delta and to settlement is in docs/commands.md ("Dev me
 - Time: ``evm_increaseTime``, ``evm_setNextBlockTimestamp``, ``anvil_setBlockTimestampInterval``,
   ``anvil_removeBlockTimestampInterval`` (devstate.Clock). A block's timestamp is always after its
   parent's (anvil lets two blocks share one; py-evm does not).
+- Snapshots: ``evm_snapshot`` / ``evm_revert`` take back the L2 and its pending delta together
+  (``Executor.revert``).
 - Mining mode: ``evm_setAutomine``, ``anvil_getAutomine``, ``evm_setIntervalMining``. With
   automine off, accepted transactions stay queued (durable) until a block is mined.
 
@@ -130,7 +132,17 @@ def dev_methods(node: "Node") -> dict:
     def get_automine() -> bool:
         return ex.automine
 
+    def snapshot() -> str:
+        """evm_snapshot: the id, a hex quantity from "0x0" on, as anvil's."""
+        return hex(ex.snapshot())
+
+    def revert(snapshot_id: Any) -> bool:
+        """evm_revert: true, or false for an unknown (or used up) id, as anvil's."""
+        return ex.revert(numeric(snapshot_id, "snapshot id"))
+
     return {
+        "evm_snapshot": snapshot,
+        "evm_revert": revert,
         "evm_mine": evm_mine,
         "anvil_mine": anvil_mine,
         "hardhat_mine": anvil_mine,

@@ -38,6 +38,7 @@ from eth_keys.constants import SECPK1_N
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.message import Message
 from eth_bloom import BloomFilter
+from eth.exceptions import HeaderNotFound
 from eth_utils import ValidationError as EvmValidationError
 
 from eth_utils import keccak, to_checksum_address
@@ -58,6 +59,8 @@ log = logging.getLogger("booster.executor")
 ASK_UNDER_LOCK = object()  # see Executor.published_receipt
 STORE_FAILING = "the L2 builds no block and takes no transaction until its store can write again (it resumes by itself)"
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
+CHAIN_NO_SNAPSHOTS = ("evm_snapshot, evm_revert and anvil_reset are not supported on a chained devnet (up --rollups N): its rollups "
+                      "share one L1 view and one global block order, which one rollup cannot take back alone")
 MAX_NONCE_GAP = 1024
 # receipts of the latest mined transactions stay in memory; older ones are read from the store
 RECEIPTS_IN_MEMORY = 10_000
@@ -223,6 +226,8 @@ class Executor:
         self.interval_mining = 0  # seconds between blocks built whether or not transactions wait
         self._next_interval_at = 0.0
         self.block_edits: dict[int, list] = {}
+        self.snapshots: dict[int, dict] = {}  # evm_snapshot's, by id (see snapshot)
+        self._next_snapshot = 0
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -982,6 +987,114 @@ class Executor:
             for number in range(first_block, self.head().block_number + 1):
                 self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
             self.batch.reopened = batch_id
+
+    # -- evm_snapshot / evm_revert (devmethods.py) --
+    def snapshot(self) -> int:
+        """evm_snapshot: remember the head block, the executor's record (the L1 view with the
+        pending delta and read set, the batch, the clock); returns the snapshot's id (0, 1, …).
+        Snapshots live in memory, as anvil's: a restart forgets them."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            head = self.head()
+            snapshot_id = self._next_snapshot
+            self._next_snapshot += 1
+            self.snapshots[snapshot_id] = {"head": head.block_number, "hash": head.hash, "record": json.loads(json.dumps(self.record()))}
+            return snapshot_id
+
+    def revert(self, snapshot_id: int) -> bool:
+        """evm_revert: back to snapshot ``snapshot_id``, which is used up with every later one;
+        False if there is no such snapshot (as anvil). The blocks after its head are no longer
+        canonical and their transactions are forgotten (receipts, rows in the store, anvil_set*
+        edits); the L1 view (pending delta, read set, anchor), the batch and the clock are the
+        snapshot's; transactions accepted and not mined stay queued, as in anvil's pool, and are
+        queued again against the reverted nonces. All of it in one store commit: a restart
+        comes back reverted. Refused (RpcError) when a settlement landed on L1 after the
+        snapshot, or a rebase rebuilt the blocks it names."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            snap = self.snapshots.get(snapshot_id)
+            if snap is None:
+                return False
+            if self.broken:
+                raise RuntimeError(f"no revert: {self.broken}")
+            chaindb, number = self.chain.chaindb, snap["head"]
+            batch = snap["record"]["batch"]
+            if batch["first_block"] != self.batch.first_block or batch["pre_state_root"] != self.batch.pre_state_root.hex():
+                raise RpcError(
+                    f"evm_revert: snapshot {hex(snapshot_id)} is from before the settlement of L2 blocks {batch['first_block']}.."
+                    f"{self.batch.first_block - 1}, which landed on L1: L1 holds that settlement, so the L2 cannot go back "
+                    "before it (take a snapshot after settling)", -32000)
+            try:
+                canonical = chaindb.get_canonical_block_hash(number)
+            except HeaderNotFound:
+                canonical = None
+            if canonical != snap["hash"]:
+                raise RpcError(f"evm_revert: L2 block {number} of snapshot {hex(snapshot_id)} was rebuilt since by a rebase "
+                               "(settle --rebase or --exclude) on another L1 anchor", -32000)
+            head = self.head().block_number
+            gone = [h for n in range(number + 1, head + 1)
+                    for h in chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))]
+            header = chaindb.get_block_header_by_hash(snap["hash"])
+            unwritten = self.store.kv.uncommitted() if self.store else {}
+            self._rewind_canonical(header, head, gone)
+            try:
+                if self.store:
+                    self.store.commit({"executor": snap["record"]}, forget_txs=gone, forget_blocks_from=number + 1)
+            except BaseException:
+                self.store.kv.discard_since(unwritten)
+                raise
+            for later in [i for i in self.snapshots if i >= snapshot_id]:
+                del self.snapshots[later]
+            self.chain.header = self.chain.create_header_from_parent(header)
+            self.view.load_record(snap["record"]["view"])
+            self.view._marks.clear()
+            self.clock = Clock.from_record(snap["record"].get("clock"))
+            self.batch = Batch(bytes.fromhex(batch["pre_state_root"]), batch["first_block"])
+            for n in range(batch["first_block"], number + 1):
+                self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))
+            for tx_hash in gone:
+                self.txs.pop(tx_hash, None)
+            for n in [n for n in self.block_edits if n > number]:
+                del self.block_edits[n]
+            self.published_head = number
+            self._publish()
+            self._queue_again()
+            log.info("L2 reverted to snapshot %s: block %s (%s blocks, %s transactions undone)", hex(snapshot_id), number, head - number, len(gone))
+            return True
+
+    def _rewind_canonical(self, header: Any, old_head: int, gone: list[bytes]) -> None:
+        """Make ``header`` the canonical head, the blocks after it (up to ``old_head``) and their
+        transactions no longer canonical (py-evm only moves its head to a longer branch)."""
+        import rlp
+        from eth.db.chain_gaps import reopen_gap
+        from eth.db.schema import SchemaV1
+        from eth.rlp.sedes import chain_gaps
+
+        chaindb = self.chain.chaindb
+        db = chaindb.db
+        gaps = chaindb.get_header_chain_gaps()
+        for number in range(header.block_number + 1, old_head + 1):
+            del db[SchemaV1.make_block_number_to_hash_lookup_key(number)]
+            gaps = reopen_gap(number, gaps)  # as py-evm's own de-canonicalization does
+        db[SchemaV1.make_header_chain_gaps_lookup_key()] = rlp.encode(gaps, sedes=chain_gaps)
+        for tx_hash in gone:
+            key = SchemaV1.make_transaction_hash_to_block_lookup_key(tx_hash)
+            if key in db:
+                del db[key]
+        db[SchemaV1.make_canonical_head_hash_lookup_key()] = header.hash
+
+    def _queue_again(self) -> None:
+        """After a revert: the accepted transactions not mined (queued, or waiting for a nonce
+        gap) are queued again, in arrival order, against the head's nonces."""
+        with self._intake:
+            waiting = self.queue + [h for w in self.future.values() for h in w.values()]
+            self.queue, self._queued_by, self.future = [], {}, {}
+            for tx_hash in sorted(waiting, key=lambda h: self.txs[h].seq):
+                rec = self.txs[tx_hash]
+                self._enqueue(tx_hash, rec.tx, rec.sender, self._next_nonce(rec.sender))
+            self._arrived.notify_all()
 
     def start_new_batch(self) -> None:
         head = self.head()

@@ -163,3 +163,163 @@ def test_automine_off_queues_until_mined_and_restart_mines_again(devnet, tmp_pat
     n, _ = head(l2)
     time.sleep(1.5)
     assert head(l2)[0] == n
+
+
+def transfer(chain_id: int, nonce: int) -> str:
+    from booster_cli.accounts import DEV_PRIVATE_KEYS
+    from booster_cli.txsign import sign_eip1559
+
+    raw, _ = sign_eip1559(DEV_PRIVATE_KEYS[1], chain_id=chain_id, nonce=nonce, to="0x" + "22" * 20, data=b"", gas=21_000,
+                          max_fee_per_gas=10**10, max_priority_fee_per_gas=1, value=1)
+    return "0x" + raw.hex()
+
+
+def snapshots_and_pool(rpc: RpcClient, chain_id: int) -> list:
+    """evm_snapshot / evm_revert: ids, what a revert does to mined transactions, to nonces, to
+    transactions waiting in the pool (automine off) and to the clock."""
+    out: list = []
+    s0, s1 = rpc.call("evm_snapshot"), rpc.call("evm_snapshot")
+    out += [s0, s1, rpc.call("evm_revert", s1), rpc.call("evm_revert", s1), rpc.call("evm_revert", "0x5"), rpc.call("evm_revert", s0)]
+    out.append(answer(rpc, "evm_revert"))
+    n0 = head(rpc)[0]
+    s = rpc.call("evm_snapshot")
+    out.append(s)
+    sent = rpc.call("eth_sendRawTransaction", transfer(chain_id, 0))
+    out.append(wait_for_receipt(rpc, sent)["status"])
+    out.append(rpc.call("eth_getTransactionCount", DEV_ADDRESSES[1], "latest"))
+    out.append(rpc.call("evm_revert", s))
+    out += [rpc.call("eth_getTransactionReceipt", sent), rpc.call("eth_getTransactionByHash", sent),
+            rpc.call("eth_getTransactionCount", DEV_ADDRESSES[1], "latest"), head(rpc)[0] - n0]
+    out.append(rpc.call("eth_sendRawTransaction", transfer(chain_id, 0)) == sent)  # the same transaction again
+    wait_for_receipt(rpc, sent)
+
+    rpc.call("evm_setAutomine", False)
+    waiting = rpc.call("eth_sendRawTransaction", transfer(chain_id, 1))
+    s = rpc.call("evm_snapshot")
+    later = rpc.call("eth_sendRawTransaction", transfer(chain_id, 2))
+    out.append(rpc.call("evm_revert", s))
+    # the pool is not part of a snapshot: both still wait, and the next block takes them
+    out += [rpc.call("eth_getTransactionByHash", h)["blockNumber"] for h in (waiting, later)]
+    rpc.call("evm_mine")
+    out += [rpc.call("eth_getTransactionReceipt", h)["status"] for h in (waiting, later)]
+    s = rpc.call("evm_snapshot")
+    mined = rpc.call("eth_sendRawTransaction", transfer(chain_id, 3))
+    rpc.call("evm_mine")
+    out.append(rpc.call("eth_getTransactionReceipt", mined)["status"])
+    out.append(rpc.call("evm_revert", s))
+    # mined after the snapshot: gone with its block, not back in the pool
+    out += [rpc.call("eth_getTransactionByHash", mined), rpc.call("eth_getTransactionCount", DEV_ADDRESSES[1], "pending")]
+    rpc.call("evm_mine")
+    out.append(rpc.call("eth_getTransactionReceipt", mined))
+    rpc.call("evm_setAutomine", True)
+
+    # the clock is part of a snapshot
+    t = head(rpc)[1]
+    s = rpc.call("evm_snapshot")
+    rpc.call("evm_increaseTime", 10_000)
+    rpc.call("evm_mine")
+    out.append(head(rpc)[1] - t >= 10_000)
+    rpc.call("evm_revert", s)
+    rpc.call("evm_mine")
+    out.append(head(rpc)[1] - t < 100)
+    return out
+
+
+def test_snapshot_and_revert_answer_as_anvil(devnet, tmp_path):
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        expected = snapshots_and_pool(anvil, 31337)
+    l2 = l2_of(devnet)
+    blocks = l2.call("eth_newBlockFilter")
+    got = snapshots_and_pool(l2, 167010)
+    assert got == expected
+    assert expected[:7] == ["0x0", "0x1", True, False, False, True, ("error", -32602)]
+    # a block filter follows the revert: what it reports next are canonical blocks
+    l2.call("eth_getFilterChanges", blocks)
+    s = l2.call("evm_snapshot")
+    l2.call("anvil_mine", 3)
+    assert len(l2.call("eth_getFilterChanges", blocks)) == 3
+    assert l2.call("evm_revert", s) is True
+    l2.call("evm_mine", head(l2)[1] + 100)  # not the block the revert took back (the same block has the same hash)
+    assert l2.call("eth_getFilterChanges", blocks) == [l2.call("eth_getBlockByNumber", "latest", False)["hash"]]
+
+
+def l2_view(devnet, l2: RpcClient, voting: str) -> dict:
+    """What a revert must bring back: the head, nonces, balances, the delta, the pending counts,
+    what L1SANDBOXCALL reads through the pending delta."""
+    sender = DEV_ADDRESSES[1]
+    read = "0x" + encode(["address", "bytes"], [voting, keccak(b"votes(uint256)")[:4] + encode(["uint256"], [1])]).hex()
+    status = devnet.ok("status", "--json").json()
+    return {
+        "block": head(l2),
+        "nonce": l2.call("eth_getTransactionCount", sender, "latest"),
+        "pending nonce": l2.call("eth_getTransactionCount", sender, "pending"),
+        "balance": l2.call("eth_getBalance", sender, "latest"),
+        # without its anchor: with nothing pending, the L1 view follows L1's head (the anchor policy)
+        "delta": {k: v for k, v in devnet.ok("delta", "show", "--json").json().items() if k != "anchor"},
+        "pending": status["pending"],
+        "votes seen on L2": l2.call("eth_call", {"to": "0x0000000000000000000000000000000000001002", "data": read}, "latest"),
+    }
+
+
+def test_snapshot_vote_revert_restores_the_delta_then_settles_one_vote(devnet):
+    """The acceptance suite, anvil style: snapshot → an L1CALL vote → the delta, nonce and
+    balance changed → revert → the L2 state, nonce, receipt and `booster delta show --json` are
+    as before → the same vote again → settle: L1 holds what one vote gives. Then: a revert
+    survives a restart, and a revert to before a landed settlement is refused."""
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    before = l2_view(devnet, l2, voting)
+    assert before["delta"]["changes"] == []
+
+    snap = l2.call("evm_snapshot")
+    vote = "0x" + signed_vote(voting, 0).hex()
+    tx_hash = l2.call("eth_sendRawTransaction", vote)
+    assert wait_for_receipt(l2, tx_hash)["status"] == "0x1"
+    voted = l2_view(devnet, l2, voting)
+    assert voted["nonce"] == "0x1" and voted["balance"] != before["balance"] and voted["block"][0] == before["block"][0] + 1
+    assert [int(c["after"], 16) for c in voted["delta"]["changes"]] == [1] and voted["delta"]["txs"] == 1
+    assert int(voted["votes seen on L2"], 16) == 1
+
+    assert l2.call("evm_revert", snap) is True
+    assert l2_view(devnet, l2, voting) == before
+    assert l2.call("eth_getTransactionReceipt", tx_hash) is None and l2.call("eth_getTransactionByHash", tx_hash) is None
+    assert devnet.booster("tx", tx_hash).code == 1
+    assert l2.call("evm_revert", snap) is False  # used up
+
+    assert l2.call("eth_sendRawTransaction", vote) == tx_hash
+    assert wait_for_receipt(l2, tx_hash)["status"] == "0x1"
+    # a revert to a pending delta: back to that delta (and its read set: the settlement's proof
+    # re-executes the batch from a witness of it)
+    one_vote = l2_view(devnet, l2, voting)
+    snap = l2.call("evm_snapshot")
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1, candidate=2).hex()))
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 2).hex()))
+    assert [int(c["after"], 16) for c in devnet.ok("delta", "show", "--json").json()["changes"]] == [2, 1]
+    assert l2.call("evm_revert", snap) is True
+    assert l2_view(devnet, l2, voting) == one_vote
+    settled = devnet.ok("settle", "--json").json()
+    assert [int(c["after"], 16) for c in settled["changes"]] == [1]
+    assert votes_on_l1(devnet.l1, voting) == 1
+
+    # a revert is durable: a restart comes back reverted
+    after_settle = l2_view(devnet, l2, voting)
+    snap = l2.call("evm_snapshot")
+    second = l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1).hex())
+    wait_for_receipt(l2, second)
+    assert l2.call("evm_revert", snap) is True
+    devnet.ok("down")
+    restart(devnet)
+    l2 = l2_of(devnet)
+    again = l2_view(devnet, l2, voting)
+    assert l2.call("eth_getTransactionReceipt", second) is None
+    assert again["nonce"] == after_settle["nonce"] and again["delta"]["changes"] == [] and again["block"][0] == after_settle["block"][0]
+    assert l2.call("evm_revert", snap) is False  # snapshots live in memory, as anvil's
+
+    # L1 holds a settlement: no revert to before it
+    snap = l2.call("evm_snapshot")
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1).hex()))
+    devnet.ok("settle")
+    with pytest.raises(RpcError, match="L1 holds that settlement") as refused:
+        l2.call("evm_revert", snap)
+    assert refused.value.code == -32000
+    assert votes_on_l1(devnet.l1, voting) == 2 and int(l2.call("eth_getTransactionCount", DEV_ADDRESSES[1], "latest"), 16) == 2
