@@ -10,6 +10,11 @@ each does to the pending delta and to settlement is in docs/commands.md ("Dev me
   parent's (anvil lets two blocks share one; py-evm does not).
 - Snapshots: ``evm_snapshot`` / ``evm_revert`` take back the L2 and its pending delta together
   (``Executor.revert``).
+- State: ``anvil_setBalance``, ``anvil_setNonce``, ``anvil_setCode``, ``anvil_setStorageAt``: each
+  edit is a new L2 block of its own (no transactions; anvil mines none), recorded with the block
+  so that the prover applies it when it re-executes the batch (devstate.py). L2 state only:
+  ``setStorageAt`` on an L1 contract's address writes that address's L2 storage, never L1 or
+  the delta.
 - Mining mode: ``evm_setAutomine``, ``anvil_getAutomine``, ``evm_setIntervalMining``. With
   automine off, accepted transactions stay queued (durable) until a block is mined.
 
@@ -132,6 +137,54 @@ def dev_methods(node: "Node") -> dict:
     def get_automine() -> bool:
         return ex.automine
 
+    def account(value: Any) -> str:
+        """An address to edit: 0x and 40 hex digits; not the settlement contract's, which is
+        reserved on L2 (see Executor._validate)."""
+        if not (isinstance(value, str) and len(value) == 42 and value[:2] == "0x"):
+            raise RpcError(f"invalid address {value!r}: expected 0x followed by 40 hex digits", -32602)
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError:
+            raise RpcError(f"invalid address {value!r}: expected 0x followed by 40 hex digits", -32602) from None
+        if raw == ex.view.settlement:
+            raise RpcError(f"{value} is the settlement contract's address, reserved on the L2 (its deployer's key is public): "
+                           "its L2 account cannot be edited", -32602)
+        return "0x" + raw.hex()
+
+    def edit(*change: Any) -> None:
+        """One block holding this anvil_set* edit (devstate.py), durable before the answer."""
+        ex.edit_state([list(change)])
+
+    def set_balance(address: Any, balance: Any) -> None:
+        edit("balance", account(address), hex(numeric(balance, "balance")))
+        return None
+
+    def set_nonce(address: Any, nonce: Any) -> None:
+        edit("nonce", account(address), hex(numeric(nonce, "nonce", 2**64)))
+        return None
+
+    def set_code(address: Any, code: Any) -> None:
+        text = code[2:] if isinstance(code, str) and code[:2] == "0x" else code
+        try:
+            raw = bytes.fromhex(text) if isinstance(text, str) and text.strip() == text else None
+        except ValueError:
+            raw = None
+        if raw is None:
+            raise RpcError(f"invalid code {code!r}: expected hex bytes", -32602)
+        edit("code", account(address), "0x" + raw.hex())
+        return None
+
+    def set_storage_at(address: Any, slot: Any, value: Any) -> bool:
+        key = numeric(slot, "storage slot")
+        if not (isinstance(value, str) and len(value) == 66 and value[:2] == "0x"):
+            raise RpcError(f"invalid storage value {value!r}: expected a 32 byte hex string", -32602)
+        try:
+            word = int(value, 16)
+        except ValueError:
+            raise RpcError(f"invalid storage value {value!r}: expected a 32 byte hex string", -32602) from None
+        edit("storage", account(address), hex(key), hex(word))
+        return True
+
     def snapshot() -> str:
         """evm_snapshot: the id, a hex quantity from "0x0" on, as anvil's."""
         return hex(ex.snapshot())
@@ -141,6 +194,8 @@ def dev_methods(node: "Node") -> dict:
         return ex.revert(numeric(snapshot_id, "snapshot id"))
 
     return {
+        **{f"{prefix}_{name}": method for prefix in ("anvil", "hardhat") for name, method in (
+            ("setBalance", set_balance), ("setNonce", set_nonce), ("setCode", set_code), ("setStorageAt", set_storage_at))},
         "evm_snapshot": snapshot,
         "evm_revert": revert,
         "evm_mine": evm_mine,

@@ -988,6 +988,13 @@ class Executor:
                 self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
             self.batch.reopened = batch_id
 
+    def edit_state(self, edits: list) -> None:
+        """anvil_set*: a new block applying ``edits`` (devstate.py) and holding no transaction,
+        whatever the mining mode; queued transactions are then checked against the new nonces."""
+        with self.lock:
+            self.mine(1, edits=edits)
+            self._queue_again()
+
     # -- evm_snapshot / evm_revert (devmethods.py) --
     def snapshot(self) -> int:
         """evm_snapshot: remember the head block, the executor's record (the L1 view with the

@@ -323,3 +323,103 @@ def test_snapshot_vote_revert_restores_the_delta_then_settles_one_vote(devnet):
         l2.call("evm_revert", snap)
     assert refused.value.code == -32000
     assert votes_on_l1(devnet.l1, voting) == 2 and int(l2.call("eth_getTransactionCount", DEV_ADDRESSES[1], "latest"), 16) == 2
+
+
+WHO = "0x" + "11" * 20
+# runtime: SSTORE(0, calldata[0:32]) (and a revert for 2): what a transaction to setCode's code does
+STORE_RUNTIME = "0x600035" "80600214601557" "80600314601b57" "60005500" "5b60006000fd" "5b601b56"
+
+
+def state_edits(rpc: RpcClient) -> list:
+    """anvil_set* and hardhat_set*: answers, what reads then see, bad parameters."""
+    word = "0x" + "00" * 31 + "07"
+    out = [
+        rpc.call("anvil_setBalance", WHO, "0x100"), rpc.call("anvil_setNonce", WHO, 5), rpc.call("anvil_setCode", WHO, STORE_RUNTIME),
+        rpc.call("anvil_setStorageAt", WHO, "0x1", word), rpc.call("anvil_setStorageAt", WHO, 5, word),
+        rpc.call("eth_getBalance", WHO, "latest"), rpc.call("eth_getTransactionCount", WHO, "latest"), rpc.call("eth_getCode", WHO, "latest"),
+        rpc.call("eth_getStorageAt", WHO, "0x1", "latest"), rpc.call("eth_getStorageAt", WHO, "0x5", "latest"),
+        rpc.call("hardhat_setBalance", WHO, "100"), rpc.call("hardhat_setNonce", WHO, "0x9"), rpc.call("hardhat_setCode", WHO, "0x"),
+        rpc.call("hardhat_setStorageAt", WHO, "0x1", "0x" + "00" * 32),
+        rpc.call("eth_getBalance", WHO, "latest"), rpc.call("eth_getTransactionCount", WHO, "latest"), rpc.call("eth_getCode", WHO, "latest"),
+        rpc.call("eth_getStorageAt", WHO, "0x1", "latest"),
+        answer(rpc, "anvil_setStorageAt", WHO, "0x1", "0x07"), answer(rpc, "anvil_setBalance", "0x12", "0x1"),
+        answer(rpc, "anvil_setBalance", WHO, "0x1" + "0" * 64), answer(rpc, "anvil_setBalance", WHO), answer(rpc, "anvil_setCode", WHO, "0xzz"),
+    ]
+    return out
+
+
+def test_state_edits_answer_as_anvil_and_each_is_a_block(devnet, tmp_path):
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        expected = state_edits(anvil)
+    l2 = l2_of(devnet)
+    n, _ = head(l2)
+    got = state_edits(l2)
+    assert got == expected
+    assert expected[:5] == [None, None, None, True, True] and expected[-1] == ("error", -32602)
+    # the deviation: each edit is an L2 block of its own (9 above), holding no transaction
+    assert head(l2)[0] == n + 9
+    assert all(l2.call("eth_getBlockByNumber", hex(b), False)["transactions"] == [] for b in range(n + 1, n + 10))
+    # the settlement contract's L2 account is reserved
+    settlement = devnet.record["contracts"]["settlement"]
+    with pytest.raises(RpcError, match="reserved") as refused:
+        l2.call("anvil_setCode", settlement, STORE_RUNTIME)
+    assert refused.value.code == -32602
+
+
+def test_state_edits_are_proved_settle_and_survive_a_restart(devnet):
+    """A vote, then edits in the same batch: balance, nonce, code a transaction then runs,
+    and storage at the L1 Voting contract's address (L2 storage only). The prover re-executes
+    the edits with the blocks, the settlement lands with the one vote (L1 untouched by the
+    edits), and a restart keeps every edited value."""
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0).hex()))
+    slot = "0x" + keccak(encode(["uint256", "uint256"], [1, 0])).hex()
+    rich = DEV_ADDRESSES[3]
+    assert l2.call("anvil_setBalance", rich, hex(123 * 10**18)) is None
+    assert l2.call("anvil_setNonce", DEV_ADDRESSES[4], "0x7") is None
+    assert l2.call("anvil_setCode", WHO, STORE_RUNTIME) is None
+    assert l2.call("anvil_setStorageAt", voting, slot, "0x" + "00" * 31 + "63") is True
+    # a transaction that runs the edited code and pays with the edited balance
+    stored = l2.call("eth_sendTransaction", {"from": rich, "to": WHO, "data": "0x" + (0x1234).to_bytes(32, "big").hex(), "gas": "0x186a0"})
+    assert wait_for_receipt(l2, stored)["status"] == "0x1"
+    assert l2.call("eth_getStorageAt", WHO, "0x0", "latest") == "0x" + (0x1234).to_bytes(32, "big").hex()
+    delta = devnet.ok("delta", "show", "--json").json()["changes"]
+    assert [(c["contract"].lower(), int(c["after"], 16)) for c in delta] == [(voting.lower(), 1)]
+
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["proof"]["reexecuted_txs"] == 2
+    assert votes_on_l1(devnet.l1, voting) == 1  # the L2 storage edit never reaches L1
+    l2_values = lambda rpc: [  # noqa: E731
+        rpc.call("eth_getBalance", rich, "latest") != hex(10_000 * 10**18), rpc.call("eth_getTransactionCount", DEV_ADDRESSES[4], "latest"),
+        rpc.call("eth_getCode", WHO, "latest"), rpc.call("eth_getStorageAt", WHO, "0x0", "latest"), rpc.call("eth_getStorageAt", voting, slot, "latest")]
+    before = l2_values(l2)
+    assert before[1:] == ["0x7", STORE_RUNTIME, "0x" + (0x1234).to_bytes(32, "big").hex(), "0x" + "00" * 31 + "63"]
+    devnet.ok("down")
+    restart(devnet)
+    l2 = l2_of(devnet)
+    assert l2_values(l2) == before
+    # and the next batch, which starts from the edited state, settles too
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 1).hex()))
+    devnet.ok("settle")
+    assert votes_on_l1(devnet.l1, voting) == 2
+
+
+def test_the_prover_needs_the_edits(tmp_path):
+    """Without a block's anvil_set* edits, re-execution does not reach the executor's state root:
+    the prover signs nothing (so it really learns them from the record)."""
+    from booster_cli.accounts import PROVER_KEY_LABEL, dev_key
+    from booster_cli.executor import Executor
+    from booster_cli.prover import MockProver, ProvingMismatch, prove_batch
+
+    with anvil_with_voting(tmp_path) as (l1, voting):
+        ex = Executor(l1, 31337, 167010)
+        ex.submit(signed_vote(voting, 0))
+        ex.mine_pending()
+        ex.edit_state([["balance", WHO, hex(5)], ["storage", WHO, "0x1", "0x2"]])
+        ex.mine(2)
+        prover = MockProver(dev_key(PROVER_KEY_LABEL))
+        assert prove_batch(ex, 1, prover).reexecuted_txs == 1
+        ex.block_edits.clear()
+        with pytest.raises(ProvingMismatch, match="state root"):
+            prove_batch(ex, 1, prover)
