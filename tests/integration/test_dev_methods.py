@@ -423,3 +423,52 @@ def test_the_prover_needs_the_edits(tmp_path):
         ex.block_edits.clear()
         with pytest.raises(ProvingMismatch, match="state root"):
             prove_batch(ex, 1, prover)
+
+
+def test_a_rebase_rebuilds_the_edits_with_their_blocks(devnet):
+    """settle --rebase re-executes the batch on the L1 head: a block of anvil_setCode edits is
+    rebuilt with them, so the transaction that runs that code keeps its effect."""
+    from booster_cli.accounts import DEV_PRIVATE_KEYS
+    from booster_cli.txsend import transact
+
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0).hex()))
+    l2.call("anvil_setCode", WHO, STORE_RUNTIME)
+    value = "0x" + (0x1234).to_bytes(32, "big").hex()
+    stored = l2.call("eth_sendTransaction", {"from": DEV_ADDRESSES[2], "to": WHO, "data": value, "gas": "0x186a0"})
+    assert wait_for_receipt(l2, stored)["status"] == "0x1"
+    # L1 writes the slot the batch read: a conflict, then a rebase
+    data = keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1])
+    assert transact(devnet.l1, DEV_PRIVATE_KEYS[6], to=voting, data=data)["status"] == "0x1"
+    assert devnet.booster("settle").code == 4
+    settled = devnet.ok("settle", "--rebase", "--json").json()
+    assert [c["after"] for c in settled["changes"]] == ["0x" + (2).to_bytes(32, "big").hex()]
+    assert votes_on_l1(devnet.l1, voting) == 2
+    assert l2.call("eth_getCode", WHO, "latest") == STORE_RUNTIME
+    assert l2.call("eth_getStorageAt", WHO, "0x0", "latest") == value
+    assert wait_for_receipt(l2, stored)["status"] == "0x1"
+
+
+def test_chained_rollups_mine_and_edit_but_refuse_snapshots(tmp_path):
+    """On a chained devnet each rollup mines and takes edits on its own (the chain's prover
+    re-executes them in the global order); snapshots are refused: one rollup cannot take back
+    the shared L1 view and block order alone."""
+    from .conftest import started_devnet
+
+    with started_devnet(tmp_path, up_args=("--rollups", "2")) as dn:
+        voting = dn.deploy_voting()
+        a, b = (RpcClient(r["rpc_url"]) for r in dn.record["rollups"])
+        for rpc in (a, b):
+            for method, params in (("evm_snapshot", ()), ("evm_revert", ("0x0",))):
+                with pytest.raises(RpcError, match="chained devnet") as refused:
+                    rpc.call(method, *params)
+                assert refused.value.code == -32000
+        assert b.call("anvil_setBalance", WHO, "0x1234") is None
+        b.call("anvil_mine", 2)
+        wait_for_receipt(a, a.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0).hex()))
+        wait_for_receipt(b, b.call("eth_sendRawTransaction", "0x" + signed_vote(voting, 0, chain_id=167011).hex()))
+        a.call("evm_mine")
+        dn.ok("settle")
+        assert votes_on_l1(dn.l1, voting) == 2
+        assert b.call("eth_getBalance", WHO, "latest") == "0x1234" and a.call("eth_getBalance", WHO, "latest") == "0x0"
