@@ -9,7 +9,7 @@ each does to the pending delta and to settlement is in docs/commands.md ("Dev me
   ``anvil_removeBlockTimestampInterval`` (devstate.Clock). A block's timestamp is always after its
   parent's (anvil lets two blocks share one; py-evm does not).
 - Snapshots: ``evm_snapshot`` / ``evm_revert`` take back the L2 and its pending delta together
-  (``Executor.revert``).
+  (``Executor.revert``); ``anvil_reset`` goes back to the genesis block (``Executor.reset``).
 - State: ``anvil_setBalance``, ``anvil_setNonce``, ``anvil_setCode``, ``anvil_setStorageAt``: each
   edit is a new L2 block of its own (no transactions; anvil mines none), recorded with the block
   so that the prover applies it when it re-executes the batch (devstate.py). L2 state only:
@@ -193,7 +193,17 @@ def dev_methods(node: "Node") -> dict:
         """evm_revert: true, or false for an unknown (or used up) id, as anvil's."""
         return ex.revert(numeric(snapshot_id, "snapshot id"))
 
+    def reset(options: Any = None) -> None:
+        """anvil_reset: the L2 back to its genesis block (Executor.reset); forking options are
+        refused, the L2 forks nothing."""
+        if options is not None:
+            raise RpcError("anvil_reset: the booster L2 does not fork: it takes no options (none resets it to its genesis block)", -32602)
+        ex.reset()
+        return None
+
     return {
+        "anvil_reset": reset,
+        "hardhat_reset": reset,
         **{f"{prefix}_{name}": method for prefix in ("anvil", "hardhat") for name, method in (
             ("setBalance", set_balance), ("setNonce", set_nonce), ("setCode", set_code), ("setStorageAt", set_storage_at))},
         "evm_snapshot": snapshot,

@@ -18,6 +18,7 @@ being answered while the next block is built; receipts a rebase is replacing are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -228,6 +229,7 @@ class Executor:
         self.block_edits: dict[int, list] = {}
         self.snapshots: dict[int, dict] = {}  # evm_snapshot's, by id (see snapshot)
         self._next_snapshot = 0
+        self._reset_below = 0  # snapshots before an anvil_reset (see reset)
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -1022,6 +1024,8 @@ class Executor:
             if self.chain_order is not None:
                 raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
             snap = self.snapshots.get(snapshot_id)
+            if snap is None and snapshot_id < self._reset_below:
+                raise RpcError("Resource not found", -32001)  # a snapshot from before anvil_reset, as anvil answers
             if snap is None:
                 return False
             if self.broken:
@@ -1040,36 +1044,71 @@ class Executor:
             if canonical != snap["hash"]:
                 raise RpcError(f"evm_revert: L2 block {number} of snapshot {hex(snapshot_id)} was rebuilt since by a rebase "
                                "(settle --rebase or --exclude) on another L1 anchor", -32000)
-            head = self.head().block_number
-            gone = [h for n in range(number + 1, head + 1)
-                    for h in chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))]
-            header = chaindb.get_block_header_by_hash(snap["hash"])
-            unwritten = self.store.kv.uncommitted() if self.store else {}
-            self._rewind_canonical(header, head, gone)
+            for later in [i for i in self.snapshots if i >= snapshot_id]:
+                del self.snapshots[later]
+            head, gone = self._rewind(number, snap["record"])
+            log.info("L2 reverted to snapshot %s: block %s (%s blocks, %s transactions undone)", hex(snapshot_id), number, head - number, len(gone))
+            return True
+
+    def reset(self) -> None:
+        """anvil_reset: back to the genesis block, with an empty pending delta on the L1 head and
+        nothing queued: every transaction is forgotten, every snapshot too. Refused once a
+        settlement landed (L1 holds it) and on a chained devnet."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            if self.batch.first_block != 1:
+                raise RpcError(f"anvil_reset: L2 blocks 1..{self.batch.first_block - 1} are settled on L1, which holds that "
+                               "settlement: the L2 cannot go back to its genesis ('booster up --fresh' starts a new devnet)", -32000)
+            fresh = L1View(self.l1, fetch_head_anchor(self.l1), self.view.chain_id, self.view.settlement)
+            genesis = self.chain.get_canonical_block_header_by_number(0)
+            record = {"view": fresh.to_record(), "batch": {"pre_state_root": genesis.state_root.hex(), "first_block": 1}}
+            self._rewind(0, record, drop_queued=True)
+            self.snapshots.clear()
+            self._reset_below = self._next_snapshot  # ids go on; older ones are unknown to evm_revert (anvil's error)
+            log.info("L2 reset to its genesis block")
+
+    def _rewind(self, number: int, record: dict, drop_queued: bool = False) -> tuple[int, list[bytes]]:
+        """Make canonical block ``number`` the head again, with the executor ``record`` (view,
+        batch, clock) of that moment: the later blocks' transactions (``drop_queued``: and every
+        other one) are forgotten, in memory and in the store, in one commit. Returns the old
+        head's number and the forgotten transactions. Under ``lock``."""
+        chaindb = self.chain.chaindb
+        head = self.head().block_number
+        gone = [h for n in range(number + 1, head + 1)
+                for h in chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))]
+        header = chaindb.get_canonical_block_header_by_number(number)
+        unwritten = self.store.kv.uncommitted() if self.store else {}
+        self._rewind_canonical(header, head, gone)
+        # dropping everything: no transaction is accepted from the list to the commit (one
+        # accepted meanwhile would be queued in the store and forgotten in memory)
+        with self._intake if drop_queued else contextlib.nullcontext():
+            dropped = list(self.txs) if drop_queued else []
             try:
                 if self.store:
-                    self.store.commit({"executor": snap["record"]}, forget_txs=gone, forget_blocks_from=number + 1)
+                    self.store.commit({"executor": record}, forget_txs=gone + dropped, forget_blocks_from=number + 1)
             except BaseException:
                 self.store.kv.discard_since(unwritten)
                 raise
-            for later in [i for i in self.snapshots if i >= snapshot_id]:
-                del self.snapshots[later]
-            self.chain.header = self.chain.create_header_from_parent(header)
-            self.view.load_record(snap["record"]["view"])
-            self.view._marks.clear()
-            self.clock = Clock.from_record(snap["record"].get("clock"))
-            self.batch = Batch(bytes.fromhex(batch["pre_state_root"]), batch["first_block"])
-            for n in range(batch["first_block"], number + 1):
-                self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))
-            for tx_hash in gone:
+            if drop_queued:
+                self.queue, self._queued_by, self.future = [], {}, {}
+        self.chain.header = self.chain.create_header_from_parent(header)
+        self.view.load_record(record["view"])
+        self.view._marks.clear()
+        self.clock = Clock.from_record(record.get("clock"))
+        batch = record["batch"]
+        self.batch = Batch(bytes.fromhex(batch["pre_state_root"]), batch["first_block"])
+        for n in range(batch["first_block"], number + 1):
+            self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))
+        with self._intake:
+            for tx_hash in gone + dropped:
                 self.txs.pop(tx_hash, None)
-            for n in [n for n in self.block_edits if n > number]:
-                del self.block_edits[n]
-            self.published_head = number
-            self._publish()
-            self._queue_again()
-            log.info("L2 reverted to snapshot %s: block %s (%s blocks, %s transactions undone)", hex(snapshot_id), number, head - number, len(gone))
-            return True
+        for n in [n for n in self.block_edits if n > number]:
+            del self.block_edits[n]
+        self.published_head = number
+        self._publish()
+        self._queue_again()
+        return head, gone + dropped
 
     def _rewind_canonical(self, header: Any, old_head: int, gone: list[bytes]) -> None:
         """Make ``header`` the canonical head, the blocks after it (up to ``old_head``) and their

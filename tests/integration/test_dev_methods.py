@@ -472,3 +472,47 @@ def test_chained_rollups_mine_and_edit_but_refuse_snapshots(tmp_path):
         dn.ok("settle")
         assert votes_on_l1(dn.l1, voting) == 2
         assert b.call("eth_getBalance", WHO, "latest") == "0x1234" and a.call("eth_getBalance", WHO, "latest") == "0x0"
+
+
+def resets(rpc: RpcClient, chain_id: int) -> list:
+    """anvil_reset: what it answers, and what is left of blocks, the pool, snapshots, the mode."""
+    mined = rpc.call("eth_sendRawTransaction", transfer(chain_id, 0))
+    wait_for_receipt(rpc, mined)
+    out = [rpc.call("evm_snapshot"), rpc.call("evm_snapshot"), rpc.call("evm_setAutomine", False)]
+    waiting = rpc.call("eth_sendRawTransaction", transfer(chain_id, 1))
+    out += [rpc.call("anvil_reset"), head(rpc)[0], rpc.call("anvil_getAutomine"),
+            rpc.call("eth_getTransactionByHash", mined), rpc.call("eth_getTransactionByHash", waiting),
+            rpc.call("eth_getTransactionCount", DEV_ADDRESSES[1], "pending"),
+            rpc.call("evm_snapshot"), answer(rpc, "evm_revert", "0x0"), answer(rpc, "anvil_reset", {}), rpc.call("anvil_reset", None)]
+    rpc.call("evm_setAutomine", True)
+    return out
+
+
+def test_reset_answers_as_anvil_and_starts_the_l2_over(devnet, tmp_path):
+    """anvil_reset as anvil's (the pool emptied, snapshot ids going on, older ones an error, the
+    mining mode kept); on the L2 it also empties the pending delta, is durable, and is refused
+    once a settlement landed."""
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        expected = resets(anvil, 31337)
+    l2 = l2_of(devnet)
+    assert resets(l2, 167010) == expected
+    assert expected == [
+        "0x0", "0x1", None, None, 0, False, None, None, "0x0", "0x2", ("error", -32001), ("error", -32602), None]
+
+    voting = devnet.deploy_voting()
+    vote = "0x" + signed_vote(voting, 0).hex()
+    wait_for_receipt(l2, l2.call("eth_sendRawTransaction", vote))
+    l2.call("anvil_setBalance", WHO, "0x5")
+    assert devnet.ok("delta", "show", "--json").json()["changes"] != []
+    assert l2.call("anvil_reset") is None
+    devnet.ok("down")
+    restart(devnet)
+    l2 = l2_of(devnet)
+    assert head(l2)[0] == 0 and devnet.ok("delta", "show", "--json").json()["changes"] == []
+    assert l2.call("eth_getBalance", WHO, "latest") == "0x0" and l2.call("eth_getTransactionCount", DEV_ADDRESSES[1], "latest") == "0x0"
+    tx_hash = l2.call("eth_sendRawTransaction", vote)
+    assert wait_for_receipt(l2, tx_hash)["blockNumber"] == "0x1"
+    devnet.ok("settle")
+    assert votes_on_l1(devnet.l1, voting) == 1
+    with pytest.raises(RpcError, match="settled on L1"):
+        l2.call("anvil_reset")
