@@ -15,6 +15,10 @@ each does to the pending delta and to settlement is in docs/commands.md ("Dev me
   so that the prover applies it when it re-executes the batch (devstate.py). L2 state only:
   ``setStorageAt`` on an L1 contract's address writes that address's L2 storage, never L1 or
   the delta.
+- Impersonation: ``anvil_impersonateAccount``, ``anvil_stopImpersonatingAccount``,
+  ``anvil_autoImpersonateAccount``: ``eth_sendTransaction`` from such an address is signed with a
+  stand-in key and its sender recorded with it (devstate.py), so the prover runs it as that
+  sender's.
 - Mining mode: ``evm_setAutomine``, ``anvil_getAutomine``, ``evm_setIntervalMining``. With
   automine off, accepted transactions stay queued (durable) until a block is mined.
 
@@ -138,8 +142,8 @@ def dev_methods(node: "Node") -> dict:
         return ex.automine
 
     def account(value: Any) -> str:
-        """An address to edit: 0x and 40 hex digits; not the settlement contract's, which is
-        reserved on L2 (see Executor._validate)."""
+        """An address to edit or impersonate: 0x and 40 hex digits; not the settlement
+        contract's, which is reserved on L2 (see Executor._validate)."""
         if not (isinstance(value, str) and len(value) == 42 and value[:2] == "0x"):
             raise RpcError(f"invalid address {value!r}: expected 0x followed by 40 hex digits", -32602)
         try:
@@ -148,7 +152,7 @@ def dev_methods(node: "Node") -> dict:
             raise RpcError(f"invalid address {value!r}: expected 0x followed by 40 hex digits", -32602) from None
         if raw == ex.view.settlement:
             raise RpcError(f"{value} is the settlement contract's address, reserved on the L2 (its deployer's key is public): "
-                           "its L2 account cannot be edited", -32602)
+                           "its L2 account cannot be edited or impersonated", -32602)
         return "0x" + raw.hex()
 
     def edit(*change: Any) -> None:
@@ -193,6 +197,22 @@ def dev_methods(node: "Node") -> dict:
         """evm_revert: true, or false for an unknown (or used up) id, as anvil's."""
         return ex.revert(numeric(snapshot_id, "snapshot id"))
 
+    def impersonate(address: Any) -> None:
+        """anvil_impersonateAccount: eth_sendTransaction from ``address`` needs no key until
+        anvil_stopImpersonatingAccount (in memory, as anvil's: a restart forgets it)."""
+        ex.impersonating.add(bytes.fromhex(account(address)[2:]))
+        return None
+
+    def stop_impersonating(address: Any) -> None:
+        ex.impersonating.discard(bytes.fromhex(account(address)[2:]))
+        return None
+
+    def auto_impersonate(enabled: Any) -> None:
+        if not isinstance(enabled, bool):
+            raise RpcError(f"invalid flag {enabled!r}: expected true or false", -32602)
+        ex.auto_impersonate = enabled
+        return None
+
     def reset(options: Any = None) -> None:
         """anvil_reset: the L2 back to its genesis block (Executor.reset); forking options are
         refused, the L2 forks nothing."""
@@ -202,6 +222,9 @@ def dev_methods(node: "Node") -> dict:
         return None
 
     return {
+        **{f"{prefix}_{name}": method for prefix in ("anvil", "hardhat") for name, method in (
+            ("impersonateAccount", impersonate), ("stopImpersonatingAccount", stop_impersonating))},
+        "anvil_autoImpersonateAccount": auto_impersonate,
         "anvil_reset": reset,
         "hardhat_reset": reset,
         **{f"{prefix}_{name}": method for prefix in ("anvil", "hardhat") for name, method in (

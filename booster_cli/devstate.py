@@ -7,6 +7,10 @@ the L2's block clock, the state edits of ``anvil_set*`` and the snapshots of ``e
   interval timestamp is used, the offset follows it (later blocks go on from there). Unlike
   anvil, two blocks never share a timestamp: each is at least its parent's + 1 s (py-evm's
   header rule). The clock is kept with the executor's record (a restart goes on from it).
+- **Impersonation** (``anvil_impersonateAccount``): ``eth_sendTransaction`` from an address
+  without a key signs with a stand-in key (``impersonation_key``) and records the real sender
+  with the transaction (the store's ``impersonated``), which every later reading of the block
+  uses (``executor.SendersChain``): the prover re-executes it as that sender's.
 - **State edits** (``anvil_setBalance``, ``setNonce``, ``setCode``, ``setStorageAt``): a list of
   ``[op, address, *values]`` applied to the L2 state of a new block of their own before its
   transactions (there are none): the executor when it builds the block (and a rebase when it
@@ -20,6 +24,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from eth_utils import keccak
 
 MAX_TIMESTAMP = 2**63 - 1  # block timestamps stay below this (anvil's clock is an i64 offset)
 
@@ -83,3 +89,11 @@ def apply_edits(state: Any, edits: list) -> None:
             state.set_storage(account, int(values[0], 16), int(values[1], 16))
         else:
             raise ValueError(f"unknown state edit {op!r}")
+
+
+# -- impersonation --
+def impersonation_key(sender: bytes) -> str:
+    """The stand-in key that signs ``sender``'s transactions while it is impersonated: one per
+    sender, so that the same transaction from two impersonated senders has two hashes. Its
+    signature says nothing about the sender, which is recorded with the transaction instead."""
+    return "0x" + keccak(b"booster impersonation stand-in key" + sender).hex()

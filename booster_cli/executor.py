@@ -179,6 +179,24 @@ def _track_access(state: Any, access: dict) -> None:
     state.is_address_warm, state.is_storage_warm = address_asked, slot_asked
 
 
+class SendersChain(MiningChain):
+    """A py-evm chain whose blocks, read back, carry the senders of their impersonated
+    transactions (``senders``: tx hash → sender; anvil_impersonateAccount): their signatures
+    are a stand-in key's, so recovering them would give another address. Everything that
+    re-runs a block (the prover, a rebase, a trace) reads it through here."""
+
+    senders: dict[bytes, bytes] = {}
+
+    def get_block_by_header(self, block_header: Any) -> Any:
+        block = super().get_block_by_header(block_header)
+        if self.senders:
+            for tx in block.transactions:
+                sender = self.senders.get(tx.hash)
+                if sender is not None:
+                    tx.__dict__["sender"] = sender
+        return block
+
+
 class Executor:
     def __init__(
         self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None,
@@ -195,7 +213,7 @@ class Executor:
         self.view = view or L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = BoosterVM.configure(_state_class=state_class)
-        chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
+        chain_class = SendersChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = TxDecoder(vm_class.get_transaction_builder())
         self.lock = lock or threading.RLock()  # guards chain, view and the store's commits (see the module doc)
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
@@ -227,6 +245,10 @@ class Executor:
         self.interval_mining = 0  # seconds between blocks built whether or not transactions wait
         self._next_interval_at = 0.0
         self.block_edits: dict[int, list] = {}
+        # anvil_impersonateAccount: the addresses eth_sendTransaction may send from without a key
+        # (in memory, as anvil's), or any address with auto-impersonation
+        self.impersonating: set[bytes] = set()
+        self.auto_impersonate = False
         self.snapshots: dict[int, dict] = {}  # evm_snapshot's, by id (see snapshot)
         self._next_snapshot = 0
         self._reset_below = 0  # snapshots before an anvil_reset (see reset)
@@ -238,6 +260,7 @@ class Executor:
             store.set_meta(REBASING_FROM, None)
         if saved:
             self.chain = chain_class(base_db)
+            self.chain.senders = store.impersonated()
             self._restore(saved)
         else:
             genesis_state = l2_genesis_state()
@@ -249,6 +272,7 @@ class Executor:
                 "coinbase": constants.ZERO_ADDRESS,
             }
             self.chain = chain_class.from_genesis(base_db, genesis_params, genesis_state)
+            self.chain.senders = {}
             self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
             self.commit()
         self.published_head = self.chain.get_canonical_head().block_number
@@ -295,6 +319,8 @@ class Executor:
             else:
                 # accepted but not in a block when the node stopped: queue it again, in order
                 tx = self._decoder.decode(raw)
+                if tx_hash in self.chain.senders:  # sent from an impersonated account
+                    tx.__dict__["sender"] = self.chain.senders[tx_hash]
                 self.txs[tx_hash] = TxRecord(tx, tx.sender)
                 self._enqueue(tx_hash, tx, tx.sender, self._next_nonce(tx.sender))
 
@@ -989,6 +1015,24 @@ class Executor:
             for number in range(first_block, self.head().block_number + 1):
                 self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
             self.batch.reopened = batch_id
+
+    def submit_impersonated(self, raw: bytes, sender: bytes) -> bytes:
+        """Take in a transaction from impersonated ``sender``, signed with a stand-in key: its
+        sender is recorded (durably, before it is accepted) so that every later reading of it
+        (a restart, the prover, a rebase, a trace) runs it as ``sender``'s."""
+        if sender == self.view.settlement:
+            raise TxRejected("the settlement contract's address cannot be impersonated on the L2: L1 code would see it as "
+                             "msg.sender, the one account every target lets write its storage")
+        tx_hash = keccak(raw)
+        if self.store:
+            try:
+                self.store.add_impersonated(tx_hash, sender)
+            except StoreWriteError as exc:
+                raise TxRejected(f"not accepted: {exc}; {STORE_FAILING}") from exc
+        self.chain.senders = {**self.chain.senders, tx_hash: sender}
+        tx_hash, seq = self.accept(raw, sender)
+        self.make_durable(seq)
+        return tx_hash
 
     def edit_state(self, edits: list) -> None:
         """anvil_set*: a new block applying ``edits`` (devstate.py) and holding no transaction,

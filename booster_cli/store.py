@@ -41,6 +41,9 @@ CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
 CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT NULL);
 -- the anvil_set* edits of the L2 blocks that hold some (devstate.py), by block number
 CREATE TABLE IF NOT EXISTS block_edits (block INTEGER PRIMARY KEY, edits TEXT NOT NULL);
+-- the senders of transactions sent from impersonated accounts (anvil_impersonateAccount): their
+-- signature is booster's stand-in key's, not the sender's (see Executor.submit_impersonated)
+CREATE TABLE IF NOT EXISTS impersonated (hash BLOB PRIMARY KEY, sender BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lost_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, record TEXT NOT NULL, lost_at REAL NOT NULL
 );
@@ -403,6 +406,15 @@ class Store:
     def block_edits(self) -> dict[int, list]:
         """The anvil_set* edits of every L2 block that holds some, by block number."""
         return {n: json.loads(e) for n, e in self.query("SELECT block, edits FROM block_edits ORDER BY block")}
+
+    def add_impersonated(self, tx_hash: bytes, sender: bytes) -> None:
+        """Durable at once (its own transaction), before the transaction is taken in."""
+        with self._transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO impersonated (hash, sender) VALUES (?, ?)", (tx_hash, sender))
+
+    def impersonated(self) -> dict[bytes, bytes]:
+        """Transaction hash → sender, of every transaction sent from an impersonated account."""
+        return {bytes(h): bytes(s) for h, s in self.query("SELECT hash, sender FROM impersonated")}
 
     def history(self) -> list[dict]:
         return [json.loads(r[0]) for r in self.query("SELECT record FROM history ORDER BY batch")]

@@ -516,3 +516,64 @@ def test_reset_answers_as_anvil_and_starts_the_l2_over(devnet, tmp_path):
     assert votes_on_l1(devnet.l1, voting) == 1
     with pytest.raises(RpcError, match="settled on L1"):
         l2.call("anvil_reset")
+
+
+OTHER = "0x" + "33" * 20
+
+
+def impersonation(rpc: RpcClient) -> list:
+    """anvil_impersonateAccount and eth_sendTransaction from an address without a key."""
+    send = {"from": WHO, "to": "0x" + "22" * 20, "value": "0x1", "gas": "0x5208"}
+    rpc.call("anvil_setBalance", WHO, hex(10**18))
+    rpc.call("anvil_setBalance", OTHER, hex(10**18))
+    out = [answer(rpc, "eth_sendTransaction", send), rpc.call("anvil_impersonateAccount", WHO)]
+    sent = rpc.call("eth_sendTransaction", send)
+    receipt = wait_for_receipt(rpc, sent)
+    out += [receipt["status"], receipt["from"], rpc.call("eth_getTransactionByHash", sent)["from"],
+            rpc.call("eth_getTransactionCount", WHO, "latest"), rpc.call("anvil_stopImpersonatingAccount", WHO),
+            answer(rpc, "eth_sendTransaction", send), rpc.call("anvil_autoImpersonateAccount", True)]
+    # the same transaction from two impersonated senders: two transactions
+    same = {"to": "0x" + "22" * 20, "value": "0x1", "gas": "0x5208", "nonce": "0x1", "maxFeePerGas": hex(10**10), "maxPriorityFeePerGas": "0x1"}
+    first, second = rpc.call("eth_sendTransaction", {**same, "from": WHO}), rpc.call("eth_sendTransaction", {**same, "from": OTHER, "nonce": "0x0"})
+    out += [first != second, wait_for_receipt(rpc, first)["from"], wait_for_receipt(rpc, second)["from"],
+            rpc.call("anvil_autoImpersonateAccount", False), answer(rpc, "eth_sendTransaction", {**send, "from": OTHER}),
+            answer(rpc, "anvil_autoImpersonateAccount", "yes")]
+    return out
+
+
+def test_impersonation_answers_as_anvil(devnet, tmp_path):
+    with anvil_with_voting(tmp_path / "anvil") as (anvil, _):
+        expected = impersonation(anvil)
+    assert impersonation(l2_of(devnet)) == expected
+    assert expected[:5] == [("error", -32602), None, "0x1", WHO, WHO] and expected[7] == ("error", -32602)
+    with pytest.raises(RpcError, match="settlement") as refused:
+        l2_of(devnet).call("anvil_impersonateAccount", devnet.record["contracts"]["settlement"])
+    assert refused.value.code == -32602
+
+
+def test_an_impersonated_vote_is_proved_as_its_senders_and_settles(devnet):
+    """An L1CALL vote sent from an impersonated address (no key: a stand-in key signs it): L1
+    code sees the impersonated address, the prover re-executes it as that sender's (the stand-in
+    key's own address has no funds: as its transaction it would not run), the settlement lands,
+    a trace replays it as that sender's, and a restart still knows its sender while the
+    impersonation itself, kept in memory as anvil's, is over."""
+    voting = devnet.deploy_voting()
+    l2 = l2_of(devnet)
+    l2.call("anvil_setBalance", WHO, hex(10**18))
+    l2.call("anvil_impersonateAccount", WHO)
+    data = "0x" + encode(["address", "bytes"], [voting, keccak(b"vote(uint256)")[:4] + encode(["uint256"], [1])]).hex()
+    sent = l2.call("eth_sendTransaction", {"from": WHO, "to": "0x0000000000000000000000000000000000001001", "data": data})
+    receipt = wait_for_receipt(l2, sent)
+    assert receipt["status"] == "0x1" and receipt["from"] == WHO
+    voted = [log for log in receipt["logs"] if log["address"].lower() == voting.lower()]
+    assert voted and voted[0]["topics"][1] == "0x" + "00" * 12 + "11" * 20  # Voted(voter = the impersonated address)
+    trace = l2.call("debug_traceTransaction", sent, {"tracer": "callTracer"})  # a replay of its block, read back
+    assert trace["from"] == WHO and "error" not in trace
+    settled = devnet.ok("settle", "--json").json()
+    assert settled["proof"]["reexecuted_txs"] == 1 and votes_on_l1(devnet.l1, voting) == 1
+    devnet.ok("down")
+    restart(devnet)
+    l2 = l2_of(devnet)
+    assert l2.call("eth_getTransactionReceipt", sent)["from"] == WHO
+    with pytest.raises(RpcError, match="No Signer"):
+        l2.call("eth_sendTransaction", {"from": WHO, "to": "0x" + "22" * 20, "value": "0x1"})
