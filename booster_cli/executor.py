@@ -14,6 +14,11 @@ all. Receipts and the block number are read without ``lock`` (``published_receip
 ``published_head``): only what a finished commit holds, so clients polling for receipts go on
 being answered while the next block is built; receipts a rebase is replacing are read under
 ``lock``, which waits for it.
+
+anvil's dev methods (devmethods.py) act here: ``mine`` (evm_mine, anvil_mine), the mining mode
+(``set_mining``, ``produce``), ``edit_state`` (anvil_set*: a block of edits), ``snapshot`` /
+``revert`` / ``reset`` (``_rewind``: the canonical head, the L1 view and the batch go back
+together, in one commit), ``submit_impersonated``; the clock and edits are in devstate.py.
 """
 
 from __future__ import annotations

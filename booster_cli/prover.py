@@ -9,6 +9,11 @@ does and trusts nothing the executor computed:
 3. require the same delta and the same L2 post-state root as the executor; else report the
    first difference and sign nothing.
 
+What no signature or witness carries, it takes from the executor's record as it takes the
+transactions: a block's ``anvil_set*`` edits (applied before its transactions) and the senders
+of transactions sent from impersonated accounts (devstate.py); a real prover would need both
+as inputs.
+
 Public inputs, in this order, ABI-encoded and hashed with keccak256 (the settlement contract
 recomputes the same hash): L1 chain id, batch id, anchor number, anchor hash, L2 chain id, L2
 pre/post state roots, hash of the ordered L2 transaction hashes, hash of the delta.

@@ -2,7 +2,9 @@
 
 It holds py-evm's key-value data (chain, blocks, state trie) through ``SqliteKV``, every accepted
 transaction from the moment its hash is returned, the node's metadata (L1 view: anchor, read set,
-pending writes; the current batch; the settlement address) and the settlement history. A block's
+pending writes; the current batch; the settlement address), the settlement history, and what the
+dev methods add to blocks (``block_edits``: anvil_set* edits; ``impersonated``: the senders of
+impersonated transactions; see devstate.py). A block's
 key-value writes, its transactions' receipts and the metadata after it are committed in one SQLite
 transaction, so a crash leaves the store at a block boundary; accepted transactions not yet in a
 block are in the store too and are queued again on restart.
