@@ -14,10 +14,16 @@ all. Receipts and the block number are read without ``lock`` (``published_receip
 ``published_head``): only what a finished commit holds, so clients polling for receipts go on
 being answered while the next block is built; receipts a rebase is replacing are read under
 ``lock``, which waits for it.
+
+anvil's dev methods (devmethods.py) act here: ``mine`` (evm_mine, anvil_mine), the mining mode
+(``set_mining``, ``produce``), ``edit_state`` (anvil_set*: a block of edits), ``snapshot`` /
+``revert`` / ``reset`` (``_rewind``: the canonical head, the L1 view and the batch go back
+together, in one commit), ``submit_impersonated``; the clock and edits are in devstate.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -38,11 +44,13 @@ from eth_keys.constants import SECPK1_N
 from eth.vm.forks.london.constants import ELASTICITY_MULTIPLIER
 from eth.vm.message import Message
 from eth_bloom import BloomFilter
+from eth.exceptions import HeaderNotFound
 from eth_utils import ValidationError as EvmValidationError
 
 from eth_utils import keccak, to_checksum_address
 
 from .accounts import DEV_ADDRESSES, L2_GENESIS_BALANCE
+from .devstate import Clock, apply_edits
 from .errors import RpcError
 from .l1view import Anchor, L1View
 from .l2format import format_receipts
@@ -57,6 +65,8 @@ log = logging.getLogger("booster.executor")
 ASK_UNDER_LOCK = object()  # see Executor.published_receipt
 STORE_FAILING = "the L2 builds no block and takes no transaction until its store can write again (it resumes by itself)"
 L2_GENESIS_BASE_FEE = 1_000_000_000  # 1 gwei
+CHAIN_NO_SNAPSHOTS = ("evm_snapshot, evm_revert and anvil_reset are not supported on a chained devnet (up --rollups N): its rollups "
+                      "share one L1 view and one global block order, which one rollup cannot take back alone")
 MAX_NONCE_GAP = 1024
 # receipts of the latest mined transactions stay in memory; older ones are read from the store
 RECEIPTS_IN_MEMORY = 10_000
@@ -174,6 +184,24 @@ def _track_access(state: Any, access: dict) -> None:
     state.is_address_warm, state.is_storage_warm = address_asked, slot_asked
 
 
+class SendersChain(MiningChain):
+    """A py-evm chain whose blocks, read back, carry the senders of their impersonated
+    transactions (``senders``: tx hash → sender; anvil_impersonateAccount): their signatures
+    are a stand-in key's, so recovering them would give another address. Everything that
+    re-runs a block (the prover, a rebase, a trace) reads it through here."""
+
+    senders: dict[bytes, bytes] = {}
+
+    def get_block_by_header(self, block_header: Any) -> Any:
+        block = super().get_block_by_header(block_header)
+        if self.senders:
+            for tx in block.transactions:
+                sender = self.senders.get(tx.hash)
+                if sender is not None:
+                    tx.__dict__["sender"] = sender
+        return block
+
+
 class Executor:
     def __init__(
         self, l1: RpcClient, l1_chain_id: int, l2_chain_id: int, settlement: bytes | None = None, store: Store | None = None,
@@ -190,7 +218,7 @@ class Executor:
         self.view = view or L1View(l1, fetch_head_anchor(l1), l1_chain_id, settlement)
         state_class = BoosterL2State.configure(l1_view=self.view)
         vm_class = BoosterVM.configure(_state_class=state_class)
-        chain_class = MiningChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
+        chain_class = SendersChain.configure(__name__="BoosterChain", vm_configuration=((0, vm_class),), chain_id=l2_chain_id)
         self._decoder = TxDecoder(vm_class.get_transaction_builder())
         self.lock = lock or threading.RLock()  # guards chain, view and the store's commits (see the module doc)
         self._intake = threading.Lock()  # guards queue, _queued_by, future, txs inserts, _head_state
@@ -217,6 +245,20 @@ class Executor:
         self.chain_order, self.chain_index = chain if chain else (None, 0)
         self.siblings: list | None = None  # a chain's executors, this one among them (debug traces replay their L1 writes)
         self.replaced_logs: dict[bytes, list[dict]] = {}  # the last rebase's replaced blocks: hash → their logs, marked removed
+        # the dev methods (devmethods.py): the block clock (kept with the record), the mining mode
+        # (not kept: a restart mines automatically again), the state edits of anvil_set* by block
+        self.clock = Clock()
+        self.automine = True
+        self.interval_mining = 0  # seconds between blocks built whether or not transactions wait
+        self._next_interval_at = 0.0
+        self.block_edits: dict[int, list] = {}
+        # anvil_impersonateAccount: the addresses eth_sendTransaction may send from without a key
+        # (in memory, as anvil's), or any address with auto-impersonation
+        self.impersonating: set[bytes] = set()
+        self.auto_impersonate = False
+        self.snapshots: dict[int, dict] = {}  # evm_snapshot's, by id (see snapshot)
+        self._next_snapshot = 0
+        self._reset_below = 0  # snapshots before an anvil_reset (see reset)
         if store:
             store.on_lost = self._forget_accepted
         base_db = AtomicDB(store.kv) if store else AtomicDB()
@@ -225,6 +267,7 @@ class Executor:
             store.set_meta(REBASING_FROM, None)
         if saved:
             self.chain = chain_class(base_db)
+            self.chain.senders = store.impersonated()
             self._restore(saved)
         else:
             genesis_state = l2_genesis_state()
@@ -236,6 +279,7 @@ class Executor:
                 "coinbase": constants.ZERO_ADDRESS,
             }
             self.chain = chain_class.from_genesis(base_db, genesis_params, genesis_state)
+            self.chain.senders = {}
             self.batch = Batch(self.chain.get_canonical_head().state_root, 1)
             self.commit()
         self.published_head = self.chain.get_canonical_head().block_number
@@ -252,16 +296,22 @@ class Executor:
         }
         if self.chain_order is not None:
             record["chain"] = self.chain_order.to_record()
+        if not self.clock.is_default:
+            record["clock"] = self.clock.to_record()
         return record
 
-    def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None) -> None:
-        """Make the state so far durable (without a store: only publish it)."""
+    def commit(self, tx_updates: list | None = None, history: list | None = None, lost_from: int | None = None,
+               edits: dict[int, list] | None = None) -> None:
+        """Make the state so far durable (without a store: only publish it). ``edits``: the
+        anvil_set* edits of a new block, by its number (see devstate.py)."""
         if self.store:
-            self.store.commit({"executor": self.record()}, tx_updates or [], history or [], lost_from)
+            self.store.commit({"executor": self.record()}, tx_updates or [], history or [], lost_from, edits=edits)
         self.published_head = self.chain.get_canonical_head().block_number
 
     def _restore(self, saved: dict) -> None:
         self.view.load_record(saved["view"])
+        self.clock = Clock.from_record(saved.get("clock"))
+        self.block_edits = self.store.block_edits()
         b = saved["batch"]
         self.batch = Batch(bytes.fromhex(b["pre_state_root"]), b["first_block"])
         chaindb, head = self.chain.chaindb, self.chain.get_canonical_head().block_number
@@ -276,6 +326,8 @@ class Executor:
             else:
                 # accepted but not in a block when the node stopped: queue it again, in order
                 tx = self._decoder.decode(raw)
+                if tx_hash in self.chain.senders:  # sent from an impersonated account
+                    tx.__dict__["sender"] = self.chain.senders[tx_hash]
                 self.txs[tx_hash] = TxRecord(tx, tx.sender)
                 self._enqueue(tx_hash, tx, tx.sender, self._next_nonce(tx.sender))
 
@@ -473,19 +525,66 @@ class Executor:
 
     # -- block production --
     def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for a block to build: transactions queued while mining
+        automatically, or the next interval block due (evm_setIntervalMining)."""
         with self._intake:
-            if not self.queue:
+            if not self._work_due():
+                if self.interval_mining:
+                    timeout = max(0.0, min(timeout, self._next_interval_at - time.monotonic()))
                 self._arrived.wait(timeout)
-            return bool(self.queue)
+            return self._work_due()
+
+    def _work_due(self) -> bool:
+        return (self.automine and bool(self.queue)) or bool(self.interval_mining and time.monotonic() >= self._next_interval_at)
+
+    def produce(self) -> int:
+        """The block producer's step (node.py): an interval block when one is due, else what is
+        queued if mining automatically; returns how many transactions were mined."""
+        if self.interval_mining and time.monotonic() >= self._next_interval_at:
+            self._next_interval_at = time.monotonic() + self.interval_mining
+            return self._reported(lambda: self._mine_pending(explicit=True))
+        return self.mine_pending()
+
+    def set_mining(self, automine: bool | None = None, interval: int | None = None) -> None:
+        """evm_setAutomine / evm_setIntervalMining, as anvil's: automine on ends interval mining;
+        automine off leaves interval mining as it is; an interval (seconds) replaces automine,
+        0 meaning blocks only on evm_mine / anvil_mine."""
+        with self._intake:
+            if automine is True:
+                self.automine, self.interval_mining = True, 0
+            elif automine is False:
+                self.automine = False
+            if interval is not None:
+                self.automine, self.interval_mining = False, interval
+                self._next_interval_at = time.monotonic() + interval
+            self._arrived.notify_all()
 
     def mine_pending(self) -> int:
         """Apply every queued transaction that fits into one new block; returns how many.
         Intake goes on meanwhile: the queue is taken whole, and what did not fit is put back
         in front of what arrived during the build. ``on_block`` hears of the block once it is
-        published, after the lock is let go."""
+        published, after the lock is let go. With automine off (evm_setAutomine) it builds
+        nothing: transactions wait for evm_mine, anvil_mine or an interval block."""
+        if not self.automine:
+            return 0
+        return self._reported(self._mine_pending)
+
+    def mine(self, count: int = 1, timestamp: int | None = None, interval: int | None = None, edits: list | None = None) -> None:
+        """evm_mine / anvil_mine: ``count`` blocks, each with what is queued (as much as the
+        block gas limit takes), empty if nothing is; the first at ``timestamp`` (checked by the
+        caller: after the head's), each ``interval`` seconds after the one before (anvil_mine's). ``edits``: one block of anvil_set* edits and no transaction instead."""
+        with self.lock:
+            if timestamp is not None:
+                self.clock.next_timestamp = timestamp
+            for _ in range(count):
+                if interval is not None:
+                    self.clock.next_timestamp = self.head().timestamp + interval
+                self._reported(lambda: self._mine_pending(explicit=True, edits=edits))
+
+    def _reported(self, build: Callable[[], int]) -> int:
         with self.lock:
             self._block_report = None
-            mined = self._mine_pending()
+            mined = build()
             report, self._block_report = self._block_report, None
         if report is not None and self.on_block is not None:
             try:
@@ -494,31 +593,37 @@ class Executor:
                 log.exception("describing L2 block %s failed", report[0].number)
         return mined
 
-    def _mine_pending(self) -> int:
+    def _mine_pending(self, explicit: bool = False, edits: list | None = None) -> int:
+        """One block of queued transactions (none: no block, unless ``explicit``: evm_mine,
+        anvil_mine, an interval block, which take up to the gas limit rather than the EIP-1559
+        target, as anvil's blocks do); ``edits``: a block of anvil_set* edits only."""
         with self.lock:
             if self.broken:
                 raise RuntimeError(f"no more blocks: {self.broken}")
-            if self.queue and self.store:
+            if self.queue and self.store and edits is None:
                 # what still waits for its insert is stored now, and taken too (a block of only
                 # what happened to be stored cost ~10% of the throughput)
                 self.store.flush()
             with self._intake:
-                pending = self._take_stored()
-            if not pending:
+                pending = self._take_stored() if edits is None else []
+            if not pending and not explicit:
                 return 0
-            try:
-                self.refresh_anchor()
-            except BaseException:
-                self._publish([], pending)  # L1 did not answer: nothing was applied
-                raise
-            base_header, journal = self.chain.header, self.view.journal
+            if pending:
+                try:
+                    self.refresh_anchor()
+                except BaseException:
+                    self._publish([], pending)  # L1 did not answer: nothing was applied
+                    raise
+            parent = self.head()
+            timestamp = self.clock.timestamp_after(parent.timestamp)
+            base_header, journal = rebuilt(self.chain.header, timestamp=timestamp), self.view.journal
             block_mark = journal.mark()
             if self.chain_order is not None:
                 self.view.read_tag = self.chain_index  # what this block reads at the anchor is this rollup's
             unwritten = self.store.kv.uncommitted() if self.store else {}
             originals = [(h, self.txs[h].tx) for h in pending]
             try:
-                block, rows, used = self._build_block(pending, base_header, up_to_target=True)
+                block, rows, used = self._build_block(pending, base_header, allow_empty=explicit, up_to_target=not explicit, edits=edits)
             except BaseException:
                 self._publish([], pending)  # nothing was sealed: they wait for the next block
                 raise
@@ -526,15 +631,21 @@ class Executor:
                 self.view.read_tag = None
             if self.chain_order is not None:
                 self.chain_order.add(self.chain_index, block.number, journal.first_changes_since(self.view.storage, block_mark))
+            clock = Clock(**self.clock.to_record())
+            if block is not None:
+                self.clock.used(block.header.timestamp)
             try:
-                self.commit(rows)
+                self.commit(rows, edits={block.number: edits} if edits else None)
             except BaseException:
                 # a block is published only once its commit is done: this one never was
+                self.clock = clock
                 if self.chain_order is not None:
                     self.chain_order.drop_last()
                 self._unseal(block, base_header, block_mark, unwritten, originals)
                 self._publish([], pending)
                 raise
+            if edits:
+                self.block_edits[block.number] = edits
             journal.forget()
             self._publish(pending[:used], pending[used:])
             if self._block_report is not None:
@@ -572,7 +683,8 @@ class Executor:
             for _ in range(mined):
                 self._receipts_held.pop()
 
-    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False, up_to_target: bool = False) -> tuple[Any, list, int]:
+    def _build_block(self, pending: list[bytes], base_header: Any, allow_empty: bool = False, up_to_target: bool = False,
+                     edits: list | None = None) -> tuple[Any, list, int]:
         """Apply transactions from the front of ``pending`` on top of ``base_header``'s parent
         state, seal and persist the block; the chain head follows only if the block is
         canonical (a longer branch). Returns the block, the transaction rows for the store (the
@@ -581,11 +693,16 @@ class Executor:
         ``up_to_target``: take no transaction that could carry the block's gas past the EIP-1559
         target (half the limit), unless it is the first. Under a sustained load every block
         would otherwise be full, and the base fee would grow 12.5% a block (from 1 gwei past
-        100 gwei in 40 blocks, ~24,000 votes), dropping what senders priced for a devnet."""
+        100 gwei in 40 blocks, ~24,000 votes), dropping what senders priced for a devnet.
+
+        ``edits``: anvil_set* edits applied to the block's state before its transactions
+        (devstate.py); the prover applies them the same way."""
         chain = self.chain
         # py-evm steers the gas limit toward its own default by 1/1024 a block; the L2 keeps its own
         base_header = base_header.copy(gas_limit=L2_GAS_LIMIT)
         vm = chain.get_vm(base_header)
+        if edits:
+            apply_edits(vm.state, edits)
         # py-evm reads only gas_limit and gas_used of the header it is given per transaction; the
         # block's header is built once, at the end (one per transaction cost ~4% of a block)
         tally = GasTally(base_header.gas_limit, base_header.gas_used)
@@ -700,7 +817,8 @@ class Executor:
         for tx in old.transactions:
             self.txs[tx.hash].tx = tx
         pending = state["carried"] + [tx.hash for tx in old.transactions]
-        block, rows, used = self._build_block(pending, self.chain.create_header_from_parent(state["parent"]), allow_empty=True)
+        header = self.chain.create_header_from_parent(state["parent"])
+        block, rows, used = self._build_block(pending, header, allow_empty=True, edits=self.block_edits.get(number))
         state["parent"], state["rows"], state["carried"] = block.header, state["rows"] + rows, pending[used:]
         return block
 
@@ -909,6 +1027,176 @@ class Executor:
             for number in range(first_block, self.head().block_number + 1):
                 self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(number))
             self.batch.reopened = batch_id
+
+    def submit_impersonated(self, raw: bytes, sender: bytes) -> bytes:
+        """Take in a transaction from impersonated ``sender``, signed with a stand-in key: its
+        sender is recorded (durably, before it is accepted) so that every later reading of it
+        (a restart, the prover, a rebase, a trace) runs it as ``sender``'s."""
+        if sender == self.view.settlement:
+            raise TxRejected("the settlement contract's address cannot be impersonated on the L2: L1 code would see it as "
+                             "msg.sender, the one account every target lets write its storage")
+        tx_hash = keccak(raw)
+        if self.store:
+            try:
+                self.store.add_impersonated(tx_hash, sender)
+            except StoreWriteError as exc:
+                raise TxRejected(f"not accepted: {exc}; {STORE_FAILING}") from exc
+        self.chain.senders = {**self.chain.senders, tx_hash: sender}
+        tx_hash, seq = self.accept(raw, sender)
+        self.make_durable(seq)
+        return tx_hash
+
+    def edit_state(self, edits: list) -> None:
+        """anvil_set*: a new block applying ``edits`` (devstate.py) and holding no transaction,
+        whatever the mining mode; queued transactions are then checked against the new nonces."""
+        with self.lock:
+            self.mine(1, edits=edits)
+            self._queue_again()
+
+    # -- evm_snapshot / evm_revert (devmethods.py) --
+    def snapshot(self) -> int:
+        """evm_snapshot: remember the head block, the executor's record (the L1 view with the
+        pending delta and read set, the batch, the clock); returns the snapshot's id (0, 1, …).
+        Snapshots live in memory, as anvil's: a restart forgets them."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            head = self.head()
+            snapshot_id = self._next_snapshot
+            self._next_snapshot += 1
+            self.snapshots[snapshot_id] = {"head": head.block_number, "hash": head.hash, "record": json.loads(json.dumps(self.record()))}
+            return snapshot_id
+
+    def revert(self, snapshot_id: int) -> bool:
+        """evm_revert: back to snapshot ``snapshot_id``, which is used up with every later one;
+        False if there is no such snapshot (as anvil). The blocks after its head are no longer
+        canonical and their transactions are forgotten (receipts, rows in the store, anvil_set*
+        edits); the L1 view (pending delta, read set, anchor), the batch and the clock are the
+        snapshot's; transactions accepted and not mined stay queued, as in anvil's pool, and are
+        queued again against the reverted nonces. All of it in one store commit: a restart
+        comes back reverted. Refused (RpcError) when a settlement landed on L1 after the
+        snapshot, or a rebase rebuilt the blocks it names."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            snap = self.snapshots.get(snapshot_id)
+            if snap is None and snapshot_id < self._reset_below:
+                raise RpcError("Resource not found", -32001)  # a snapshot from before anvil_reset, as anvil answers
+            if snap is None:
+                return False
+            if self.broken:
+                raise RuntimeError(f"no revert: {self.broken}")
+            chaindb, number = self.chain.chaindb, snap["head"]
+            batch = snap["record"]["batch"]
+            if batch["first_block"] != self.batch.first_block or batch["pre_state_root"] != self.batch.pre_state_root.hex():
+                raise RpcError(
+                    f"evm_revert: snapshot {hex(snapshot_id)} is from before the settlement of L2 blocks {batch['first_block']}.."
+                    f"{self.batch.first_block - 1}, which landed on L1: L1 holds that settlement, so the L2 cannot go back "
+                    "before it (take a snapshot after settling)", -32000)
+            try:
+                canonical = chaindb.get_canonical_block_hash(number)
+            except HeaderNotFound:
+                canonical = None
+            if canonical != snap["hash"]:
+                raise RpcError(f"evm_revert: L2 block {number} of snapshot {hex(snapshot_id)} was rebuilt since by a rebase "
+                               "(settle --rebase or --exclude) on another L1 anchor", -32000)
+            for later in [i for i in self.snapshots if i >= snapshot_id]:
+                del self.snapshots[later]
+            head, gone = self._rewind(number, snap["record"])
+            log.info("L2 reverted to snapshot %s: block %s (%s blocks, %s transactions undone)", hex(snapshot_id), number, head - number, len(gone))
+            return True
+
+    def reset(self) -> None:
+        """anvil_reset: back to the genesis block, with an empty pending delta on the L1 head and
+        nothing queued: every transaction is forgotten, every snapshot too. Refused once a
+        settlement landed (L1 holds it) and on a chained devnet."""
+        with self.lock:
+            if self.chain_order is not None:
+                raise RpcError(CHAIN_NO_SNAPSHOTS, -32000)
+            if self.batch.first_block != 1:
+                raise RpcError(f"anvil_reset: L2 blocks 1..{self.batch.first_block - 1} are settled on L1, which holds that "
+                               "settlement: the L2 cannot go back to its genesis ('booster up --fresh' starts a new devnet)", -32000)
+            fresh = L1View(self.l1, fetch_head_anchor(self.l1), self.view.chain_id, self.view.settlement)
+            genesis = self.chain.get_canonical_block_header_by_number(0)
+            record = {"view": fresh.to_record(), "batch": {"pre_state_root": genesis.state_root.hex(), "first_block": 1}}
+            self._rewind(0, record, drop_queued=True)
+            self.snapshots.clear()
+            self._reset_below = self._next_snapshot  # ids go on; older ones are unknown to evm_revert (anvil's error)
+            log.info("L2 reset to its genesis block")
+
+    def _rewind(self, number: int, record: dict, drop_queued: bool = False) -> tuple[int, list[bytes]]:
+        """Make canonical block ``number`` the head again, with the executor ``record`` (view,
+        batch, clock) of that moment: the later blocks' transactions (``drop_queued``: and every
+        other one) are forgotten, in memory and in the store, in one commit. Returns the old
+        head's number and the forgotten transactions. Under ``lock``."""
+        chaindb = self.chain.chaindb
+        head = self.head().block_number
+        gone = [h for n in range(number + 1, head + 1)
+                for h in chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))]
+        header = chaindb.get_canonical_block_header_by_number(number)
+        unwritten = self.store.kv.uncommitted() if self.store else {}
+        self._rewind_canonical(header, head, gone)
+        # dropping everything: no transaction is accepted from the list to the commit (one
+        # accepted meanwhile would be queued in the store and forgotten in memory)
+        with self._intake if drop_queued else contextlib.nullcontext():
+            dropped = list(self.txs) if drop_queued else []
+            try:
+                if self.store:
+                    self.store.commit({"executor": record}, forget_txs=gone + dropped, forget_blocks_from=number + 1)
+            except BaseException:
+                self.store.kv.discard_since(unwritten)
+                raise
+            if drop_queued:
+                self.queue, self._queued_by, self.future = [], {}, {}
+        self.chain.header = self.chain.create_header_from_parent(header)
+        self.view.load_record(record["view"])
+        self.view._marks.clear()
+        self.clock = Clock.from_record(record.get("clock"))
+        batch = record["batch"]
+        self.batch = Batch(bytes.fromhex(batch["pre_state_root"]), batch["first_block"])
+        for n in range(batch["first_block"], number + 1):
+            self.batch.tx_hashes += chaindb.get_block_transaction_hashes(chaindb.get_canonical_block_header_by_number(n))
+        with self._intake:
+            for tx_hash in gone + dropped:
+                self.txs.pop(tx_hash, None)
+        for n in [n for n in self.block_edits if n > number]:
+            del self.block_edits[n]
+        self.published_head = number
+        self._publish()
+        self._queue_again()
+        return head, gone + dropped
+
+    def _rewind_canonical(self, header: Any, old_head: int, gone: list[bytes]) -> None:
+        """Make ``header`` the canonical head, the blocks after it (up to ``old_head``) and their
+        transactions no longer canonical (py-evm only moves its head to a longer branch)."""
+        import rlp
+        from eth.db.chain_gaps import reopen_gap
+        from eth.db.schema import SchemaV1
+        from eth.rlp.sedes import chain_gaps
+
+        chaindb = self.chain.chaindb
+        db = chaindb.db
+        gaps = chaindb.get_header_chain_gaps()
+        for number in range(header.block_number + 1, old_head + 1):
+            del db[SchemaV1.make_block_number_to_hash_lookup_key(number)]
+            gaps = reopen_gap(number, gaps)  # as py-evm's own de-canonicalization does
+        db[SchemaV1.make_header_chain_gaps_lookup_key()] = rlp.encode(gaps, sedes=chain_gaps)
+        for tx_hash in gone:
+            key = SchemaV1.make_transaction_hash_to_block_lookup_key(tx_hash)
+            if key in db:
+                del db[key]
+        db[SchemaV1.make_canonical_head_hash_lookup_key()] = header.hash
+
+    def _queue_again(self) -> None:
+        """After a revert: the accepted transactions not mined (queued, or waiting for a nonce
+        gap) are queued again, in arrival order, against the head's nonces."""
+        with self._intake:
+            waiting = self.queue + [h for w in self.future.values() for h in w.values()]
+            self.queue, self._queued_by, self.future = [], {}, {}
+            for tx_hash in sorted(waiting, key=lambda h: self.txs[h].seq):
+                rec = self.txs[tx_hash]
+                self._enqueue(tx_hash, rec.tx, rec.sender, self._next_nonce(rec.sender))
+            self._arrived.notify_all()
 
     def start_new_batch(self) -> None:
         head = self.head()

@@ -21,6 +21,7 @@ from .abi import decode_revert
 from .callstate import AccountOverride
 from .errors import RpcError
 from .executor import ASK_UNDER_LOCK, L2_GAS_LIMIT
+from .devmethods import dev_methods
 from .filters import filter_methods
 from .l2format import LogFilter, block_count, fee_history, format_block, format_tx, hx, percentiles
 
@@ -332,15 +333,19 @@ def methods(node: "Node") -> dict:
         """anvil's eth_sendTransaction from a dev account: the node signs an EIP-1559 transaction
         (nonce: the sender's pending one; gas: estimated; fees: the next block's base fee twice
         plus the tip, or ``gasPrice`` for both) and takes it as eth_sendRawTransaction would.
+        An impersonated sender (anvil_impersonateAccount, devmethods.py) has no key: a stand-in
+        key signs and the sender is recorded with the transaction (Executor.submit_impersonated).
         Another sender is refused as anvil refuses it ("No Signer available")."""
         from .accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
+        from .devstate import impersonation_key
         from .txsign import sign_eip1559
 
         if not isinstance(tx, dict) or not tx.get("from"):
             raise RpcError("a transaction object with from is required", -32602)
         sender = _address(tx["from"])
         keys = {bytes.fromhex(a[2:]): k for a, k in zip(DEV_ADDRESSES, DEV_PRIVATE_KEYS)}
-        if sender not in keys:
+        impersonated = sender not in keys and (ex.auto_impersonate or sender in ex.impersonating)
+        if sender not in keys and not impersonated:
             raise RpcError("No Signer available", -32602)
         to = tx.get("to")
         data = _data(tx.get("data") or tx.get("input"))
@@ -353,9 +358,10 @@ def methods(node: "Node") -> dict:
             with ex.lock:
                 base = ex.chain.header.base_fee_per_gas
             max_fee = _qty(tx["maxFeePerGas"]) if tx.get("maxFeePerGas") is not None else 2 * base + tip
-        raw, _ = sign_eip1559(keys[sender], chain_id=ex.l2_chain_id, nonce=nonce, to="0x" + _address(to).hex() if to else None, data=data,
+        key = impersonation_key(sender) if impersonated else keys[sender]
+        raw, _ = sign_eip1559(key, chain_id=ex.l2_chain_id, nonce=nonce, to="0x" + _address(to).hex() if to else None, data=data,
                               gas=gas, max_fee_per_gas=max_fee, max_priority_fee_per_gas=tip, value=_qty(tx.get("value")))
-        return "0x" + ex.submit(raw).hex()
+        return "0x" + (ex.submit_impersonated(raw, sender) if impersonated else ex.submit(raw)).hex()
 
     # -- transactions --
     def get_transaction(tx_hash: str) -> dict | None:
@@ -660,6 +666,7 @@ def methods(node: "Node") -> dict:
         # over a WebSocket the RPC front answers these (wsfront.py); over HTTP, geth's refusal
         "eth_subscribe": _no_notifications,
         "eth_unsubscribe": _no_notifications,
+        **dev_methods(node),
         "eth_syncing": lambda: False,
         "eth_accounts": accounts,
         "eth_sendTransaction": send_transaction,

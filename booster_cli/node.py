@@ -427,7 +427,7 @@ class Node:
             if not (working or store.failure):
                 continue
             try:
-                if not sum(e.mine_pending() for e in working) and store.failure:
+                if not sum(e.produce() for e in working) and store.failure:
                     store.probe()
             except StoreWriteError:
                 pass

@@ -9,6 +9,11 @@ does and trusts nothing the executor computed:
 3. require the same delta and the same L2 post-state root as the executor; else report the
    first difference and sign nothing.
 
+What no signature or witness carries, it takes from the executor's record as it takes the
+transactions: a block's ``anvil_set*`` edits (applied before its transactions) and the senders
+of transactions sent from impersonated accounts (devstate.py); a real prover would need both
+as inputs.
+
 Public inputs, in this order, ABI-encoded and hashed with keccak256 (the settlement contract
 recomputes the same hash): L1 chain id, batch id, anchor number, anchor hash, L2 chain id, L2
 pre/post state roots, hash of the ordered L2 transaction hashes, hash of the delta.
@@ -185,11 +190,14 @@ def reexecute(executor: "Executor", witness: Witness, traces: list[TxTrace] | No
 def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[TxTrace] | None = None,
                block_writes: list | None = None) -> tuple[bytes, int]:
     """Re-execute the executor's L2 blocks ``first``..``last`` on their parent's state with the L1
-    view ``view``; each block must end on the state root the executor sealed. Returns (the last
+    view ``view``; each block must end on the state root the executor sealed. A block's anvil_set*
+    edits (devstate.py), which no transaction makes, are taken from the executor's record, as
+    transactions are, and applied before its transactions. Returns (the last
     block's state root, transactions re-executed). With ``block_writes``, appends for each block
     (its number, {(address, slot): value at the block's end} for the L1 slots it wrote)."""
     from eth.vm.chain_context import ChainContext
 
+    from .devstate import apply_edits
     from .executor import GasTally
     from .l2vm import BoosterL2State, BoosterVM, apply_atomically
     from .precompiles import l1_calls_of
@@ -206,6 +214,9 @@ def run_blocks(executor: "Executor", view, first: int, last: int, traces: list[T
         parent = chain.get_canonical_block_header_by_number(number - 1)
         header = block.header.copy(state_root=parent.state_root, gas_used=0, bloom=0)
         vm = vm_class(header=header, chaindb=chain.chaindb, chain_context=context, consensus_context=chain.consensus_context)
+        edits = executor.block_edits.get(number)
+        if edits:  # anvil_set* edits, before the block's transactions as the executor applied them
+            apply_edits(vm.state, edits)
         tally = GasTally(header.gas_limit, 0)  # the block's gas so far: all a transaction reads of it
         keys: dict = {}  # the L1 slots this block wrote, in first-write order
         for tx in block.transactions:

@@ -2,7 +2,9 @@
 
 It holds py-evm's key-value data (chain, blocks, state trie) through ``SqliteKV``, every accepted
 transaction from the moment its hash is returned, the node's metadata (L1 view: anchor, read set,
-pending writes; the current batch; the settlement address) and the settlement history. A block's
+pending writes; the current batch; the settlement address), the settlement history, and what the
+dev methods add to blocks (``block_edits``: anvil_set* edits; ``impersonated``: the senders of
+impersonated transactions; see devstate.py). A block's
 key-value writes, its transactions' receipts and the metadata after it are committed in one SQLite
 transaction, so a crash leaves the store at a block boundary; accepted transactions not yet in a
 block are in the store too and are queued again on restart.
@@ -39,6 +41,11 @@ CREATE TABLE IF NOT EXISTS txs (
 );
 CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
 CREATE TABLE IF NOT EXISTS history (batch INTEGER PRIMARY KEY, record TEXT NOT NULL);
+-- the anvil_set* edits of the L2 blocks that hold some (devstate.py), by block number
+CREATE TABLE IF NOT EXISTS block_edits (block INTEGER PRIMARY KEY, edits TEXT NOT NULL);
+-- the senders of transactions sent from impersonated accounts (anvil_impersonateAccount): their
+-- signature is booster's stand-in key's, not the sender's (see Executor.submit_impersonated)
+CREATE TABLE IF NOT EXISTS impersonated (hash BLOB PRIMARY KEY, sender BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lost_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, record TEXT NOT NULL, lost_at REAL NOT NULL
 );
@@ -361,12 +368,16 @@ class Store:
     # -- the commit of a block (or a settlement, or a rebase) --
     def commit(
         self, meta: dict[str, Any], tx_updates: Iterable[tuple[bytes, str, str | None, str | None]] = (),
-        history: Iterable[tuple[int, dict]] = (), lost_from: int | None = None,
+        history: Iterable[tuple[int, dict]] = (), lost_from: int | None = None, edits: dict[int, list] | None = None,
+        forget_txs: Iterable[bytes] = (), forget_blocks_from: int | None = None,
     ) -> None:
         """Key-value writes so far, accepted transactions waiting, metadata, transaction rows
         (hash, status, receipt json, dropped reason) and history entries, all or nothing.
         ``lost_from``: the history entries from that batch on move to ``lost_history`` (L1 lost
-        those settlements; their ids are L1's to give again). A history row is never replaced."""
+        those settlements; their ids are L1's to give again). A history row is never replaced.
+        ``edits``: the anvil_set* edits of new blocks, by number. ``forget_txs`` and
+        ``forget_blocks_from`` (evm_revert): those transactions' rows go, and the edits of the
+        blocks from that number on."""
         with self._lock:
             pending = self.kv.pending()
             rows = self._take_incoming()
@@ -381,12 +392,31 @@ class Store:
                         cur.execute("INSERT INTO lost_history (batch, record, lost_at) SELECT batch, record, ? FROM history WHERE batch >= ? ORDER BY batch", (time.time(), lost_from))
                         cur.execute("DELETE FROM history WHERE batch >= ?", (lost_from,))
                     cur.executemany("INSERT INTO history (batch, record) VALUES (?, ?)", [(b, json.dumps(r)) for b, r in history])
+                    cur.executemany("DELETE FROM txs WHERE hash = ?", [(h,) for h in forget_txs])
+                    if forget_blocks_from is not None:
+                        cur.execute("DELETE FROM block_edits WHERE block >= ?", (forget_blocks_from,))
+                    if edits:
+                        cur.executemany("INSERT OR REPLACE INTO block_edits (block, edits) VALUES (?, ?)",
+                                        [(n, json.dumps(e)) for n, e in edits.items()])
             except BaseException:
                 self._restore_incoming(rows)  # nothing was written: all waits for the next try
                 raise
             self.kv.committed()
             if rows:
                 self._durable_seq = rows[-1][1]
+
+    def block_edits(self) -> dict[int, list]:
+        """The anvil_set* edits of every L2 block that holds some, by block number."""
+        return {n: json.loads(e) for n, e in self.query("SELECT block, edits FROM block_edits ORDER BY block")}
+
+    def add_impersonated(self, tx_hash: bytes, sender: bytes) -> None:
+        """Durable at once (its own transaction), before the transaction is taken in."""
+        with self._transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO impersonated (hash, sender) VALUES (?, ?)", (tx_hash, sender))
+
+    def impersonated(self) -> dict[bytes, bytes]:
+        """Transaction hash → sender, of every transaction sent from an impersonated account."""
+        return {bytes(h): bytes(s) for h, s in self.query("SELECT hash, sender FROM impersonated")}
 
     def history(self) -> list[dict]:
         return [json.loads(r[0]) for r in self.query("SELECT record FROM history ORDER BY batch")]
