@@ -20,12 +20,16 @@ for i in $(seq 0 11); do
   "$BOOSTER" send "$VOTING" "vote(uint256)" $(( i % 4 + 1 )) --from $(( i % 3 )) >/dev/null
 done
 
+echo "== one more vote, traced across layers: the L1 code its L1CALL ran, what it emitted and wrote"
+TX=$("$BOOSTER" -q send "$VOTING" "vote(uint256)" 1 --from 2)
+"$BOOSTER" trace "$TX"
+
 echo "== the pending L1 delta"
 "$BOOSTER" delta show
 echo "== L2 nonces"
 "$BOOSTER" nonces 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 
-echo "== report: these 12 votes straight on L1 vs one settlement (replayed in an anvil snapshot, reverted)"
+echo "== report: these 13 votes straight on L1 vs one settlement (replayed in an anvil snapshot, reverted)"
 "$BOOSTER" report
 
 echo "== settle: mock proof + BoosterSettlement.settle on L1"

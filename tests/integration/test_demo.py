@@ -19,8 +19,10 @@ def test_demo_settles_prints_the_diff_and_cleans_up(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "settled batch 1" in out and "settled L1 diff of batch 1" in out
-    assert "pending batch 1: 12 L2 tx(s)" in out and "break-even" in out
-    assert re.search(r"votes\(1\) = 3\b", out) and re.search(r"votes\(4\) = 3\b", out)
+    assert "pending batch 1: 13 L2 tx(s)" in out and "break-even" in out
+    assert re.search(r"votes\(1\) = 4\b", out) and re.search(r"votes\(4\) = 3\b", out)
+    # the traced vote: its L1 frame, named, with the slot it wrote (votes[1]: 3 → 4)
+    assert "L1 CALL Voting" in out and "vote(1)" in out and "votes[1]  3 → 4" in out
     assert "booster devnet stopped" in out
     ports = [int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", out)]
     assert len(set(ports)) >= 2
