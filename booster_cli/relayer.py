@@ -311,7 +311,9 @@ class Relayer:
                     result = Settlement(inputs.batch_id, tx_hash, block, gas_used, ex.view.anchor.to_json(), len(ex.batch.tx_hashes), entries)
                     result.l2_blocks = [ex.batch.first_block, ex.head().block_number]
                     result.proof = proof.to_json()
-                    result.gas = gas_breakdown(gas_used, data, entries)
+                    # what the contract wrote itself: the emulated targets' writes are applied after it
+                    applied = {to_checksum_address(a) for a in inputs.emulated}
+                    result.gas = gas_breakdown(gas_used, data, [e for e in entries if e.contract not in applied])
                     result.rebased = rebased
                     result.excluded = self.excluded_json()
                     result.emulated = emulated_summary(inputs.emulated, entries)

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FILES = [REPO / "README.md", REPO / "docs" / "chaining.md"]
+FILES = [REPO / "README.md", REPO / "docs" / "chaining.md", REPO / "docs" / "fork.md"]
 COLUMNS = 120  # a wide terminal; the tables are tested at 80 as well (tests/unit/test_rendering.py)
 QUICKSTART = re.compile(r"<!-- quickstart(?:: (\w+))? -->\n```sh\n(.*?)```", re.S)
 OUTPUT = re.compile(r"(<!-- output: (?:(\w+): )?(.+?)(?: \(first (\d+) lines\))? -->\n```text\n)(.*?)(```\n<!-- /output -->)", re.S)
@@ -50,13 +50,23 @@ def quickstarts(text: str) -> dict[str, list[str]]:
             for m in QUICKSTART.finditer(text)}
 
 
-def run_quickstart(lines: list[str]) -> dict[str, str]:
-    """Each line → what it printed (stdout and stderr, in order)."""
+def run_quickstart(lines: list[str], name: str = "") -> dict[str, str]:
+    """Each line → what it printed (stdout and stderr, in order). The quick start named "fork"
+    (docs/fork.md) forks a chain holding Uniswap V2: scripts/uniswap_chain.py starts one, and its
+    addresses are the shell's $UPSTREAM, $PAIR, $TOKEN0 and $TOKEN1."""
+    from contextlib import ExitStack
+
     booster_bin = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory(prefix="booster-readme-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="booster-readme-") as tmp, ExitStack() as stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTER_")}
         env.update(PATH=f"{booster_bin}{os.pathsep}{env.get('PATH', '')}", BOOSTER_L1_PORT="0", BOOSTER_L2_PORT="0",
                    COLUMNS=str(COLUMNS), NO_COLOR="1", TERM="dumb")
+        if name == "fork":
+            sys.path.insert(0, str(REPO / "scripts"))
+            from uniswap_chain import uniswap_chain
+
+            upstream, pool = stack.enter_context(uniswap_chain(Path(tmp)))
+            env.update(pool.env(upstream.url))
         script = ["set -e", "trap 'booster down >/dev/null 2>&1 || true' EXIT"]
         for i, line in enumerate(lines):
             script += [f"echo '{MARK}{i}'", f"{line} 2>&1"]
@@ -101,7 +111,7 @@ def main(argv: list[str]) -> int:
     check = "--check" in argv
     texts = {path: path.read_text(encoding="utf-8") for path in FILES}
     # every quick start runs once (names are unique across the files); any file may show its outputs
-    printed = {name: run_quickstart(lines) for text in texts.values() for name, lines in quickstarts(text).items()}
+    printed = {name: run_quickstart(lines, name) for text in texts.values() for name, lines in quickstarts(text).items()}
     drifted = False
     for path, text in texts.items():
         new = render(text, printed)

@@ -11,90 +11,35 @@ is refused with the reason."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 
 import pytest
-from eth_abi import decode, encode
+from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from booster_cli.accounts import DEV_ADDRESSES, DEV_PRIVATE_KEYS
 from booster_cli.anvil import AnvilProcess, free_port
 from booster_cli.rpc import RpcClient
-from booster_cli.txsend import transact, wait_for_receipt
+from booster_cli.txsend import wait_for_receipt
 from booster_cli.txsign import sign_eip1559
 
-from ..solc05 import compile05
 from .conftest import L1CALL, run_booster, started_devnet
 
 pytestmark = pytest.mark.integration
 
-E18 = 10**18
-GAS = 400_000
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from uniswap_chain import E18, GAS, Pool  # noqa: E402 - the stand-in for a live chain with Uniswap (docs/fork.md's too)
+
 L1SANDBOXCALL = "0x0000000000000000000000000000000000001002"
 
 
-def calldata(sig: str, *args) -> bytes:
-    types = sig[sig.index("(") + 1:-1].split(",") if not sig.endswith("()") else []
-    return keccak(sig.encode())[:4] + encode(types, list(args))
-
-
-def deploy(l1: RpcClient, code: bytes, types: list[str], args: list) -> str:
-    return transact(l1, DEV_PRIVATE_KEYS[0], to=None, data=code + encode(types, args), gas=6_000_000)["contractAddress"]
-
-
-def send_l1(l1: RpcClient, sender: int, to: str, data: bytes, gas: int = GAS) -> dict:
-    receipt = transact(l1, DEV_PRIVATE_KEYS[sender], to=to, data=data, gas=gas)
-    assert receipt["status"] == "0x1", receipt
-    return receipt
-
-
-def amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
-    return amount_in * 997 * reserve_out // (reserve_in * 1000 + amount_in * 997)
-
-
-class Pool:
-    """Uniswap V2 core, unmodified, on the "other chain": two test ERC20s, the factory, their
-    pair with liquidity from user 1 and one trade by user 2; users 1-4 hold tokens."""
-
-    def __init__(self, l1: RpcClient) -> None:
-        core = "@uniswap/v2-core/contracts/"
-        erc20 = compile05(core + "test/ERC20.sol")["ERC20"]["bytecode"]
-        a, b = (deploy(l1, erc20, ["uint256"], [10**6 * E18]) for _ in range(2))
-        factory = deploy(l1, compile05(core + "UniswapV2Factory.sol")["UniswapV2Factory"]["bytecode"], ["address"], [DEV_ADDRESSES[0]])
-        send_l1(l1, 0, factory, calldata("createPair(address,address)", a, b), gas=5_000_000)
-        (pair,) = decode(["address"], bytes.fromhex(l1.call("eth_call", {"to": factory, "data": "0x" + calldata("getPair(address,address)", a, b).hex()}, "latest")[2:]))
-        self.token0, self.token1 = sorted([to_checksum_address(a), to_checksum_address(b)], key=lambda x: int(x, 16))
-        self.pair, self.factory = to_checksum_address(pair), to_checksum_address(factory)
-        for user in (1, 2, 3, 4):
-            for token in (self.token0, self.token1):
-                send_l1(l1, 0, token, calldata("transfer(address,uint256)", DEV_ADDRESSES[user], 10_000 * E18))
-        send_l1(l1, 1, self.token0, calldata("transfer(address,uint256)", self.pair, 1_000 * E18))
-        send_l1(l1, 1, self.token1, calldata("transfer(address,uint256)", self.pair, 4_000 * E18))
-        send_l1(l1, 1, self.pair, calldata("mint(address)", DEV_ADDRESSES[1]))
-        self.swap_directly(l1, 2, True, 10 * E18)
-
-    def reserves(self, read) -> tuple[int, int]:
-        r0, r1, _ = decode(["uint112", "uint112", "uint32"], read(self.pair, calldata("getReserves()")))
-        return r0, r1
-
-    def swap_calls(self, read, user: int, zero_for_one: bool, amount_in: int) -> list[tuple[int, str, bytes]]:
-        """(sender, to, data) of a swap: pay the pair, then take the output the reserves allow."""
-        r0, r1 = self.reserves(read)
-        out = amount_out(amount_in, r0, r1) if zero_for_one else amount_out(amount_in, r1, r0)
-        pay = self.token0 if zero_for_one else self.token1
-        outs = (0, out) if zero_for_one else (out, 0)
-        return [(user, pay, calldata("transfer(address,uint256)", self.pair, amount_in)),
-                (user, self.pair, calldata("swap(uint256,uint256,address,bytes)", *outs, DEV_ADDRESSES[user], b""))]
-
-    def swap_directly(self, l1: RpcClient, user: int, zero_for_one: bool, amount_in: int) -> None:
-        read = lambda to, data: bytes.fromhex(l1.call("eth_call", {"to": to, "data": "0x" + data.hex()}, "latest")[2:])  # noqa: E731
-        for sender, to, data in self.swap_calls(read, user, zero_for_one, amount_in):
-            send_l1(l1, sender, to, data)
-
-    def slots(self) -> dict[str, list[int]]:
-        """The storage this test compares: the pair's reserves/timestamp word and price
-        accumulators, kLast, and the token balances of the pair and the users."""
-        balances = [int.from_bytes(keccak(encode(["address", "uint256"], [who, 1])), "big") for who in (self.pair, *DEV_ADDRESSES[1:5])]
-        return {self.pair: [8, 9, 10, 11], self.token0: balances, self.token1: balances}
+def compared_slots(pool: Pool) -> dict[str, list[int]]:
+    """The storage compared: the pair's reserves/timestamp word, price accumulators and kLast,
+    and the token balances of the pair and the users."""
+    balances = [int.from_bytes(keccak(encode(["address", "uint256"], [who, 1])), "big") for who in (pool.pair, *DEV_ADDRESSES[1:5])]
+    return {pool.pair: [8, 9, 10, 11], pool.token0: balances, pool.token1: balances}
 
 
 def l2_reader(l2: RpcClient, user: int):
@@ -161,8 +106,8 @@ def test_uniswap_on_a_fork_settles_by_emulation_as_direct_swaps_do(other_chain, 
         emulated_topic = "0x" + keccak(b"EmulatedApply(address,uint256)").hex()
         assert {to_checksum_address("0x" + log["topics"][1][-40:]) for log in receipt["logs"] if log["topics"][0] == emulated_topic} == {
             pool.pair, pool.token0, pool.token1}
-        booster_state = {c: {s: l1.call("eth_getStorageAt", c, hex(s), "latest") for s in slots} for c, slots in pool.slots().items()}
-        assert booster_state[pool.pair] != {s: upstream.call("eth_getStorageAt", pool.pair, hex(s), "latest") for s in pool.slots()[pool.pair]}
+        booster_state = {c: {s: l1.call("eth_getStorageAt", c, hex(s), "latest") for s in slots} for c, slots in compared_slots(pool).items()}
+        assert booster_state[pool.pair] != {s: upstream.call("eth_getStorageAt", pool.pair, hex(s), "latest") for s in compared_slots(pool)[pool.pair]}
 
     # the same swaps straight on another fork of the same chain, in one block with that timestamp
     direct = AnvilProcess(free_port(), tmp_path / "direct.log", extra_args=("--fork-url", upstream.url, "--fork-block-number", str(fork_block)))
@@ -182,7 +127,7 @@ def test_uniswap_on_a_fork_settles_by_emulation_as_direct_swaps_do(other_chain, 
         other.call("evm_setNextBlockTimestamp", hex(int(anchor["timestamp"], 16) + 1))
         other.call("evm_mine")
         assert all(other.call("eth_getTransactionReceipt", h)["status"] == "0x1" for h in hashes)
-        direct_state = {c: {s: other.call("eth_getStorageAt", c, hex(s), "latest") for s in slots} for c, slots in pool.slots().items()}
+        direct_state = {c: {s: other.call("eth_getStorageAt", c, hex(s), "latest") for s in slots} for c, slots in compared_slots(pool).items()}
     finally:
         direct.stop()
     assert booster_state == direct_state
