@@ -39,7 +39,7 @@ def setup(tmp_path):
             def vote(candidate: int = 1) -> str:
                 return "0x" + ex.submit(signed_vote(address, next(nonce), candidate)).hex()
 
-            node = SimpleNamespace(executor=ex, **{name: None for name in ("status", "delta", "nonces", "settle", "prove", "report", "register_contract", "contract", "transaction", "dump_state")})
+            node = SimpleNamespace(executor=ex, **{name: None for name in ("status", "delta", "nonces", "settle", "prove", "report", "register_contract", "contract", "transaction", "trace", "dump_state")})
             yield ex, methods(node), vote
         finally:
             store.close()
