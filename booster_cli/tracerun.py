@@ -71,7 +71,7 @@ def trace_transaction(ex: "Executor", tx_hash: bytes, tracer: Tracer) -> Any:
             l1_post = _l1_accounts(view, tracer) if isinstance(view, L1View) else {}
             state.revert(snapshot)
             pre = _accounts(state, tracer, (tx.sender, tx.to, header.coinbase))
-            return prestate_result(pre, post, _l1_pre(tracer), l1_post, tracer.diff_mode)
+            return prestate_result(pre, post, _l1_pre(tracer), l1_post, tracer.diff_mode, frozenset(tracer.created))
         return result(tracer, computation, gas_used)
 
 
@@ -98,7 +98,7 @@ def trace_call(
             if overrides:
                 apply_overrides(state, overrides)
             pre = _accounts(state, tracer, (sender, to, collected["coinbase"]))
-            return prestate_result(pre, collected["post"], _l1_pre(tracer), collected["l1_post"], tracer.diff_mode)
+            return prestate_result(pre, collected["post"], _l1_pre(tracer), collected["l1_post"], tracer.diff_mode, frozenset(tracer.created))
     if tracer.kind == "":
         return tracer.struct_result(used + intrinsic, not ok, output)
     root = tracer.root  # as a transaction's: gas after the intrinsic, gas used with it

@@ -131,7 +131,9 @@ class Frame:
 
     def to_json(self, with_log: bool = False, with_l1_writes: bool = False, only_top: bool = False) -> dict:
         out: dict[str, Any] = {"from": _address(self.sender), "gas": _hex(self.gas), "gasUsed": _hex(self.gas_used), "to": _address(self.to), "input": _data(self.input)}
-        if self.output is not None and (self.output or not self.error):
+        if self.error and self.kind in ("CREATE", "CREATE2"):
+            del out["to"]  # as geth: a creation that failed created nothing
+        if self.output:  # geth's omitempty: no output field for empty output
             out["output"] = _data(self.output)
         if self.error:
             out["error"] = self.error
@@ -208,12 +210,14 @@ class Tracer:
         self.log_index = 0
         self.steps: list[dict] = []
         self.touched: dict[bytes, set[int]] = {}  # L2 address → slots
+        self.created: set[bytes] = set()  # contracts the run created (not in a diff's "pre", as geth)
         self.l1_touched: dict[bytes, set[int]] = {}
         self.l1_pre: dict[tuple, Any] = {}  # ("storage", address, slot) / ("account", address) → value before the transaction
         self._step_storage: dict[bytes, dict[int, int]] = {}
         # struct logger: the opcodes running (entry, computation, whether a frame they opened has
         # set the entry's gas cost), innermost last
         self._running: list[tuple[dict, Any, Any]] = []
+        self._after: dict[int, int] = {}  # a running computation's program counter after its last step
         self.l2_class: type | None = None
         self.l1_class: type | None = None
         # called with the state at the end of a traced call, before it is thrown away (tracerun)
@@ -299,8 +303,11 @@ class Tracer:
         return frame
 
     def exit(self, frame: Frame, computation: ComputationAPI) -> None:
+        self._after.pop(id(computation), None)
         popped = self.frames.pop()
         assert popped is frame, "trace frames out of order"
+        if frame.kind in ("CREATE", "CREATE2") and not computation.is_error and frame.layer == "L2":
+            self.created.add(frame.to)
         frame.gas_used = frame.gas - computation.get_gas_remaining()
         if computation.is_error:
             frame.error = error_string(computation.error)
@@ -357,7 +364,13 @@ class Tracer:
 
     # -- the struct logger --
     def step(self, computation: ComputationAPI, opcode: Any, layer: str, code: int) -> None:
-        pc = computation.code.program_counter - 1
+        if not len(computation.code):  # no code runs no step (geth does not enter its interpreter)
+            opcode.opcode(computation=computation)
+            return
+        # py-evm reads an opcode by moving the program counter past it, except the STOP it gives
+        # for running off the code's end: that one is at the counter (geth logs it there)
+        now = computation.code.program_counter
+        pc = now if self._after.get(id(computation)) == now else now - 1
         gas = computation.get_gas_remaining()
         entry: dict[str, Any] = {"pc": pc, "op": opcode.mnemonic, "gas": gas, "gasCost": 0, "depth": len(self.frames)}
         if self.stack:
@@ -392,6 +405,7 @@ class Tracer:
         finally:
             if self._running.pop()[2] is None:
                 entry["gasCost"] = gas - computation.get_gas_remaining()
+            self._after[id(computation)] = computation.code.program_counter
 
     def struct_result(self, gas_used: int, failed: bool, output: bytes) -> dict:
         return {"failed": failed, "gas": gas_used, "returnValue": _data(output), "structLogs": self.steps}
@@ -459,11 +473,11 @@ def account_json(balance: int, nonce: int, code: bytes, storage: dict[int, int],
     return out
 
 
-def prestate_result(pre: dict, post: dict | None, l1_pre: dict, l1_post: dict | None, diff: bool) -> dict:
+def prestate_result(pre: dict, post: dict | None, l1_pre: dict, l1_post: dict | None, diff: bool, created: frozenset = frozenset()) -> dict:
     """``pre``/``post``: address → (balance, nonce, code, {slot: value}, exists). geth's layout:
     without ``diff``, every touched account as it was; with it, ``pre`` holds what changed as it
-    was (accounts that existed; slots non-zero before) and ``post`` only the changed fields
-    (slots non-zero after; an account that is gone is left out)."""
+    was (but the contracts the transaction ``created``; slots non-zero before) and ``post`` only
+    the changed fields (slots non-zero after; an account that is gone is left out)."""
 
     def layer(pre_: dict, post_: dict | None) -> dict | tuple[dict, dict]:
         if not diff:
@@ -475,7 +489,7 @@ def prestate_result(pre: dict, post: dict | None, l1_pre: dict, l1_post: dict | 
             changed = {k for k in s0 if s0[k] != s1.get(k, 0)}
             if (b0, n0, c0, e0) == (b1, n1, c1, e1) and not changed:
                 continue
-            if e0:
+            if address not in created:
                 before[_address(address)] = account_json(b0, n0, c0, {k: s0[k] for k in changed}, keep_zero_storage=False)
             if e1:
                 out: dict[str, Any] = {}

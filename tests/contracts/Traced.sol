@@ -54,8 +54,30 @@ contract Traced {
         emit Step(2, "end");
     }
 
+    /// Precompiles (ecrecover, sha256, identity), a value transfer to an account without code,
+    /// a call to an empty address, a failing CREATE (its constructor reverts) and a self-call.
+    function edges(bytes32 h) external payable returns (address signer, bytes32 digest) {
+        signer = ecrecover(h, 27, h, h);
+        digest = sha256(abi.encodePacked(h));
+        (bool ok, ) = address(4).staticcall(abi.encodePacked(h, h));
+        require(ok);
+        payable(address(0xdead)).transfer(msg.value);
+        (ok, ) = address(0xbeef).call("");
+        require(ok);
+        try new Failing() {} catch {}
+        this.noop();
+    }
+
+    function noop() external pure {}
+
     function boom(uint256 v) external {
         total = v;
         leaf.fail(v);
+    }
+}
+
+contract Failing {
+    constructor() {
+        revert("no");
     }
 }

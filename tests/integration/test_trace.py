@@ -52,6 +52,12 @@ def frames(frame: dict, path: str = "") -> list[tuple[str, dict]]:
     return out
 
 
+def run_edges(rpc: RpcClient, contract: str) -> str:
+    receipt = transact(rpc, KEY, to=contract, data=selector("edges(bytes32)") + keccak(b"booster"), value=3, gas=1_000_000)
+    assert receipt["status"] == "0x1"
+    return receipt["transactionHash"]
+
+
 @pytest.fixture(scope="module")
 def traced(tmp_path_factory):
     from .conftest import started_devnet
@@ -73,6 +79,22 @@ def test_call_tracer_matches_anvil(traced):
     assert [f["type"] for _, f in have] == ["CALL", "CALL", "STATICCALL", "DELEGATECALL", "STATICCALL", "STATICCALL", "CREATE2", "CALL"]
     for (path, a), (_, b) in zip(want, have):
         assert {k: v for k, v in b.items() if k != "calls"} == {k: v for k, v in a.items() if k != "calls"}, path
+
+
+def test_precompiles_transfers_and_a_failed_create_trace_as_on_anvil(traced):
+    devnet, l2, l1_hash, l2_hash = traced
+    contract = devnet.l1.call("eth_getTransactionReceipt", l1_hash)["to"]
+    on_l1, on_l2 = run_edges(devnet.l1, contract), run_edges(l2, contract)
+    for options in (CALL_TRACER, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}):
+        expected = devnet.l1.call("debug_traceTransaction", on_l1, options)
+        got = l2.call("debug_traceTransaction", on_l2, options)
+        if options is CALL_TRACER:
+            assert [f["type"] for _, f in frames(got)] == [f["type"] for _, f in frames(expected)]
+            for (path, a), (_, b) in zip(frames(expected), frames(got), strict=True):
+                assert {k: v for k, v in b.items() if k != "calls"} == {k: v for k, v in a.items() if k != "calls"}, path
+        else:
+            for side in ("pre", "post"):
+                assert _without_fees(got[side]) == _without_fees(expected[side]), side
 
 
 def test_call_tracer_only_top_call(traced):
@@ -168,22 +190,25 @@ def test_struct_logger_matches_anvil(traced, tmp_path):
     from booster_cli.anvil import AnvilProcess, free_port
 
     _, l2, _, l2_hash = traced
+    contract = l2.call("eth_getTransactionReceipt", l2_hash)["to"]
     anvil = AnvilProcess(free_port(), tmp_path / "anvil.log", extra_args=("--steps-tracing",))
     l1 = anvil.start()
     try:
         _, l1_hash = run_traced(l1)
-        expected = l1.call("debug_traceTransaction", l1_hash, {"enableMemory": True})
+        pairs = [(l1.call("debug_traceTransaction", l1_hash, {"enableMemory": True}), l2.call("debug_traceTransaction", l2_hash, {"enableMemory": True})),
+                 (l1.call("debug_traceTransaction", run_edges(l1, contract), {"enableMemory": True}),
+                  l2.call("debug_traceTransaction", run_edges(l2, contract), {"enableMemory": True}))]
     finally:
         anvil.stop()
-    got = l2.call("debug_traceTransaction", l2_hash, {"enableMemory": True})
-    assert (got["failed"], got["gas"], got["returnValue"]) == (expected["failed"], expected["gas"], expected["returnValue"])
-    fields = ("pc", "op", "gas", "gasCost", "depth", "stack", "memory", "storage", "refund")
-    # errors are named differently (anvil: "Some(OutOfGas)", geth and booster: "out of gas")
-    want = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in expected["structLogs"]]
-    have = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in got["structLogs"]]
-    assert len(have) == len(want)
-    for i, (a, b) in enumerate(zip(want, have)):
-        assert b == a, f"step {i}"
+    for expected, got in pairs:
+        assert (got["failed"], got["gas"], got["returnValue"]) == (expected["failed"], expected["gas"], expected["returnValue"])
+        fields = ("pc", "op", "gas", "gasCost", "depth", "stack", "memory", "storage", "refund")
+        # errors are named differently (anvil: "Some(OutOfGas)", geth and booster: "out of gas")
+        want = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in expected["structLogs"]]
+        have = [{"failed": "error" in e, **{k: e.get(k) for k in fields}} for e in got["structLogs"]]
+        for i, (a, b) in enumerate(zip(want, have)):
+            assert b == a, f"step {i}"
+        assert len(have) == len(want)
 
 
 # -- every precompile, the human view, failures --
