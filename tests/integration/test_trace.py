@@ -84,6 +84,8 @@ def test_call_tracer_matches_anvil(traced):
 def test_precompiles_transfers_and_a_failed_create_trace_as_on_anvil(traced):
     devnet, l2, l1_hash, l2_hash = traced
     contract = devnet.l1.call("eth_getTransactionReceipt", l1_hash)["to"]
+    for rpc in (devnet.l1, l2):  # edges() pays 0x…dead: an account on both sides, whatever ran before
+        transact(rpc, DEV_PRIVATE_KEYS[8], to="0x000000000000000000000000000000000000dEaD", data=b"", value=1, gas=21_000)
     on_l1, on_l2 = run_edges(devnet.l1, contract), run_edges(l2, contract)
     for options in (CALL_TRACER, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}):
         expected = devnet.l1.call("debug_traceTransaction", on_l1, options)
@@ -195,6 +197,8 @@ def test_struct_logger_matches_anvil(traced, tmp_path):
     l1 = anvil.start()
     try:
         _, l1_hash = run_traced(l1)
+        for rpc in (l1, l2):  # edges() pays 0x…dead: an account on both sides (whichever test ran first)
+            transact(rpc, DEV_PRIVATE_KEYS[8], to="0x000000000000000000000000000000000000dEaD", data=b"", value=1, gas=21_000)
         pairs = [(l1.call("debug_traceTransaction", l1_hash, {"enableMemory": True}), l2.call("debug_traceTransaction", l2_hash, {"enableMemory": True})),
                  (l1.call("debug_traceTransaction", run_edges(l1, contract), {"enableMemory": True}),
                   l2.call("debug_traceTransaction", run_edges(l2, contract), {"enableMemory": True}))]
