@@ -54,14 +54,14 @@ contract Traced {
         emit Step(2, "end");
     }
 
-    /// Precompiles (ecrecover, sha256, identity), a value transfer to an account without code,
+    /// Precompiles (ecrecover, sha256, identity), a value transfer creating an account,
     /// a call to an empty address, a failing CREATE (its constructor reverts) and a self-call.
     function edges(bytes32 h) external payable returns (address signer, bytes32 digest) {
         signer = ecrecover(h, 27, h, h);
         digest = sha256(abi.encodePacked(h));
         (bool ok, ) = address(4).staticcall(abi.encodePacked(h, h));
         require(ok);
-        payable(address(0xdead)).transfer(msg.value);
+        payable(address(uint160(uint256(h)))).transfer(msg.value); // a fresh account for each h
         (ok, ) = address(0xbeef).call("");
         require(ok);
         try new Failing() {} catch {}

@@ -52,8 +52,8 @@ def frames(frame: dict, path: str = "") -> list[tuple[str, dict]]:
     return out
 
 
-def run_edges(rpc: RpcClient, contract: str) -> str:
-    receipt = transact(rpc, KEY, to=contract, data=selector("edges(bytes32)") + keccak(b"booster"), value=3, gas=1_000_000)
+def run_edges(rpc: RpcClient, contract: str, h: bytes) -> str:
+    receipt = transact(rpc, KEY, to=contract, data=selector("edges(bytes32)") + h, value=3, gas=1_000_000)
     assert receipt["status"] == "0x1"
     return receipt["transactionHash"]
 
@@ -84,9 +84,8 @@ def test_call_tracer_matches_anvil(traced):
 def test_precompiles_transfers_and_a_failed_create_trace_as_on_anvil(traced):
     devnet, l2, l1_hash, l2_hash = traced
     contract = devnet.l1.call("eth_getTransactionReceipt", l1_hash)["to"]
-    for rpc in (devnet.l1, l2):  # edges() pays 0x…dead: an account on both sides, whatever ran before
-        transact(rpc, DEV_PRIVATE_KEYS[8], to="0x000000000000000000000000000000000000dEaD", data=b"", value=1, gas=21_000)
-    on_l1, on_l2 = run_edges(devnet.l1, contract), run_edges(l2, contract)
+    h = keccak(b"precompiles, transfers and a failed create")  # edges() pays address(h): an account it creates
+    on_l1, on_l2 = run_edges(devnet.l1, contract, h), run_edges(l2, contract, h)
     for options in (CALL_TRACER, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}):
         expected = devnet.l1.call("debug_traceTransaction", on_l1, options)
         got = l2.call("debug_traceTransaction", on_l2, options)
@@ -197,11 +196,10 @@ def test_struct_logger_matches_anvil(traced, tmp_path):
     l1 = anvil.start()
     try:
         _, l1_hash = run_traced(l1)
-        for rpc in (l1, l2):  # edges() pays 0x…dead: an account on both sides (whichever test ran first)
-            transact(rpc, DEV_PRIVATE_KEYS[8], to="0x000000000000000000000000000000000000dEaD", data=b"", value=1, gas=21_000)
+        h = keccak(b"the struct logger")
         pairs = [(l1.call("debug_traceTransaction", l1_hash, {"enableMemory": True}), l2.call("debug_traceTransaction", l2_hash, {"enableMemory": True})),
-                 (l1.call("debug_traceTransaction", run_edges(l1, contract), {"enableMemory": True}),
-                  l2.call("debug_traceTransaction", run_edges(l2, contract), {"enableMemory": True}))]
+                 (l1.call("debug_traceTransaction", run_edges(l1, contract, h), {"enableMemory": True}),
+                  l2.call("debug_traceTransaction", run_edges(l2, contract, h), {"enableMemory": True}))]
     finally:
         anvil.stop()
     for expected, got in pairs:
