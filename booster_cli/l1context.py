@@ -249,6 +249,17 @@ class L1Computation(FastInterpreter, PragueComputation):
     _inline_equivalents = {SHA3: _keccak256}
     _keccak_preimages = True
 
+    def __init__(self, state, message, transaction_context) -> None:  # type: ignore[no-untyped-def]
+        # EIP-3651: py-evm warms the block's coinbase by reading state.coinbase here, which is no
+        # look at the block by L1 code (the COINBASE opcode is, and is observed). Observed, it
+        # tied every batch to the anchor's miner: on a chain whose blocks have other miners
+        # (an external L1) no batch could move to a later anchor. _execute warms the anchor's.
+        state._unobserved = True
+        try:
+            super().__init__(state, message, transaction_context)
+        finally:
+            state._unobserved = False
+
 
 class _AncestorHashes:
     """Re-iterable, lazily fetched BLOCKHASH source (py-evm walks it once per BLOCKHASH)."""
@@ -288,8 +299,11 @@ class L1State(PragueState):
 
     # -- the block context, observed: these values change with every L1 block, so a batch whose
     # L1 code looked at one cannot move to a later anchor unchanged (L1Reader.changed_since) --
+    _unobserved = False  # while py-evm reads the context for itself (L1Computation.__init__)
+
     def _observe(self, what: str, value):  # type: ignore[no-untyped-def]
-        self._account_db._view.reader.observed_block.setdefault(what, value)
+        if not self._unobserved:
+            self._account_db._view.reader.observed_block.setdefault(what, value)
         return value
 
     timestamp = _observed("TIMESTAMP", "timestamp")
