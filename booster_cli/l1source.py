@@ -76,10 +76,6 @@ class L1Source:
             if self.settlement and not re.fullmatch(r"0x[0-9a-fA-F]{40}", self.settlement):
                 raise UsageError(f"--settlement {self.settlement!r}: expected an address (0x followed by 40 hex digits)")
             return
-        if self.settlement:
-            raise UsageError("--settlement needs --l1-rpc: on a bundled or forked L1 booster deploys its own settlement contract")
-        if self.l1_keystore:
-            raise UsageError("--l1-keystore needs --l1-rpc: on a bundled or forked L1 the relayer uses booster's dev key")
         if self.fork_url:
             parts = urlsplit(self.fork_url)
             if parts.scheme not in ("http", "https", "ws", "wss") or not parts.hostname:
@@ -97,8 +93,9 @@ class L1Source:
             args.append(f"--fork-block-number={self.fork_block_number}")
         if self.l1_rpc:
             args.append("--external-l1")
-            args += [f"--l1-keystore={self.l1_keystore}"] if self.l1_keystore else []
-            args += [f"--settlement={self.settlement}"] if self.settlement else []
+        # also without --l1-rpc: a restart of a devnet on an external L1 need not name it again
+        args += [f"--l1-keystore={self.l1_keystore}"] if self.l1_keystore else []
+        args += [f"--settlement={self.settlement}"] if self.settlement else []
         return args + (["--emulate-apply"] if self.emulate_apply else [])
 
     def node_env(self) -> dict[str, str]:
@@ -139,7 +136,17 @@ class L1Source:
         block} of a fork, {external, chain_id} of an external L1, {} for a bundled L1, None on a
         first start): the recorded fork or external L1 when none is given; an error when
         another kind is. An external L1 may be given by another URL (another provider): the
-        node checks it is the same chain."""
+        node checks it is the same chain. ``--settlement`` and ``--l1-keystore`` need an
+        external L1 (given now, or recorded: a restart need not name it again)."""
+        source = self._settled(saved)
+        if not source.external:
+            for given, flag in ((self.settlement, "--settlement"), (self.l1_keystore, "--l1-keystore")):
+                if given:
+                    raise UsageError(f"{flag} needs an external L1 (--l1-rpc): on a bundled or forked L1 booster deploys its own settlement "
+                                     "contract and signs with its dev key")
+        return source
+
+    def _settled(self, saved: dict | None) -> "L1Source":
         if saved is None:
             return self
         if saved.get("external"):

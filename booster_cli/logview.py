@@ -33,7 +33,7 @@ def log_files(which: str | None) -> list:
     logs_dir = state.logs
     if _external(state):  # booster runs no anvil there: no L1 log of its own (l1source.py)
         if which == "l1":
-            raise UsageError("this devnet's L1 is external: booster runs no anvil and keeps no L1 log; what booster did on L1 "
+            raise UsageError("this devnet runs on an external L1: booster runs no anvil there and keeps no L1 log; what booster did on L1 "
                              "(settlements) is in 'booster logs l2'")
         which = "l2"
     files = [logs_dir / NAMES[w] for w in ([which] if which else ["l1", "l2"])]

@@ -150,6 +150,7 @@ class Node:
         self.l1_source = L1Source()
         self.l1_chain_id = L1_CHAIN_ID
         self.previous: dict = {}  # what up --fresh set aside of a devnet on an external L1
+        self._first_start = False  # until this node is ready: it made the state directory's chains
 
     # -- lifecycle --
     def start(self) -> dict:
@@ -188,6 +189,7 @@ class Node:
             cfg.state.wipe()
         ran_here = cfg.state.has_history()
         check_store(cfg.state.l2_store, ran_here)  # before anything is written
+        self._first_start = not ran_here  # a start that fails leaves no half-made devnet behind (stop)
         for name in names[1:]:  # a rollup added to a devnet that ran starts at its genesis
             check_store(cfg.state.rollup_store(name), ran_here and cfg.state.rollup_store(name).exists())
         # a rollup left out would strand its transactions and its part of the shared L1 view
@@ -265,6 +267,7 @@ class Node:
                 self.executor = Executor(l1, l1_chain_id, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
             view = self.executor.view  # a chain's executors share it
             view.l1_proofs, view.emulate_apply = l1_source.kind != FORK, l1_source.emulate_apply
+            view.predicted_context = external
             if resuming and not external:  # an external L1 was not reloaded, and makes its own blocks
                 # anvil serves the states of blocks from before a reload imperfectly (their Merkle
                 # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
@@ -356,6 +359,7 @@ class Node:
                 {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "ws_url": f"ws://{cfg.host}:{r.port}", "chain_id": r.chain_id,
                  "front_pid": r.front.pid} for r in self.extra]
         cfg.state.write_devnet(self.record)
+        self._first_start = False
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
 
@@ -501,6 +505,8 @@ class Node:
                     r.store.close()
             self.store = None
         if self.lock:  # only the lock's holder touches the state directory
+            if self._first_start:  # a first start that failed (no key, no funds, a refused flag): try again from nothing
+                self.config.state.wipe()
             record = self.config.state.read_devnet()
             if record and record.get("l2", {}).get("pid") == os.getpid():
                 self.config.state.clear_devnet()

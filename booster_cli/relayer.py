@@ -53,9 +53,6 @@ FEE_BUMP = (9, 8)  # +12.5%: above the 10% geth and anvil want before they repla
 MIN_TIP = 10**9  # 1 gwei: the tip on an external L1 when it suggests less (eth_maxPriorityFeePerGas)
 RECEIPT_POLL_S = 0.1
 EXTERNAL_WAIT_S = 120.0  # for block anchor+1 to appear; longer: the transaction stays pending, reported
-# what the L1 context gives L1 code of block anchor+1 but an external L1 decides when it makes it:
-# a batch whose L1 code read one of them is not settled there (see Relayer.check_predicted)
-PREDICTED = ("TIMESTAMP", "COINBASE", "PREVRANDAO", "GASLIMIT")
 # intrinsic + verification + event, then per contract call and per slot written (cold SSTORE)
 GAS_BASE, GAS_PER_CONTRACT, GAS_PER_SLOT = 120_000, 40_000, 30_000
 
@@ -308,8 +305,6 @@ class Relayer:
                             "message": "nothing to settle after the re-execution: the delta is empty"}
                 proof, entries, data = prepared
                 inputs = proof.inputs
-                if self.external:
-                    self.check_predicted(inputs.anchor_number)
                 self.preflight(proof, entries)
                 if dry_run:
                     return self._dry_run(proof, data, entries)
@@ -485,26 +480,6 @@ class Relayer:
         return proof, entries, data
 
     # -- an external L1 (l1source.py): a chain with its own block times, and no dev methods --
-    def check_predicted(self, anchor_number: int) -> None:
-        """The L1 context gave the batch's L1 code block anchor+1 as predicted from the anchor
-        (TIMESTAMP the anchor's + 1 s, its COINBASE, PREVRANDAO, GASLIMIT; NUMBER and BASEFEE are
-        exact). booster's anvil is told to make that block so (pin_landing_timestamp); an
-        external L1 makes it as it will, so what the batch wrote from one of those values could
-        disagree with the block that applies it: refused, before anything is sent."""
-        observed = self.executor.view.reader.observed_block
-        read = [what for what in PREDICTED if what in observed]
-        if not read:
-            return
-        show = lambda v: "0x" + v.hex() if isinstance(v, bytes) else str(v)  # noqa: E731
-        raise SettlementConflict(
-            f"this batch's L1 code read {', '.join(read)} of block {anchor_number + 1}, which the L1 context predicts from the anchor and an "
-            "external L1 decides itself when it makes that block (booster pins it only on its own anvil): what the batch wrote from "
-            "it could disagree with L1. Nothing was sent and the batch stays pending; such batches settle on a bundled or forked L1 "
-            "(docs/external-l1.md)",
-            [{"contract": "L1 block", "slot": what, "l2_saw": show(observed[what]), "l1_now": f"decided by the external L1 in block {anchor_number + 1}"}
-             for what in read],
-        )
-
     def reconcile_unfinished(self) -> dict | None:
         """A settlement left unfinished by an earlier ``settle`` (it stopped waiting: L1 made no
         block) or a crash: landed → recorded now and returned; else forgotten (it can no longer

@@ -120,10 +120,12 @@ def up(
     if l1_key is not None:
         import os
 
-        from ..l1source import KEY_ENV
+        from ..l1source import KEY_ENV, peek_saved_l1
+        from ..statedir import current
 
-        if not l1.external:
-            raise UsageError("--l1-key needs --l1-rpc: on a bundled or forked L1 the relayer uses booster's dev key")
+        saved = None if fresh else peek_saved_l1(current().l2_store)  # a restart need not name its external L1 again
+        if not l1.external and not (saved and (saved["l1"] or {}).get("external")):
+            raise UsageError("--l1-key needs an external L1 (--l1-rpc): on a bundled or forked L1 the relayer uses booster's dev key")
         os.environ[KEY_ENV] = l1_key  # the node reads it there (a detached one inherits it), never from its command line
     specs = _rollup_specs(rollups)
     if specs:  # [[rollup]] entries: the first is the L2 of --l2-chain-id and --l2-port

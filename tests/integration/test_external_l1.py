@@ -38,8 +38,8 @@ E18 = 10**18
 
 
 @contextmanager
-def external_chain(folder: Path, *args: str) -> Iterator[tuple[AnvilProcess, RpcClient]]:
-    anvil = AnvilProcess(free_port(), folder / "external-anvil.log", chain_id=CHAIN_ID, extra_args=args)
+def external_chain(folder: Path, *args: str, chain_id: int = CHAIN_ID) -> Iterator[tuple[AnvilProcess, RpcClient]]:
+    anvil = AnvilProcess(free_port(), folder / f"external-anvil-{chain_id}.log", chain_id=chain_id, extra_args=args)
     rpc = anvil.start()
     try:
         yield anvil, rpc
@@ -234,3 +234,137 @@ def await_pending(ext: RpcClient, other_than: str | None = None, timeout: float 
             return hashes[0]
         time.sleep(0.05)
     raise AssertionError("no settlement transaction reached the pool")
+
+
+STAMP = """// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import "./BoosterTarget.sol";
+
+contract Stamp is BoosterTarget {
+    uint256 public last;
+    uint256 public count;
+
+    constructor(address settlement) BoosterTarget(settlement) {}
+
+    function stamp() external { last = block.timestamp; }
+    function count_() external { count += 1; }
+    function seen() external view returns (uint256) { return block.timestamp; }
+}
+"""
+
+
+def test_dev_only_features_are_refused_on_an_external_l1(tmp_path):
+    with external_chain(tmp_path, "--block-time", "1") as (anvil, ext):
+        url = anvil.rpc_url
+        key = fresh_key(ext)
+        # refused before anything starts (exit 2, one line)
+        for i, (args, words) in enumerate([
+            (("--l1-rpc", url, "--emulate-apply"), "anvil_setStorageAt"),
+            (("--l1-rpc", url, "--fork-url", url), "exclude each other"),
+            (("--l1-rpc", url, "--rollups", "2"), "evm_setNextBlockTimestamp"),
+            (("--settlement", "0x" + "11" * 20), "needs an external L1"),
+            (("--l1-key", key), "needs an external L1"),
+            (("--l1-keystore", "k.json"), "needs an external L1"),
+            (("--l1-rpc", "ftp://example.org"), "expected an http(s)://"),
+        ]):
+            folder = tmp_path / f"refused-{i}"
+            folder.mkdir()
+            res = up(folder, env_with_key(folder, key), *args)
+            assert res.code == 2 and words in res.err and res.err.count("\n") == 1, (args, res.err)
+            assert key[2:] not in res.err + res.out
+        for i, (env_key, words) in enumerate([("", "needs the relayer's key"), ("0x" + "zz" * 32, "not a private key")]):
+            folder = tmp_path / f"no-key-{i}"
+            folder.mkdir()
+            res = up(folder, {**clean_env(folder), "BOOSTER_L1_KEY": env_key}, "--l1-rpc", url)
+            assert res.code == 2 and words in res.err, res.err
+        folder = tmp_path / "unfunded"
+        folder.mkdir()
+        res = up(folder, env_with_key(folder, "0x" + os.urandom(32).hex()), "--l1-rpc", url)
+        assert res.code == 1 and "has no ETH on the external L1" in res.err, res.err
+
+        (tmp_path / "BoosterTarget.sol").write_text((VOTING.parent / "BoosterTarget.sol").read_text())
+        (tmp_path / "Stamp.sol").write_text(STAMP)
+        env = env_with_key(tmp_path, key)
+        with devnet_on(tmp_path, env, "--l1-rpc", url) as dn:
+            for args, words in [(("report",), "evm_snapshot"), (("report", "--batch", "1"), "evm_snapshot"),
+                                (("state", "dump", str(tmp_path / "dump.tgz")), "anvil_dumpState"), (("logs", "l1"), "external")]:
+                res = dn.booster(*args)
+                assert res.code == 2 and words in res.err and "external L1" in res.err, (args, res.err)
+            assert dn.ok("logs").out  # l2.log only
+            # L1 code that reads what an external L1 decides in block anchor+1 cannot write from it
+            stamp = dn.ok("deploy", str(tmp_path / "Stamp.sol"), "settlement", "--json").json()["address"]
+            refused = dn.booster("send", stamp, "stamp()")
+            assert refused.code == 5 and "L1CALL read TIMESTAMP of block anchor+1" in refused.err, refused.err
+            assert dn.ok("delta", "show", "--json").json()["changes"] == []
+            assert int(dn.ok("call", stamp, "seen()(uint256)").out) > 0  # a read through L1SANDBOXCALL is fine
+            dn.ok("send", stamp, "count_()")
+            settled = dn.ok("settle", "--json").json()  # nothing read TIMESTAMP: the anchor moves, it settles
+            assert settled["batch"] == 1 and int(ext.call("eth_call", {"to": stamp, "data": "0x" + keccak(b"count()")[:4].hex()}, "latest"), 16) == 1
+        res = run_booster(tmp_path, env, "state", "dump", str(tmp_path / "dump.tgz"))
+        assert res.code == 2 and "anvil_dumpState" in res.err, res.err
+        res = run_booster(tmp_path, env, "state", "load", str(tmp_path / "dump.tgz"))
+        assert res.code == 2 and "external L1" in res.err, res.err
+        assert_key_nowhere(key, tmp_path / ".booster")
+
+
+def test_fresh_keeps_the_old_settlement_and_l2_store_and_settlement_attaches(tmp_path):
+    from eth_account import Account
+
+    with external_chain(tmp_path, "--block-time", "1") as (anvil, ext):
+        url = anvil.rpc_url
+        key = fresh_key(ext)
+        keystore = tmp_path / "relayer-keystore.json"  # the key encrypted; its password by environment only
+        keystore.write_text(json.dumps(Account.encrypt(key, "correct horse")))
+        env = {**clean_env(tmp_path), "BOOSTER_L1_KEYSTORE_PASSWORD": "correct horse"}
+        (tmp_path / "wrong").mkdir()
+        wrong = up(tmp_path / "wrong", {**env, "BOOSTER_STATE_DIR": str(tmp_path / "wrong" / ".booster"), "BOOSTER_L1_KEYSTORE_PASSWORD": "nope"},
+                   "--l1-rpc", url, "--l1-keystore", str(keystore))
+        assert wrong.code == 2 and "cannot decrypt" in wrong.err
+        with devnet_on(tmp_path, env, "--l1-rpc", url, "--l1-keystore", str(keystore)) as dn:
+            first = dn.record["contracts"]["settlement"]
+            assert dn.record["relayer"] == address_of(key)
+            voting = dn.ok("deploy", str(VOTING), "settlement", "--json").json()["address"]
+            dn.ok("send", voting, "vote(uint256)", "3")
+            assert dn.ok("settle", "--json").json()["batch"] == 1
+            dn.ok("down")
+
+            # another chain behind the recorded one's place is refused
+            with external_chain(tmp_path, chain_id=4242) as (other_anvil, _):
+                moved = up(tmp_path, env, "--l1-rpc", other_anvil.rpc_url, "--l1-keystore", str(keystore))
+                assert moved.code == 2 and "chain 4242" in moved.err and "this devnet's is chain 1337" in moved.err, moved.err
+
+            # --fresh: a new L2 with a settlement contract of its own; the old one and its L2 store are kept
+            fresh = up(tmp_path, env, "--fresh", "--yes", "--l1-rpc", url, "--l1-keystore", str(keystore))
+            assert fresh.code == 0, fresh.err
+            second = fresh.json()["contracts"]["settlement"]
+            previous = fresh.json()["previous"]
+            assert second != first and previous["settlement"] == first and previous["settled_batches"] == 1
+            assert (Path(previous["l2_store_kept_in"]) / "l2.sqlite").exists()
+            assert "stay on its external L1" in (tmp_path / ".booster" / "logs" / "l2.log").read_text()
+            next_batch = keccak(b"nextBatchId()")[:4].hex()
+            assert int(ext.call("eth_call", {"to": first, "data": "0x" + next_batch}, "latest"), 16) == 2  # its history, readable
+            assert votes_on(ext, voting, 3) == 1
+            refused = dn.booster("up", "-d", "--l2-port", "0", "--l1-rpc", url)
+            assert refused.code != 0 and "already running" in refused.err, refused.err
+            dn.ok("down")
+            # a restart naming another settlement contract than its own is refused
+            res = up(tmp_path, env, "--l1-keystore", str(keystore), "--settlement", first)
+            assert res.code == 2 and f"this devnet settles to {second}" in res.err, res.err
+
+        # another state directory attaches to a settlement contract: one that settled nothing yet
+        other = tmp_path / "other"
+        other.mkdir()
+        env2 = {**env, "BOOSTER_STATE_DIR": str(other / ".booster")}
+        for address, words in [(first, "has settled 1 batch(es)"), (voting, "not a booster settlement contract"), ("0x" + "12" * 20, "holds no contract")]:
+            res = up(other, env2, "--l1-rpc", url, "--l1-keystore", str(keystore), "--settlement", address)
+            assert res.code == 2 and words in res.err, (address, res.err)
+        with devnet_on(other, env2, "--l1-rpc", url, "--l1-keystore", str(keystore), "--settlement", second) as dn2:
+            assert dn2.record["contracts"]["settlement"] == second
+            # the first Voting takes updates from the first settlement contract only
+            assert dn2.booster("send", voting, "vote(uint256)", "3").code == 5
+            voting2 = dn2.ok("deploy", str(VOTING), "settlement", "--json").json()["address"]
+            dn2.ok("send", voting2, "vote(uint256)", "3")
+            assert dn2.ok("settle", "--json").json()["batch"] == 1 and votes_on(ext, voting2, 3) == 1
+        assert_key_nowhere(key, tmp_path / ".booster")
+        assert_key_nowhere(key, other / ".booster")
