@@ -51,7 +51,7 @@ def restart(devnet: Devnet, *extra: str) -> Devnet:
 def snapshot(devnet: Devnet, voting: str) -> dict:
     st = devnet.ok("status", "--json").json()
     for side in ("l1", "l2"):
-        for volatile in ("rpc_url", "pid", "front_pid"):
+        for volatile in ("rpc_url", "ws_url", "pid", "front_pid"):
             st[side].pop(volatile, None)
     st["l1"].pop("block")  # a resume adds one L1 block (see docs/durability.md: resuming)
     st.pop("anchor")
