@@ -298,6 +298,7 @@ class Relayer:
                 if recovered is not None:
                     return recovered
             for _ in range(EXTERNAL_ATTEMPTS if self.external else MAX_ATTEMPTS):
+                anchored_at = time.monotonic()  # the race for block anchor+1 starts when the head is read
                 rebased += self.anchor_on_head(rebase)
                 prepared = self.prepare()
                 if prepared is None:
@@ -321,7 +322,7 @@ class Relayer:
                 if self.external:
                     # the transactions are recorded before they are sent (send_in_time): a restart
                     # waits, if need be, until block anchor+1 exists to tell whether one landed
-                    tx_hash, receipt, replacing = self.send_in_time(data, gas, inputs.anchor_number, settling, replacing, attempts)
+                    tx_hash, receipt, replacing = self.send_in_time(data, gas, inputs.anchor_number, settling, replacing, attempts, anchored_at)
                     if receipt is None:
                         continue  # it missed block anchor+1: re-anchor, re-prove, replace it
                 else:
@@ -517,7 +518,7 @@ class Relayer:
         return None
 
     def send_in_time(self, data: bytes, gas: int, anchor_number: int, settling: dict, replacing: dict | None,
-                     attempts: list[dict]) -> tuple[str | None, dict | None, dict | None]:
+                     attempts: list[dict], anchored_at: float) -> tuple[str | None, dict | None, dict | None]:
         """Send the settlement on an external L1 and wait until it is in a block or block
         anchor+1 is there without it. (tx hash, receipt, None) when it was mined; (tx hash,
         None, what to replace) when it missed its block (the next attempt replaces it: same
@@ -554,7 +555,10 @@ class Relayer:
                 raise BoosterError(f"the external L1 refused the settlement transaction: {exc}") from None
         else:
             raise BoosterError("the external L1 refused to replace the settlement transaction that missed its block, 3 times (underpriced)")
-        attempts.append({"anchor": anchor_number, "tx": tx_hash, "nonce": nonce, "max_fee_per_gas": max_fee, "max_priority_fee_per_gas": tip})
+        # seconds from reading the head to the send (proving, pre-flight, estimate): the part of a
+        # block interval the settlement spends before it can be in the next block (docs/external-l1.md)
+        attempts.append({"anchor": anchor_number, "tx": tx_hash, "nonce": nonce, "max_fee_per_gas": max_fee, "max_priority_fee_per_gas": tip,
+                         "seconds_to_send": round(time.monotonic() - anchored_at, 3)})
         sent = [tx_hash] + earlier
         deadline = time.monotonic() + EXTERNAL_WAIT_S
         while True:
