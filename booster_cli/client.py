@@ -365,6 +365,13 @@ def load_state(path: str) -> dict:
         pid = exc.holder.get("pid")
         raise UsageError(f"stop the devnet first ('booster down'): state load replaces its chains (a devnet runs from {state.path}{f', pid {pid}' if pid else ''})") from None
     with lock:
+        from .l1source import describe_url, peek_saved_l1
+
+        saved = peek_saved_l1(state.l2_store)
+        if saved and (saved["l1"] or {}).get("external"):
+            raise UsageError(f"{state.path} holds a devnet on the external L1 {describe_url(saved['l1']['external'])}, whose settled batches "
+                             "are on that chain: state load would replace its L2 store. Load into another state directory (BOOSTER_STATE_DIR), "
+                             "or set this one aside first ('booster up --fresh' keeps it in previous/)")
         return load(state, Path(path))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -49,6 +50,7 @@ def start_detached(l1_port: int, l2_port: int, l2_chain_id: int, fresh: bool = F
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "booster_cli.node", *_node_args(l1_port, l2_port, l2_chain_id, fresh, rebase, allow_origins, verbose, rollups, specs, l1)],
+            env={**os.environ, **l1.node_env()},  # an external L1's URL (and the relayer's key, BOOSTER_L1_KEY): not in ps
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -52,6 +52,9 @@ class L1AccountDB(AccountDatabaseAPI):
         # not journaled: an attempt fails the whole L1 call even if the frame that made it reverted
         self.violations: list[str] = []
         self.written: set[bytes] = set()
+        # the block context this L1 context read (TIMESTAMP, …), and what of it it was first to read
+        self.block_reads: set[str] = set()
+        self.block_first_reads: set[str] = set()
         self._checkpoints: dict[int, int] = {}
 
     # -- roots: there is no local trie; the anchor's root stands in --
@@ -249,6 +252,17 @@ class L1Computation(FastInterpreter, PragueComputation):
     _inline_equivalents = {SHA3: _keccak256}
     _keccak_preimages = True
 
+    def __init__(self, state, message, transaction_context) -> None:  # type: ignore[no-untyped-def]
+        # EIP-3651: py-evm warms the block's coinbase by reading state.coinbase here, which is no
+        # look at the block by L1 code (the COINBASE opcode is, and is observed). Observed, it
+        # tied every batch to the anchor's miner: on a chain whose blocks have other miners
+        # (an external L1) no batch could move to a later anchor. _execute warms the anchor's.
+        state._unobserved = True
+        try:
+            super().__init__(state, message, transaction_context)
+        finally:
+            state._unobserved = False
+
 
 class _AncestorHashes:
     """Re-iterable, lazily fetched BLOCKHASH source (py-evm walks it once per BLOCKHASH)."""
@@ -288,8 +302,15 @@ class L1State(PragueState):
 
     # -- the block context, observed: these values change with every L1 block, so a batch whose
     # L1 code looked at one cannot move to a later anchor unchanged (L1Reader.changed_since) --
+    _unobserved = False  # while py-evm reads the context for itself (L1Computation.__init__)
+
     def _observe(self, what: str, value):  # type: ignore[no-untyped-def]
-        self._account_db._view.reader.observed_block.setdefault(what, value)
+        if not self._unobserved:
+            observed, db = self._account_db._view.reader.observed_block, self._account_db
+            if what not in observed:
+                observed[what] = value
+                getattr(db, "block_first_reads", set()).add(what)
+            getattr(db, "block_reads", set()).add(what)
         return value
 
     timestamp = _observed("TIMESTAMP", "timestamp")
@@ -437,6 +458,17 @@ def _settlement_refusal(view: L1View, db: L1AccountDB, mark: int) -> str | None:
     """Why the settlement could not carry the writes this L1CALL made (kept since ``mark``), or
     None: a target left out of it, a target that cannot take applyStateUpdates, a full batch."""
     written = [a for a in sorted(db.written) if _has_pending_writes(view, a)]
+    predicted = [what for what in PREDICTED if what in db.block_reads] if view.predicted_context and written else []
+    if predicted:
+        # refused for having read them, whatever their values: not part of the read set
+        for what in db.block_first_reads:
+            view.reader.observed_block.pop(what, None)
+        return (
+            f"L1CALL read {', '.join(predicted)} of block anchor+1 and wrote to {to_checksum_address(written[0])}: on an external L1 "
+            "that block is made by the chain, which decides those values (booster predicts them from the anchor and can pin them "
+            "only on its own anvil), so the writes could disagree with L1. Read them through L1SANDBOXCALL or eth_call, or run "
+            "such contracts on a bundled or forked L1"
+        )
     excluded = [a for a in written if a in view.excluded]
     if excluded:
         return (
@@ -454,6 +486,9 @@ def _settlement_refusal(view: L1View, db: L1AccountDB, mark: int) -> str | None:
 
 
 NOT_ALLOWED = "not allowed inside the L1 context"
+# what the L1 context gives L1 code of block anchor+1 by prediction from the anchor (NUMBER and
+# BASEFEE are exact): on booster's anvil the landing block is made so; an external L1 decides them
+PREDICTED = ("TIMESTAMP", "COINBASE", "PREVRANDAO", "GASLIMIT")
 _ONLY_STORAGE = "the settlement applies L1CALL's effects as storage writes only"
 
 

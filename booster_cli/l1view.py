@@ -299,6 +299,9 @@ class L1View:
     # settlements may apply writes to targets without applyStateUpdates by emulation
     # (anvil_setStorageAt after the settlement verified them): L1CALL does not refuse them
     emulate_apply: bool = False
+    # an external L1 (l1source.py): block anchor+1's TIMESTAMP, COINBASE, PREVRANDAO, GASLIMIT
+    # are predictions; an L1CALL that read one and wrote is refused (l1context._settlement_refusal)
+    predicted_context: bool = False
 
     def __post_init__(self) -> None:
         self.reader = L1Reader(self.rpc, self.anchor.number)
@@ -309,6 +312,7 @@ class L1View:
         trace's re-execution refuse and allow the L1CALL writes this view does)."""
         view = L1View(self.rpc, anchor, self.chain_id, self.settlement)
         view.excluded, view.emulate_apply, view.l1_proofs = set(self.excluded), self.emulate_apply, self.l1_proofs
+        view.predicted_context = self.predicted_context
         return view
 
     # -- reads: pending value first, then L1 at the anchor --

@@ -29,11 +29,27 @@ _REQUEST = re.compile(r"^(eth|anvil|evm|net|web3|debug|trace|ots|txpool|hardhat|
 def log_files(which: str | None) -> list:
     if which is not None and which not in NAMES:
         raise UsageError(f"logs {which!r}: expected l1 or l2")
-    logs_dir = current().logs
+    state = current()
+    logs_dir = state.logs
+    if _external(state):  # booster runs no anvil there: no L1 log of its own (l1source.py)
+        if which == "l1":
+            raise UsageError("this devnet runs on an external L1: booster runs no anvil there and keeps no L1 log; what booster did on L1 "
+                             "(settlements) is in 'booster logs l2'")
+        which = "l2"
     files = [logs_dir / NAMES[w] for w in ([which] if which else ["l1", "l2"])]
     if not any(f.exists() for f in files):
         raise DevnetNotRunning(f"no logs in {logs_dir}")
     return files
+
+
+def _external(state) -> bool:
+    record = state.read_devnet()
+    if record:
+        return record.get("l1", {}).get("kind") == "external"
+    from .l1source import peek_saved_l1
+
+    saved = peek_saved_l1(state.l2_store)
+    return bool(saved and (saved["l1"] or {}).get("external"))
 
 
 class L1Filter:

@@ -32,7 +32,8 @@ from .config import parse_rollup_specs
 from .errors import BoosterError, StateUnusable, UsageError
 from .executor import Executor, l2_genesis_state_root
 from .front import serve_link
-from .l1source import FORK, L1Source
+from .l1source import FORK, KEY_ENV, KEYSTORE_PASSWORD_ENV, ExternalL1, L1Source, describe_url, peek_saved_l1, refuse_dev_only
+from .l1source import relayer_key as l1_relayer_key
 from .prover import MockProver
 from .relayer import TARGET_ERRORS, Relayer
 from .resume import check_anchor, check_settled_batches, known_settlement, reconcile_settlement
@@ -146,6 +147,10 @@ class Node:
         self.watch: Watch | None = None
         self.chain = None  # chain.RollupChain with more than one rollup
         self.extra: list[ExtraRollup] = []
+        self.l1_source = L1Source()
+        self.l1_chain_id = L1_CHAIN_ID
+        self.previous: dict = {}  # what up --fresh set aside of a devnet on an external L1
+        self._first_start = False  # until this node is ready: it made the state directory's chains
 
     # -- lifecycle --
     def start(self) -> dict:
@@ -157,7 +162,12 @@ class Node:
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
         specs = cfg.specs()
         names = [name for name, _, _ in specs]
-        l1_port = claim_port("L1", cfg.l1_port, cfg.host, avoid=frozenset({cfg.l2_port}))
+        # what the state directory's devnet ran on: an external L1 (up --l1-rpc, l1source.py) has
+        # no anvil here, no L1 port and no L1 state file, and --fresh never deletes its L2 side
+        previous = peek_saved_l1(cfg.state.l2_store)
+        previous_external = bool(previous and (previous["l1"] or {}).get("external"))
+        external = cfg.l1.external or (previous_external and not cfg.fresh)
+        l1_port = 0 if external else claim_port("L1", cfg.l1_port, cfg.host, avoid=frozenset({cfg.l2_port}))
         l2_port = claim_port("L2", cfg.l2_port, cfg.host, avoid=frozenset({l1_port}))
         if l1_port == l2_port:
             raise UsageError(f"--l1-port and --l2-port are both {l1_port}")
@@ -170,9 +180,16 @@ class Node:
             taken.add(port)
             extra_ports.append(port)
         if cfg.fresh:
+            if previous_external:  # its settled batches stay on that chain: keep its L2 store beside them
+                kept = cfg.state.set_aside()
+                self.previous = {"settlement": previous["settlement"], "settled_batches": previous["batches"],
+                                 "l1": describe_url(previous["l1"]["external"]), "l2_store_kept_in": str(kept)}
+                log.warning("--fresh: the previous devnet's settlement contract %s and its %s settled batch(es) stay on its external L1 %s; "
+                            "its L2 store is kept in %s", previous["settlement"], previous["batches"], self.previous["l1"], kept)
             cfg.state.wipe()
         ran_here = cfg.state.has_history()
         check_store(cfg.state.l2_store, ran_here)  # before anything is written
+        self._first_start = not ran_here  # a start that fails leaves no half-made devnet behind (stop)
         for name in names[1:]:  # a rollup added to a devnet that ran starts at its genesis
             check_store(cfg.state.rollup_store(name), ran_here and cfg.state.rollup_store(name).exists())
         # a rollup left out would strand its transactions and its part of the shared L1 view
@@ -181,28 +198,56 @@ class Node:
         if ran_here and left_out:
             raise StateUnusable(f"this devnet has rollup(s) {', '.join(left_out)} too ({', '.join(f'l2-{n}.sqlite' for n in left_out)}): "
                                 f"start it with all of them (--rollups, or booster.toml's [[rollup]] entries), or --fresh to start empty")
-        check_saved_state(cfg.state.anvil_state, required=ran_here)
+        if not external:
+            check_saved_state(cfg.state.anvil_state, required=ran_here)
         if len(cfg.allow_origins) > 1 and "*" not in cfg.allow_origins:
             log.warning("anvil (L1) takes one allowed origin: %s; the others may use the L2 port only", cfg.allow_origins[0])
         self.store = Store(cfg.state.l2_store)
         saved_fork = self.store.meta(FORK_META)
-        l1_source = self.l1_source = cfg.l1.settled({} if saved_fork is None and ran_here else saved_fork)
+        if saved_fork is None and ran_here and not external:
+            saved_fork = {}
+        l1_source = self.l1_source = cfg.l1.settled(saved_fork)
+        if l1_source.external != external:  # the store said otherwise than its quick read (damaged meanwhile?)
+            raise StateUnusable(f"the L2 store {cfg.state.l2_store} could not be read before it was opened; nothing was started")
         if l1_source.kind == FORK and len(names) > 1:
             raise UsageError("chained rollups on a forked L1 are not supported yet (their L1 commitments need L1 state proofs, which a fork lacks)")
-        self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
-                                  allow_origins=cfg.allow_origins, extra_args=l1_source.anvil_args())
+        if external and len(names) > 1:
+            raise refuse_dev_only("chained rollups (--rollups)", "evm_setNextBlockTimestamp: their settlement pins the landing block's timestamp",
+                                  "run them on a bundled or forked L1")
+        if external:
+            self.anvil = ExternalL1(l1_source.l1_rpc)
+        else:
+            self.anvil = AnvilProcess(l1_port, cfg.state.logs / "anvil.log", chain_id=L1_CHAIN_ID, host=cfg.host, state_file=cfg.state.anvil_state,
+                                      allow_origins=cfg.allow_origins, extra_args=l1_source.anvil_args())
         try:
+            if external:  # read first; then out of this process's environment (the RPC front, started below, inherits it)
+                relayer_key = l1_relayer_key(l1_source)
+                for name in (KEY_ENV, KEYSTORE_PASSWORD_ENV):
+                    os.environ.pop(name, None)
             l1 = self.anvil.start()
+            l1_chain_id = int(l1.call("eth_chainId"), 16) if external else L1_CHAIN_ID
+            self.l1_chain_id = l1_chain_id
             fork_block = l1.call("anvil_nodeInfo").get("forkConfig", {}).get("forkBlockNumber") if l1_source.kind == FORK else None
+            if external and saved_fork is not None:  # the same chain, maybe through another URL (another provider)
+                if saved_fork.get("chain_id") != l1_chain_id:
+                    raise UsageError(f"the external L1 {describe_url(l1_source.l1_rpc)} is chain {l1_chain_id}, but this devnet's is chain "
+                                     f"{saved_fork.get('chain_id')}: give its URL, or add --fresh for a new devnet on this chain")
+                if saved_fork.get("external") != l1_source.l1_rpc:
+                    self.store.set_meta(FORK_META, l1_source.saved(None, l1_chain_id))
             if saved_fork is None:  # the first start: the L1 this devnet keeps (l1source.py)
-                self.store.set_meta(FORK_META, {"url": l1_source.fork_url, "block": fork_block} if l1_source.kind == FORK else {})
-            relayer_key = dev_key(RELAYER_KEY_LABEL)
+                self.store.set_meta(FORK_META, l1_source.saved(fork_block, l1_chain_id))
+            if not external:
+                relayer_key = dev_key(RELAYER_KEY_LABEL)
             prover = MockProver(os.environ.get("BOOSTER_PROVER_KEY") or dev_key(PROVER_KEY_LABEL))
-            l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
             artifact = load_settlement_artifact()
-            self.anvil.annotate("setting up the devnet: funding the relayer, the settlement contract, saving L1's state (anvil_dumpState, "
-                                "then every second L1 changed)")
-            self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
+            if external:  # nothing to fund it with: the key's owner has
+                self._check_relayer_funds(l1, address_of(relayer_key), l1_chain_id)
+                self.settlement = self._external_settlement(l1, relayer_key, prover, artifact, l1_source)
+            else:
+                l1.call("anvil_setBalance", address_of(relayer_key), hex(RELAYER_FUNDS))
+                self.anvil.annotate("setting up the devnet: funding the relayer, the settlement contract, saving L1's state (anvil_dumpState, "
+                                    "then every second L1 changed)")
+                self.settlement = known_settlement(l1, self.store) or self._deploy_settlement(l1, relayer_key, prover, artifact)
             self.save_l1()  # the L1 this devnet starts from (and the settlement contract) is saved
             resuming = self.store.meta("executor") is not None
             if len(names) > 1:
@@ -214,22 +259,24 @@ class Node:
                 # an L1 transaction each, before the batch takes its anchor
                 if register_rollups(l1, self.settlement, prover, relayer_key, chain_ids):
                     self.save_l1()
-                self.chain = RollupChain(l1, L1_CHAIN_ID, chain_ids, bytes.fromhex(self.settlement[2:]), [self.store] + [r.store for r in self.extra])
+                self.chain = RollupChain(l1, l1_chain_id, chain_ids, bytes.fromhex(self.settlement[2:]), [self.store] + [r.store for r in self.extra])
                 self.executor = self.chain.rollups[0]
                 for r, executor in zip(self.extra, self.chain.rollups[1:]):
                     r.executor = executor
             else:
-                self.executor = Executor(l1, L1_CHAIN_ID, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
+                self.executor = Executor(l1, l1_chain_id, cfg.l2_chain_id, bytes.fromhex(self.settlement[2:]), self.store)
             view = self.executor.view  # a chain's executors share it
             view.l1_proofs, view.emulate_apply = l1_source.kind != FORK, l1_source.emulate_apply
-            if resuming:
+            view.predicted_context = external
+            if resuming and not external:  # an external L1 was not reloaded, and makes its own blocks
                 # anvil serves the states of blocks from before a reload imperfectly (their Merkle
                 # proofs do not verify, anvil 1.7.1): one new L1 block gives the batch an anchor
                 # that works, taken below when nothing the batch read has changed
                 l1.call("evm_mine")
                 self.save_l1()  # the batch may anchor on it: a crash must not lose it
             if self.chain is None:
-                self.resume_report = {"recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement)}
+                self.resume_report = {"recovered_settlement": reconcile_settlement(self.executor, self.store, l1, self.settlement,
+                                                                                   external=external)}
                 reopened, rebased = check_settled_batches(self.executor, self.store, l1, self.settlement, cfg.rebase) if resuming else ([], [])
                 self.resume_report["reopened_batches"] = reopened
                 self.resume_report["rebased"] = rebased + check_anchor(self.executor, cfg.rebase)
@@ -256,7 +303,8 @@ class Node:
 
                 self.relayer = ChainRelayer(self.chain, self.settlement, prover, relayer_key, save_l1=self.save_l1, names=names)
             else:
-                self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover, save_l1=self.save_l1)
+                self.relayer = Relayer(self.executor, l1, self.settlement, artifact["abi"], relayer_key, prover,
+                                       save_l1=None if external else self.save_l1, external=external)
             from .l2api import methods
 
             # the node's own server, for the front (which serves the public port) and only it: no
@@ -283,13 +331,14 @@ class Node:
         gc.set_threshold(50_000, 50, 100)
         threading.Thread(target=self._produce_blocks, name="blocks", daemon=True).start()
         threading.Thread(target=self._watch_children, name="watchdog", daemon=True).start()
-        threading.Thread(target=self._save_l1_on_change, name="l1-saver", daemon=True).start()
+        if not external:  # an external chain keeps its own state
+            threading.Thread(target=self._save_l1_on_change, name="l1-saver", daemon=True).start()
         # the node's threads on one CPU (see affinity.py): the store's WAL checkpoints (SQLite's
         # work, without the GIL) on the others; anvil and the front, started before, keep theirs;
         # later threads (one per RPC connection) inherit the setting from the server's thread
         pin_threads(cpu, elsewhere={self.store.checkpointer_tid})
         self.record = {
-            "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": L1_CHAIN_ID, "pid": self.anvil.pid, **l1_source.record(fork_block)},
+            "l1": {"rpc_url": self.anvil.rpc_url, "chain_id": l1_chain_id, "pid": self.anvil.pid, **l1_source.record(fork_block)},
             "l2": {"rpc_url": f"http://{cfg.host}:{l2_port}", "ws_url": f"ws://{cfg.host}:{l2_port}", "chain_id": cfg.l2_chain_id, "pid": os.getpid(),
                    "front_pid": self.front.pid},
             "contracts": {"settlement": self.settlement},
@@ -298,15 +347,19 @@ class Node:
             "started_at": time.time(),
             "resumed": {k: v for k, v in self.resume_report.items() if v},
             # what tells each of them from a later process with its pid, for 'down' (procs.py)
-            "processes": {"node": procs.identity(os.getpid()), "anvil": procs.identity(self.anvil.pid), "front": procs.identity(self.front.pid),
+            "processes": {"node": procs.identity(os.getpid()), **({} if external else {"anvil": procs.identity(self.anvil.pid)}),
+                          "front": procs.identity(self.front.pid),
                           **{f"front-{r.name}": procs.identity(r.front.pid) for r in self.extra}},
         }
+        if self.previous:  # up --fresh set a devnet on an external L1 aside
+            self.record["previous"] = self.previous
         if self.extra:  # a chained devnet: every rollup (one rollup's record is as it always was)
             self.record["rollups"] = [{"name": names[0], "rpc_url": self.record["l2"]["rpc_url"], "ws_url": self.record["l2"]["ws_url"],
                                        "chain_id": cfg.l2_chain_id, "front_pid": self.front.pid}] + [
                 {"name": r.name, "rpc_url": f"http://{cfg.host}:{r.port}", "ws_url": f"ws://{cfg.host}:{r.port}", "chain_id": r.chain_id,
                  "front_pid": r.front.pid} for r in self.extra]
         cfg.state.write_devnet(self.record)
+        self._first_start = False
         log.info("devnet ready: L1 %s, L2 %s, settlement %s", self.record["l1"]["rpc_url"], self.record["l2"]["rpc_url"], self.settlement)
         return self.record
 
@@ -342,11 +395,54 @@ class Node:
 
     def _deploy_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict) -> str:
         init = bytes.fromhex(artifact["bytecode"][2:]) + _encode_constructor(prover.address, self.config.l2_chain_id, l2_genesis_state_root())
-        receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000)
+        tip = {"priority_fee": Relayer.suggested_tip(l1)} if self.l1_source.external else {}  # a real chain's miners want a real tip
+        receipt = transact(l1, relayer_key, to=None, data=init, gas=3_000_000, **tip)
         if receipt["status"] != "0x1":
             raise BoosterError("deploying BoosterSettlement on L1 failed")
         address = to_checksum_address(receipt["contractAddress"])
         self.store.set_meta("settlement", address)
+        return address
+
+    def _check_relayer_funds(self, l1, relayer: str, chain_id: int) -> None:
+        """On an external L1 nobody funds the relayer but its key's owner: say so before anything is sent."""
+        if int(l1.call("eth_getBalance", relayer, "latest"), 16) == 0:
+            raise BoosterError(f"the relayer's account {relayer} has no ETH on the external L1 (chain {chain_id}): fund it; it pays for "
+                               "the settlement contract's deployment and every settlement (docs/external-l1.md)")
+
+    def _external_settlement(self, l1, relayer_key: str, prover: MockProver, artifact: dict, source: L1Source) -> str:
+        """The settlement contract on an external L1: the one this devnet recorded (it must still
+        be there), else ``--settlement ADDR`` (checked: booster's contract, for this prover and
+        L2, with nothing settled yet), else a new one deployed now and recorded."""
+        recorded = self.store.meta("settlement")
+        if recorded and source.settlement and recorded.lower() != source.settlement.lower():
+            raise UsageError(f"this devnet settles to {recorded}: --settlement {source.settlement} applies to a new devnet (add --fresh)")
+        known = known_settlement(l1, self.store)
+        if known:
+            return known
+        if not source.settlement:
+            address = self._deploy_settlement(l1, relayer_key, prover, artifact)
+            log.info("deployed the settlement contract %s on the external L1; it is recorded in the state directory and reused", address)
+            return address
+        address = to_checksum_address(source.settlement)
+        if l1.call("eth_getCode", address, "latest") in ("0x", "0x0", None):
+            raise UsageError(f"--settlement {address}: the external L1 holds no contract there")
+        from .relayer import settlement_getter
+
+        def read(name: str) -> int | None:
+            try:
+                return settlement_getter(l1, address, name)
+            except (BoosterError, ValueError):
+                return None
+
+        if read("prover") != int(prover.address, 16) or read("l2ChainId") != self.config.l2_chain_id:
+            raise UsageError(f"--settlement {address}: not a booster settlement contract for this prover and L2 chain {self.config.l2_chain_id} "
+                             "(its prover() or l2ChainId() differ): drop --settlement to deploy one")
+        settled = (read("nextBatchId") or 1) - 1
+        if settled or read("l2StateRoot") != int.from_bytes(l2_genesis_state_root(), "big"):
+            raise UsageError(f"--settlement {address} has settled {settled} batch(es) of another L2 state: a new L2 cannot continue them. "
+                             "Attach with the state directory that settled them, or drop --settlement to deploy a new one")
+        self.store.set_meta("settlement", address)
+        log.info("attached to the settlement contract %s on the external L1", address)
         return address
 
     def wait(self) -> str:
@@ -362,6 +458,8 @@ class Node:
     def save_l1(self) -> None:
         """Save L1's state now (anvil.save_state), unless it is saved at this block already;
         under ``l1_lock``, which a report holds: never in the middle of its replays."""
+        if self.l1_source.external:
+            return  # the chain keeps its own state; booster never asks it for a dump (anvil_dumpState)
         with self.l1_lock:
             rpc = self.anvil.rpc()
             block = rpc.call("eth_blockNumber")
@@ -407,6 +505,8 @@ class Node:
                     r.store.close()
             self.store = None
         if self.lock:  # only the lock's holder touches the state directory
+            if self._first_start:  # a first start that failed (no key, no funds, a refused flag): try again from nothing
+                self.config.state.wipe()
             record = self.config.state.read_devnet()
             if record and record.get("l2", {}).get("pid") == os.getpid():
                 self.config.state.clear_devnet()
@@ -601,6 +701,8 @@ class Node:
             self.anvil.annotate(f"settled the chain's batches in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
             return entry
         if isinstance(result, dict):
+            if entry.get("recovered"):  # an earlier settle's transaction landed after it stopped waiting (external L1)
+                self.history.append(entry)
             return entry
         self.history.append(entry)
         self.anvil.annotate(f"settled batch {entry['batch']} in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
@@ -616,6 +718,9 @@ class Node:
 
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
             raise UsageError(f"--batch {batch!r}: expected a settled batch number (1, 2, ...)")
+        if self.l1_source.external:
+            raise refuse_dev_only("booster report", "evm_snapshot, evm_revert, anvil_impersonateAccount, anvil_setBalance, anvil_setStorageAt: "
+                                  "it replays the batch on L1 and reverts it", "measure on a bundled or forked devnet (docs/external-l1.md)")
         from .logview import REPORT_BEGINS, REPORT_ENDS
 
         with self.executor.lock, self.l1_lock:
@@ -639,6 +744,9 @@ class Node:
         if path is not None:
             raise UsageError("booster_dumpState takes no path: the node writes the archive into its state directory and answers "
                              "where; 'booster state dump FILE' moves it to FILE")
+        if self.l1_source.external:
+            raise refuse_dev_only("booster state dump", "anvil_dumpState", "the external chain keeps its own state and booster cannot copy "
+                                  "it; the L2's store is l2.sqlite in the state directory (docs/external-l1.md)")
         target = new_dump_path(self.config.state)
         with self.executor.lock:
             anvil_state = anvil_state_from_dump(self.executor.l1.call("anvil_dumpState"))
@@ -725,6 +833,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fork-url", default="", help="anvil forks this chain (l1source.py)")
     parser.add_argument("--fork-block-number", type=int, default=None)
     parser.add_argument("--emulate-apply", action="store_true", help="settle targets without applyStateUpdates by emulation")
+    parser.add_argument("--external-l1", action="store_true", help="L1 is the chain at BOOSTER_L1_RPC (l1source.py); the relayer's key is in "
+                        "BOOSTER_L1_KEY or --l1-keystore")
+    parser.add_argument("--l1-keystore", default="")
+    parser.add_argument("--settlement", default="", help="an external L1's settlement contract to attach to")
     args = parser.parse_args(argv)
     from pathlib import Path
 

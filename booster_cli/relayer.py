@@ -32,7 +32,7 @@ from .l1view import APPLY_STATE_UPDATES_SELECTOR
 from .executor import Executor, fetch_head_anchor
 from .prover import MockProver, prove_batch
 from .report_model import calldata_gas
-from .txsign import address_of
+from .txsign import address_of, sign_eip1559
 from .rpc import RpcClient, RpcConnectionError
 from .txsend import send_transaction, wait_for_receipt
 
@@ -45,6 +45,14 @@ SETTLE_EMULATED_SIG = parse_signature(
 log = logging.getLogger("booster.relayer")
 
 MAX_ATTEMPTS = 3
+# an external L1 (l1source.py) makes blocks on its own: the settlement must land in block anchor+1,
+# which the relayer cannot arrange; each attempt re-anchors on the head, re-proves and replaces
+# the transaction that missed its block (same nonce, fees bumped by FEE_BUMP), at most this often
+EXTERNAL_ATTEMPTS = 5
+FEE_BUMP = (9, 8)  # +12.5%: above the 10% geth and anvil want before they replace a pending transaction
+MIN_TIP = 10**9  # 1 gwei: the tip on an external L1 when it suggests less (eth_maxPriorityFeePerGas)
+RECEIPT_POLL_S = 0.1
+EXTERNAL_WAIT_S = 120.0  # for block anchor+1 to appear; longer: the transaction stays pending, reported
 # intrinsic + verification + event, then per contract call and per slot written (cold SSTORE)
 GAS_BASE, GAS_PER_CONTRACT, GAS_PER_SLOT = 120_000, 40_000, 30_000
 
@@ -65,6 +73,7 @@ class Settlement:
     excluded: list[str] = field(default_factory=list)  # targets left out (settle --exclude)
     emulated: list[dict] = field(default_factory=list)  # targets whose writes were applied by emulation (l1source.py)
     l1_saved: str = ""  # why L1's state could not be saved right after it landed ("" when it was)
+    attempts: list[dict] = field(default_factory=list)  # each send: anchor, tx, outcome (shown on an external L1, or after a retry)
 
     def to_json(self) -> dict:
         return {
@@ -82,6 +91,7 @@ class Settlement:
             "excluded": self.excluded,
             **({"emulated": self.emulated} if self.emulated else {}),
             **({"l1_not_saved": self.l1_saved} if self.l1_saved else {}),
+            **({"attempts": len(self.attempts), "attempt_log": self.attempts} if self.attempts else {}),
         }
 
 
@@ -224,6 +234,10 @@ def hook_gas(entries: list[DeltaEntry]) -> int:
     return total
 
 
+def _bumped(wei: int) -> int:
+    return wei * FEE_BUMP[0] // FEE_BUMP[1] + 1
+
+
 def settlement_getter(l1: RpcClient, settlement: str, name: str) -> int:
     """One of the settlement contract's public uint getters (nextBatchId, lastAnchorNumber,
     l2StateRoot) at the L1 head."""
@@ -237,8 +251,11 @@ def _fault(point: str) -> None:
 
 
 class Relayer:
-    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver, save_l1: Callable[[], None] | None = None) -> None:
+    def __init__(self, executor: Executor, l1: RpcClient, settlement: str, abi: list, relayer_key: str, prover: MockProver,
+                 save_l1: Callable[[], None] | None = None, external: bool = False) -> None:
         self.executor = executor
+        # an external L1 (l1source.py): no dev methods; the race for block anchor+1 is run by send_in_time
+        self.external = external
         # saves L1's state (the node's save_l1): a landed settlement is saved before it is recorded
         self.save_l1 = save_l1
         self.l1 = l1
@@ -274,7 +291,14 @@ class Relayer:
             if excluded - ex.view.excluded:
                 rebased += self.exclude(excluded)
             last_error = ""
-            for _ in range(MAX_ATTEMPTS):
+            attempts: list[dict] = []  # each transaction sent: its anchor and what became of it
+            replacing: dict | None = None  # an external L1: the transaction that missed its block (nonce, fees)
+            if self.external and not dry_run:
+                recovered = self.reconcile_unfinished()
+                if recovered is not None:
+                    return recovered
+            for _ in range(EXTERNAL_ATTEMPTS if self.external else MAX_ATTEMPTS):
+                anchored_at = time.monotonic()  # the race for block anchor+1 starts when the head is read
                 rebased += self.anchor_on_head(rebase)
                 prepared = self.prepare()
                 if prepared is None:
@@ -293,14 +317,23 @@ class Relayer:
                         "L1 lost settled batches. Nothing was sent; restart with 'booster down' and 'booster up --rebase'"
                     )
                 emulated = emulated_writes(inputs.emulated, entries)
-                if ex.store:
-                    # a crash from here until the commit below is reconciled on restart (the
-                    # emulated writes applied again if the settlement landed: resume.py)
-                    ex.store.set_meta("settling", {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time(),
-                                                   **({"emulated": emulated} if emulated else {})})
-                self._save_l1("")  # the anchor: a crash after the send must not lose it too
-                self.pin_landing_timestamp(inputs.anchor_number)
-                tx_hash, receipt = self.send(data, gas)
+                settling = {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time(),
+                            **({"emulated": emulated} if emulated else {})}
+                if self.external:
+                    # the transactions are recorded before they are sent (send_in_time): a restart
+                    # waits, if need be, until block anchor+1 exists to tell whether one landed
+                    tx_hash, receipt, replacing = self.send_in_time(data, gas, inputs.anchor_number, settling, replacing, attempts, anchored_at)
+                    if receipt is None:
+                        continue  # it missed block anchor+1: re-anchor, re-prove, replace it
+                else:
+                    if ex.store:
+                        # a crash from here until the commit below is reconciled on restart (the
+                        # emulated writes applied again if the settlement landed: resume.py)
+                        ex.store.set_meta("settling", settling)
+                    self._save_l1("")  # the anchor: a crash after the send must not lose it too
+                    self.pin_landing_timestamp(inputs.anchor_number)
+                    tx_hash, receipt = self.send(data, gas)
+                    attempts.append({"anchor": inputs.anchor_number, "tx": tx_hash})
                 _fault("crash-after-settlement-sent")  # landed on L1, not saved: L1 loses it
                 block = int(receipt["blockNumber"], 16)
                 if receipt["status"] == "0x1":
@@ -318,6 +351,12 @@ class Relayer:
                     result.excluded = self.excluded_json()
                     result.emulated = emulated_summary(inputs.emulated, entries)
                     result.l1_saved = saved
+                    attempts[-1]["outcome"] = f"landed in block {block}"
+                    if self.external or len(attempts) > 1:
+                        result.attempts = attempts
+                        if len(attempts) > 1:
+                            log.info("batch %s settled at attempt %s of %s: %s", result.batch, len(attempts), len(attempts),
+                                     "; ".join(a["outcome"] for a in attempts[:-1]))
                     ex.view.clear_pending()  # the exclusions end with the batch
                     ex.start_new_batch()
                     ex.refresh_anchor()
@@ -328,12 +367,23 @@ class Relayer:
                 raw = self.revert_data(tx_hash, receipt)
                 last_error = decode_revert(raw, self.errors) if raw is not None else "unknown reason"
                 if block != inputs.anchor_number + 1:
+                    attempts[-1]["outcome"] = f"landed in block {block}, not {inputs.anchor_number + 1}, and reverted ({last_error})"
+                    if ex.store:
+                        ex.store.set_meta("settling", None)  # that one is settled: reverted
+                    replacing = None  # its nonce is used: the next one takes a new one
                     time.sleep(0.05)  # someone else's L1 transaction landed first: try again
                     continue
                 failed = apply_failed(raw)
                 if failed:
                     raise self.unsettleable([failed], proof, entries)
                 raise BoosterError(f"settlement reverted on L1: {last_error}")
+            if self.external:
+                pending = f"; the last transaction {attempts[-1]['tx']} may still be mined, and then reverts (StaleAnchor)" if replacing else ""
+                raise SettlementConflict(
+                    f"the settlement missed block anchor+1 {len(attempts)} times on the external L1 ("
+                    + "; ".join(f"attempt {i}: {a['outcome']}" for i, a in enumerate(attempts, 1))
+                    + f"){pending}. Nothing was settled and the batch stays pending: settle again (docs/external-l1.md)"
+                )
             raise SettlementConflict(f"settlement lost the race for block anchor+1 {MAX_ATTEMPTS} times (last: {last_error})")
 
     def _save_l1(self, tx_hash: str) -> str:
@@ -431,6 +481,120 @@ class Relayer:
         else:
             data = SETTLE_SIG.selector + abi_encode(SETTLE_SIG.inputs, [inputs.batch_tuple(), encode_updates(entries), proof.seal])
         return proof, entries, data
+
+    # -- an external L1 (l1source.py): a chain with its own block times, and no dev methods --
+    def reconcile_unfinished(self) -> dict | None:
+        """A settlement left unfinished by an earlier ``settle`` (it stopped waiting: L1 made no
+        block) or a crash: landed → recorded now and returned; else forgotten (it can no longer
+        land: resume.reconcile_settlement waits for block anchor+1 when need be)."""
+        ex = self.executor
+        if ex.store is None or not ex.store.meta("settling"):
+            return None
+        from .resume import reconcile_settlement
+
+        entry = reconcile_settlement(ex, ex.store, self.l1, self.settlement, external=True)
+        if entry is None:
+            return None
+        return {**entry, "message": f"batch {entry['batch']}'s settlement {entry['l1_tx_hash']} had landed on L1 after settle stopped waiting "
+                                    "for it: recorded now (the pending batch is the next one)"}
+
+    def _tip(self) -> int:
+        return self.suggested_tip(self.l1)
+
+    @staticmethod
+    def suggested_tip(l1: RpcClient) -> int:
+        """The tip on an external L1: what it suggests (eth_maxPriorityFeePerGas), at least MIN_TIP."""
+        try:
+            return max(int(l1.call("eth_maxPriorityFeePerGas"), 16), MIN_TIP)
+        except RpcConnectionError:
+            raise
+        except (RpcError, ValueError, TypeError):
+            return MIN_TIP
+
+    def _landed(self, hashes: list[str]) -> tuple[str, dict] | None:
+        """(hash, receipt) of the one of ``hashes`` (one nonce: at most one is mined) that is in a block."""
+        receipts = self.l1.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        for h, receipt in zip(hashes, receipts):
+            if receipt is not None:
+                return h, receipt
+        return None
+
+    def send_in_time(self, data: bytes, gas: int, anchor_number: int, settling: dict, replacing: dict | None,
+                     attempts: list[dict], anchored_at: float) -> tuple[str | None, dict | None, dict | None]:
+        """Send the settlement on an external L1 and wait until it is in a block or block
+        anchor+1 is there without it. (tx hash, receipt, None) when it was mined; (tx hash,
+        None, what to replace) when it missed its block (the next attempt replaces it: same
+        nonce, fees bumped); (None, None, None) when an earlier attempt's transaction was mined
+        meanwhile (late: it reverted) — the next attempt takes a new nonce. Each transaction is
+        recorded (``settling``) before it is sent."""
+        ex, l1 = self.executor, self.l1
+        tip = self._tip()
+        max_fee = 2 * ex.view.anchor.next_base_fee() + tip
+        if replacing is None:
+            nonce, earlier = int(l1.call("eth_getTransactionCount", address_of(self.key), "pending"), 16), []
+        else:  # geth and anvil replace a pending transaction only for higher fees, both of them
+            nonce, earlier = replacing["nonce"], replacing["txs"]
+            tip = max(tip, _bumped(replacing["tip"]))
+            max_fee = max(max_fee, _bumped(replacing["max_fee"]), tip)
+        for _ in range(3):
+            raw, digest = sign_eip1559(self.key, chain_id=ex.view.chain_id, nonce=nonce, to=self.settlement, data=data, gas=gas,
+                                       max_fee_per_gas=max_fee, max_priority_fee_per_gas=tip)
+            tx_hash = "0x" + digest.hex()
+            if ex.store:
+                ex.store.set_meta("settling", {**settling, "external": True, "anchor": anchor_number, "nonce": nonce, "txs": earlier + [tx_hash]})
+            try:
+                l1.call("eth_sendRawTransaction", "0x" + raw.hex())
+                break
+            except RpcConnectionError:
+                raise
+            except RpcError as exc:
+                text = str(exc).lower()
+                if earlier and "underpriced" in text:  # its fees were raised meanwhile: bump again
+                    tip, max_fee = _bumped(tip), _bumped(max_fee)
+                    continue
+                if earlier and "nonce" in text:  # an earlier attempt's transaction took the nonce
+                    return self._late(earlier, attempts)
+                raise BoosterError(f"the external L1 refused the settlement transaction: {exc}") from None
+        else:
+            raise BoosterError("the external L1 refused to replace the settlement transaction that missed its block, 3 times (underpriced)")
+        # seconds from reading the head to the send (proving, pre-flight, estimate): the part of a
+        # block interval the settlement spends before it can be in the next block (docs/external-l1.md)
+        attempts.append({"anchor": anchor_number, "tx": tx_hash, "nonce": nonce, "max_fee_per_gas": max_fee, "max_priority_fee_per_gas": tip,
+                         "seconds_to_send": round(time.monotonic() - anchored_at, 3)})
+        sent = [tx_hash] + earlier
+        deadline = time.monotonic() + EXTERNAL_WAIT_S
+        while True:
+            head = int(l1.call("eth_blockNumber"), 16)
+            found = self._landed(sent)  # after the head: a block anchor+1 seen above has its receipts here
+            if found is not None:
+                if found[0] != tx_hash:
+                    return self._late(earlier, attempts, found)
+                return tx_hash, found[1], None
+            if head > anchor_number:
+                attempts[-1]["outcome"] = f"missed block {anchor_number + 1} (L1 reached block {head} first): replaced"
+                return tx_hash, None, {"nonce": nonce, "tip": tip, "max_fee": max_fee, "txs": sent}
+            if time.monotonic() > deadline:
+                raise BoosterError(
+                    f"the external L1 made no block after {anchor_number} in {EXTERNAL_WAIT_S:.0f}s: the settlement {tx_hash} is pending. "
+                    "Nothing is recorded as settled; the next settle (or booster up) finds out whether it landed"
+                )
+            time.sleep(RECEIPT_POLL_S)
+
+    def _late(self, earlier: list[str], attempts: list[dict], found: tuple[str, dict] | None = None) -> tuple[None, None, None]:
+        """An earlier attempt's transaction, replaced too late, was mined (after its block:
+        reverted, StaleAnchor): its nonce is used, the batch is still pending."""
+        found = found or self._landed(earlier)
+        if found and found[1]["status"] == "0x1":  # only a reorg gets here: it settled the batch, as another anchor
+            raise BoosterError(f"an earlier attempt's settlement {found[0]} landed on L1 after it seemed to miss its block: "
+                               "settle again (or restart) to record it")
+        where = f" ({found[0]} in block {int(found[1]['blockNumber'], 16)}, status {found[1]['status']})" if found else ""
+        if attempts:
+            attempts[-1]["outcome"] = f"an earlier attempt's transaction was mined before its replacement{where}: it reverted; a new nonce"
+        else:
+            attempts.append({"outcome": f"an earlier attempt's transaction was mined before its replacement could be sent{where}"})
+        if self.executor.store:
+            self.executor.store.set_meta("settling", None)  # the batch id is not used on L1: nothing landed
+        return None, None, None
 
     def pin_landing_timestamp(self, anchor_number: int) -> None:
         """Give the block the settlement lands in the TIMESTAMP the L1 context gave the batch

@@ -5,12 +5,14 @@ on what was settled."""
 from __future__ import annotations
 
 import logging
+import time
 
 from eth_utils import keccak, to_checksum_address
 
+from .delta import delta_hash, encode_updates, settleable
 from .errors import BoosterError, ExitCode
 from .executor import Executor, fetch_head_anchor
-from .relayer import apply_emulated, settlement_getter
+from .relayer import EXTERNAL_WAIT_S, apply_emulated, settlement_getter
 from .rpc import RpcClient
 from .store import Store
 
@@ -60,21 +62,31 @@ def check_anchor(ex: Executor, rebase: bool) -> list[dict]:
     return ex.rebase(head)
 
 
-def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: str) -> dict | None:
+def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: str, external: bool = False) -> dict | None:
     """A settlement sent before the node stopped and not recorded: did it land? Applied → record
     it and clear the batch; not applied → the batch stays pending. Never applied twice, never
-    dropped: the contract's batch counter decides."""
+    dropped: the contract's batch counter decides. On an external L1 (``external``) a
+    transaction sent for block anchor+1 may still land while that block is not there: the
+    answer waits for it (at most EXTERNAL_WAIT_S, else an error: nothing decided)."""
     settling = store.meta("settling")
     if not settling:
         return None
+    if external and settling.get("anchor") is not None:
+        _await_block(l1, settling["anchor"] + 1, settling.get("txs") or [])
     next_id = settlement_getter(l1, settlement, "nextBatchId")
     batch = settling["batch"]
     entry = None
     if next_id > batch:
-        logs = l1.call("eth_getLogs", {"address": settlement, "fromBlock": "0x0", "toBlock": "latest", "topics": [BATCH_SETTLED_TOPIC, "0x" + batch.to_bytes(32, "big").hex()]})
+        logs = l1.call("eth_getLogs", {"address": settlement, "fromBlock": hex(settling.get("anchor", -1) + 1), "toBlock": "latest", "topics": [BATCH_SETTLED_TOPIC, "0x" + batch.to_bytes(32, "big").hex()]})
         if not logs:
             raise BoosterError(f"L1 says batch {batch} was settled but its BatchSettled event is missing")
         ev = logs[-1]
+        if external and settling.get("delta_hash") != "0x" + delta_hash(encode_updates(settleable(ex.view.delta()))).hex():
+            # L2 transactions came after the settle that sent it gave up waiting: the batch that
+            # landed is not the pending one; booster does not split batches
+            raise BoosterError(f"batch {batch} landed on L1 (tx {ev['transactionHash']}) with the delta its settle sent, but the pending batch "
+                               "has changed since (L2 transactions after that settle stopped waiting): it cannot be recorded as settled. "
+                               "Keep this state directory aside and start with --fresh (docs/external-l1.md)")
         receipt = l1.call("eth_getTransactionReceipt", ev["transactionHash"])
         # its emulated writes (l1source.py) may have been cut short: applied again (final values)
         apply_emulated(l1, settling.get("emulated") or [])
@@ -98,6 +110,16 @@ def reconcile_settlement(ex: Executor, store: Store, l1: RpcClient, settlement: 
         log.info("batch %s was settled on L1 before the node stopped (tx %s); recorded", batch, ev["transactionHash"])
     store.set_meta("settling", None)
     return entry
+
+
+def _await_block(l1: RpcClient, number: int, txs: list[str]) -> None:
+    """Wait until L1 has block ``number`` (the only one the recorded settlement ``txs`` could land in)."""
+    deadline = time.monotonic() + EXTERNAL_WAIT_S
+    while int(l1.call("eth_blockNumber"), 16) < number:
+        if time.monotonic() > deadline:
+            raise BoosterError(f"the settlement {txs[-1] if txs else ''} sent for L1 block {number} may still land, and the external L1 has made "
+                               f"no block since {EXTERNAL_WAIT_S:.0f}s: nothing was decided; try again once it makes blocks")
+        time.sleep(0.2)
 
 
 def _count(writes: list[list[str]]) -> list[tuple[str, int]]:

@@ -21,12 +21,17 @@ class RpcConnectionError(RpcError):
 class RpcClient:
     def __init__(self, url: str, timeout: float = 30.0) -> None:
         parsed = urlparse(url)
-        if parsed.scheme != "http" or not parsed.hostname:
-            raise RpcError(f"unsupported RPC URL {url!r} (expected http://host:port)")
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            # not the URL itself: an RPC provider's API key is often in its path
+            raise RpcError(f"unsupported RPC URL {parsed.scheme or '?'}://{parsed.hostname or '?'}… (expected http(s)://host:port)")
         self.url = url
+        self._https = parsed.scheme == "https"
         self._host = parsed.hostname
-        self._port = parsed.port or 80
-        self._path = parsed.path or "/"
+        self._port = parsed.port or (443 if self._https else 80)
+        self._path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
+        # the URL in messages: without a path or query (where API keys go), as l1source.describe_url
+        hidden = "/…" if parsed.path not in ("", "/") or parsed.query or parsed.username else ""
+        self.shown = f"{parsed.scheme}://{parsed.hostname}{f':{parsed.port}' if parsed.port else ''}{hidden}"
         self._timeout = timeout
         self._local = threading.local()  # one keep-alive connection per thread
         self._ids = 0
@@ -34,7 +39,8 @@ class RpcClient:
     def _conn(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = kind(self._host, self._port, timeout=self._timeout)
             self._local.conn = conn
         return conn
 
@@ -53,11 +59,11 @@ class RpcClient:
                 self._local.conn = None
                 # a keep-alive connection the server closed fails once; retry on a fresh one
                 if attempt == 1 or isinstance(exc, (ConnectionRefusedError, TimeoutError)):
-                    raise RpcConnectionError(f"cannot reach {self.url}: {exc}") from exc
+                    raise RpcConnectionError(f"cannot reach {self.shown}: {exc}") from exc
         try:
             return json.loads(data)
         except ValueError as exc:
-            raise RpcError(f"{self.url} answered with invalid JSON (HTTP {resp.status})") from exc
+            raise RpcError(f"{self.shown} answered with invalid JSON (HTTP {resp.status})") from exc
 
     def _next_id(self) -> int:
         self._ids += 1

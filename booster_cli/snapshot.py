@@ -100,6 +100,12 @@ def take_dump(written: dict, path: Path) -> dict:
 
 def dump_stopped(state: StateDir, path: Path) -> dict:
     """Dump from the state directory's files (nothing running)."""
+    from .l1source import peek_saved_l1, refuse_dev_only
+
+    saved = peek_saved_l1(state.l2_store)
+    if saved and (saved["l1"] or {}).get("external"):
+        raise refuse_dev_only("booster state dump", "anvil_dumpState", "the external chain keeps its own state and booster cannot copy it; "
+                              "the L2's store is l2.sqlite in the state directory (docs/external-l1.md)")
     if not state.l2_store.exists() or not state.anvil_state.exists():
         raise BoosterError(f"nothing to dump: {state.path} holds no devnet state (run 'booster up' first)")
 

@@ -159,6 +159,18 @@ class StateDir:
         for path in self.path.glob("l2-*.sqlite*"):  # a chained devnet's other rollups
             path.unlink(missing_ok=True)
 
+    def set_aside(self) -> Path:
+        """Move the L2 store(s) into ``previous/<UTC time>/`` (``up --fresh`` on a devnet whose
+        L1 is external: its settled history stays on that chain, so its L2 side is kept too);
+        returns that folder."""
+        folder = self.path / "previous" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        while folder.exists():
+            folder = folder.with_name(folder.name + "+")
+        folder.mkdir(parents=True)
+        for path in [*self.path.glob("l2.sqlite*"), *self.path.glob("l2-*.sqlite*")]:
+            os.replace(path, folder / path.name)
+        return folder
+
     def read_devnet(self) -> dict | None:
         try:
             return json.loads(self.devnet_file.read_text())

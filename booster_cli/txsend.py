@@ -20,8 +20,10 @@ def send_transaction(
     gas: int | None = None,
     value: int = 0,
     chain_id: int | None = None,
+    priority_fee: int = PRIORITY_FEE,
 ) -> str:
-    """Sign and submit; returns the transaction hash (0x…)."""
+    """Sign and submit; returns the transaction hash (0x…). ``priority_fee``: the tip (a real
+    chain wants more than a dev chain's)."""
     sender = address_of(private_key)
     calls: list[tuple[str, list]] = [
         ("eth_getTransactionCount", [sender, "pending"]),
@@ -46,8 +48,8 @@ def send_transaction(
         to=to,
         data=data,
         gas=gas,
-        max_fee_per_gas=2 * base_fee + PRIORITY_FEE,
-        max_priority_fee_per_gas=PRIORITY_FEE,
+        max_fee_per_gas=2 * base_fee + priority_fee,
+        max_priority_fee_per_gas=priority_fee,
         value=value,
     )
     rpc.call("eth_sendRawTransaction", "0x" + raw.hex())

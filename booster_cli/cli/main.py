@@ -92,6 +92,10 @@ def up(
     fork_url: Annotated[Optional[str], typer.Option("--fork-url", envvar="BOOSTER_FORK_URL", metavar="URL", help="L1 is anvil forking this chain (its state read lazily; kept with the devnet's state).")] = None,
     fork_block_number: Annotated[Optional[int], typer.Option("--fork-block-number", envvar="BOOSTER_FORK_BLOCK_NUMBER", min=0, help="Fork at this block (default: the chain's head).")] = None,
     emulate_apply: Annotated[bool, typer.Option("--emulate-apply", envvar="BOOSTER_EMULATE_APPLY", help="Let L1CALL write to contracts without applyStateUpdates; settlements verify those writes and apply them with anvil_setStorageAt, and say so.")] = False,
+    l1_rpc: Annotated[Optional[str], typer.Option("--l1-rpc", envvar="BOOSTER_L1_RPC", metavar="URL", help="Use this chain as L1 instead of starting anvil (docs/external-l1.md); kept with the devnet's state. The relayer's key: BOOSTER_L1_KEY, --l1-key or --l1-keystore.")] = None,
+    l1_key: Annotated[Optional[str], typer.Option("--l1-key", metavar="KEY", show_default=False, help="The relayer's private key on an external L1 (better: BOOSTER_L1_KEY, which no process list shows). Never written anywhere.")] = None,
+    l1_keystore: Annotated[Optional[str], typer.Option("--l1-keystore", envvar="BOOSTER_L1_KEYSTORE", metavar="FILE", help="The relayer's key on an external L1 as an encrypted keystore file; its password in BOOSTER_L1_KEYSTORE_PASSWORD.")] = None,
+    settlement: Annotated[Optional[str], typer.Option("--settlement", envvar="BOOSTER_SETTLEMENT", metavar="ADDR", help="On an external L1: attach to this settlement contract (default: deploy one on first use, then reuse it).")] = None,
     rollups: Annotated[int, typer.Option("--rollups", envvar="BOOSTER_ROLLUPS", min=1, max=26, help="Chained rollups on the one L1 (docs/chaining.md): a, b, … with chain ids --l2-chain-id + 0, 1, … and ports --l2-port + 0, 1, … (0: any free port).")] = 1,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", envvar="BOOSTER_VERBOSE", help="Under each transaction also its decoded arguments and each L1 slot it wrote with its new value (in the terminal and l2.log).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", envvar="BOOSTER_QUIET", help="Foreground: print only warnings and errors after 'ready' (l2.log still gets every line).")] = False,
@@ -112,7 +116,17 @@ def up(
     from ..l1source import L1Source
 
     origins = parse_origins(allow_origin or [])
-    l1 = L1Source(fork_url or "", fork_block_number, emulate_apply)
+    l1 = L1Source(fork_url or "", fork_block_number, emulate_apply, l1_rpc or "", l1_keystore or "", settlement or "")
+    if l1_key is not None:
+        import os
+
+        from ..l1source import KEY_ENV, peek_saved_l1
+        from ..statedir import current
+
+        saved = None if fresh else peek_saved_l1(current().l2_store)  # a restart need not name its external L1 again
+        if not l1.external and not (saved and (saved["l1"] or {}).get("external")):
+            raise UsageError("--l1-key needs an external L1 (--l1-rpc): on a bundled or forked L1 the relayer uses booster's dev key")
+        os.environ[KEY_ENV] = l1_key  # the node reads it there (a detached one inherits it), never from its command line
     specs = _rollup_specs(rollups)
     if specs:  # [[rollup]] entries: the first is the L2 of --l2-chain-id and --l2-port
         (_, l2_chain_id, l2_port), rollups = specs[0], len(specs)
@@ -120,7 +134,8 @@ def up(
     if fresh and not yes:
         if not sys.stdin.isatty():
             raise UsageError("--fresh deletes the devnet's L1 and L2 chains; add --yes to confirm when not interactive")
-        if not typer.confirm("--fresh deletes the devnet's L1 and L2 chains in the state directory. Continue?", err=True):  # stdout: the JSON
+        if not typer.confirm("--fresh deletes the devnet's L1 and L2 chains in the state directory (a devnet on an external L1: its L2 store "
+                             "is moved to previous/, the external chain is not touched). Continue?", err=True):  # stdout: the JSON
             raise BoosterError("not confirmed: nothing was deleted, no devnet started")
 
     def ready(record: dict) -> None:
@@ -128,7 +143,7 @@ def up(
             output.emit_json(record)
         else:
             output.say(
-                f"booster devnet ready\n  L1 (anvil)  {record['l1']['rpc_url']}  chain {record['l1']['chain_id']}{_fork_note(record['l1'])}\n"
+                f"booster devnet ready\n  L1 ({'external' if record['l1'].get('kind') == 'external' else 'anvil'})  {_l1_url(record['l1'])}  chain {record['l1']['chain_id']}{_fork_note(record['l1'])}\n"
                 f"  L2 (booster) {record['l2']['rpc_url']}  chain {record['l2']['chain_id']}\n"
                 f"  settlement  {record['contracts']['settlement']}"
             )
@@ -136,6 +151,8 @@ def up(
                 output.say(f"  L2 rollup {r['name']} {r['rpc_url']}  chain {r['chain_id']}")
             for line in output.resumed_lines(record.get("resumed") or {}):
                 output.warn(line)
+            if record.get("previous"):
+                output.warn(output.previous_line(record["previous"]))
         sys.stdout.flush()
 
     if detach:
@@ -151,7 +168,14 @@ def up(
 def _fork_note(l1: dict) -> str:
     fork = l1.get("fork")
     note = f"  fork of {fork['url']} at block {fork['block']}" if fork else ""
+    if l1.get("kind") == "external":
+        note += "  external (booster started no anvil: 'down' leaves it alone)"
     return note + ("  (emulated applyStateUpdates)" if l1.get("emulate_apply") else "")
+
+
+def _l1_url(l1: dict) -> str:
+    """L1's URL as shown to people: an external one's without path or query (API keys)."""
+    return l1["external"]["url"] if l1.get("external") else l1["rpc_url"]
 
 
 def _rollup_specs(rollups: int) -> list:
@@ -361,7 +385,7 @@ def settle(
         output.note(f"left out of this settlement (L1CALL writes to them refused until it lands): {', '.join(result['excluded'])}")
     for name, changed in (result.get("rebased_rollups") or {}).items():  # a chained devnet's rebase, per rollup
         output.console().print(output.rebase_table(changed, f"rebase of rollup {name}: "))
-    if result.get("batch") is None and not result.get("dry_run"):
+    if (result.get("batch") is None or result.get("recovered")) and not result.get("dry_run"):
         output.note(result.get("message", "nothing to settle"))
         return
     if "rollups" in result:  # a chained devnet: one settlement of every rollup's batch
@@ -391,6 +415,9 @@ def settle(
         return
     output.console().print(output.delta_table(delta, title=f"settled L1 diff of batch {result['batch']}"))
     output.say(f"settled batch {result['batch']} in L1 block {result['l1_block']} (tx {result['l1_tx_hash']})")
+    if result.get("attempts"):  # an external L1, or a retry: each transaction sent and what became of it
+        output.say(f"attempts: {result['attempts']}" + "".join(f"\n  {i}. anchor {a.get('anchor', '?')}: {a.get('outcome', '')}"
+                                                               for i, a in enumerate(result["attempt_log"], 1)))
     for e in result.get("emulated", ()):  # booster up --emulate-apply
         output.say(f"emulated: {e['contract']}'s {e['changes']} write(s) were verified by the settlement and applied with anvil_setStorageAt; "
                    f"the real contract would need {e['needs']} (~{e['modelled_gas']:,} gas more)")

@@ -84,6 +84,13 @@ def resumed_lines(resumed: dict) -> list[str]:
     return lines
 
 
+def previous_line(previous: dict) -> str:
+    """What ``up --fresh`` did with a devnet on an external L1 (``up``'s record, "previous")."""
+    return (f"--fresh: the previous devnet's settlement contract {previous['settlement']} and its {previous['settled_batches']} settled "
+            f"batch(es) stay on the external L1 {previous['l1']}, readable there (BatchSettled events); its L2 store is kept in "
+            f"{previous['l2_store_kept_in']}. This devnet starts a new L2 with a settlement contract of its own")
+
+
 def warn(message: str) -> None:
     """Something the user should know about a result that succeeded: one line on stderr."""
     sys.stderr.write(f"warning: {message}\n")
@@ -211,10 +218,16 @@ def _fitted_table(title: str, columns: list[tuple[str, str]], rows: list[list[st
 
 def status_view(st: dict) -> str:
     """``booster status`` for people (a running devnet): endpoints, blocks, pids, the pending batch."""
+    l1 = st["l1"]
+    kind = l1.get("kind", "bundled")
+    if kind == "external":  # no process of booster's; its URL without path or query (API keys)
+        where = f"  L1 {l1['external']['url']}  block {l1['block']}  external, chain {l1['chain_id']} (booster started no anvil)"
+    else:
+        where = (f"  L1 {l1['rpc_url']}  block {l1['block']}  (pid {l1['pid']})  {kind}"
+                 + (f": fork of {l1['fork']['url']} at block {l1['fork']['block']}" if l1.get("fork") else ""))
     lines = [
         "running",
-        f"  L1 {st['l1']['rpc_url']}  block {st['l1']['block']}  (pid {st['l1']['pid']})"
-        + (f"  fork of {st['l1']['fork']['url']} at block {st['l1']['fork']['block']}" if st["l1"].get("fork") else ""),
+        where,
         f"  L2 {st['l2']['rpc_url']}  block {st['l2']['block']}  (pid {st['l2']['pid']}, RPC front pid {st['l2'].get('front_pid', '?')})",
     ]
     if st["l2"].get("ws_url"):  # the same port, upgraded (a devnet started by an older booster has none)

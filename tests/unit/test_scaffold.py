@@ -38,7 +38,7 @@ EXPECTED = {
 
 SETTINGS = {
     "devnet": {"l1_port": 8545, "l2_port": 8546, "l2_chain_id": 167010, "state_dir": ".booster", "allow_origin": [], "rollups": 1,
-               "fork_url": "", "fork_block_number": "latest", "emulate_apply": False},
+               "fork_url": "", "fork_block_number": "latest", "emulate_apply": False, "l1_rpc": "", "l1_keystore": "", "settlement": ""},
     "prover": {"key": ""},
     "client": {"rpc_url": "", "from": 0},
     "report": {"verifier_gas": []},
@@ -53,6 +53,9 @@ ENV_VARS = {
     ("devnet", "fork_url"): "BOOSTER_FORK_URL",
     ("devnet", "fork_block_number"): "BOOSTER_FORK_BLOCK_NUMBER",
     ("devnet", "emulate_apply"): "BOOSTER_EMULATE_APPLY",
+    ("devnet", "l1_rpc"): "BOOSTER_L1_RPC",
+    ("devnet", "l1_keystore"): "BOOSTER_L1_KEYSTORE",
+    ("devnet", "settlement"): "BOOSTER_SETTLEMENT",
     ("prover", "key"): "BOOSTER_PROVER_KEY",
     ("client", "rpc_url"): "BOOSTER_RPC_URL",
     ("client", "from"): "BOOSTER_FROM",
