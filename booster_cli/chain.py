@@ -404,7 +404,7 @@ class ChainRelayer:
         writers = self.chain.order.writers
         return [{**e.to_json(), "net_zero": e.net_zero, "rollups": writers.get((bytes.fromhex(e.contract[2:]), e.slot), [])} for e in delta]
 
-    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict | None:
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None, emulate_apply: bool = False) -> dict | None:
         from .errors import UsageError
 
         if exclude:

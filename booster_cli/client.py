@@ -70,10 +70,14 @@ def get_nonces(addresses: list[str], rpc_url: str | None = None) -> dict:
     return Client(rpc_url).call("booster_getNonces", [_address(a) for a in addresses] or None)
 
 
-def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None) -> dict:
-    if not exclude:
+def settle(rpc_url: str | None = None, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None,
+           emulate_apply: bool = False) -> dict:
+    addresses = [_address(a, "--exclude address") for a in exclude] if exclude else None
+    if emulate_apply:
+        return Client(rpc_url).call("booster_settle", dry_run, rebase, addresses, True)
+    if not addresses:
         return Client(rpc_url).call("booster_settle", dry_run, rebase)
-    return Client(rpc_url).call("booster_settle", dry_run, rebase, [_address(a, "--exclude address") for a in exclude])
+    return Client(rpc_url).call("booster_settle", dry_run, rebase, addresses)
 
 
 def report(rpc_url: str | None = None, batch: int | None = None) -> dict:

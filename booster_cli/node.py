@@ -209,6 +209,8 @@ class Node:
         l1_source = self.l1_source = cfg.l1.settled(saved_fork)
         if l1_source.external != external:  # the store said otherwise than its quick read (damaged meanwhile?)
             raise StateUnusable(f"the L2 store {cfg.state.l2_store} could not be read before it was opened; nothing was started")
+        if l1_source.emulate_apply and len(names) > 1:
+            raise UsageError("--emulate-apply with chained rollups is not supported yet (settleChain has no emulated application)")
         if l1_source.kind == FORK and len(names) > 1:
             raise UsageError("chained rollups on a forked L1 are not supported yet (their L1 commitments need L1 state proofs, which a fork lacks)")
         if external and len(names) > 1:
@@ -672,14 +674,17 @@ class Node:
             out[to_checksum_address(a)] = self.executor.nonce(raw)
         return out
 
-    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None) -> dict:
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list | None = None, emulate_apply: bool = False) -> dict:
         if exclude is not None and not (isinstance(exclude, list) and all(isinstance(a, str) for a in exclude)):
             raise UsageError("booster_settle's third parameter is a list of addresses to exclude")
+        if emulate_apply and not self.executor.view.emulate_apply:
+            raise UsageError("--emulate-apply: this devnet was started without it, so L1CALL writes to contracts without applyStateUpdates "
+                             "were refused and there is nothing to emulate (start one with 'booster up --emulate-apply')")
         with self.executor.lock:
             # labels need the batch's preimages, which a settlement clears
             preimages = dict(self.executor.view.preimages)
             try:
-                result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase), exclude=exclude)
+                result = self.relayer.settle(dry_run=bool(dry_run), rebase=bool(rebase), exclude=exclude, emulate_apply=bool(emulate_apply))
             except Exception:
                 if self.executor.broken:  # nothing after it can be trusted; the store can
                     log.error("%s; stopping the devnet", self.executor.broken)

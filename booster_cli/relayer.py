@@ -267,7 +267,8 @@ class Relayer:
     def _next_batch_id(self) -> int:
         return settlement_getter(self.l1, self.settlement, "nextBatchId")
 
-    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None) -> Settlement | dict | None:
+    def settle(self, dry_run: bool = False, rebase: bool = False, exclude: list[str] | None = None,
+               emulate_apply: bool = False) -> Settlement | dict | None:
         """Prove and settle the pending delta; ``None`` when there is nothing to settle. With
         ``dry_run``: prove, estimate, and report — nothing is sent, nothing changes. With
         ``rebase``: when L1 changed what the batch read, re-execute the batch on the L1 head
@@ -275,7 +276,9 @@ class Relayer:
         those targets out — the batch is re-executed on the L1 head with their L1CALL writes
         refused (the changed outcomes are reported in ``rebased``) — then settle the rest.
         A target whose applyStateUpdates would fail stops it before anything is sent
-        (``UnsettleableBatch``)."""
+        (``UnsettleableBatch``). A batch writing to targets without applyStateUpdates (a devnet
+        started with --emulate-apply: l1source.py) is settled only with ``emulate_apply``, the
+        explicit consent to apply their writes by emulation."""
         if dry_run and rebase:
             raise UsageError("--dry-run and --rebase exclude each other: a rebase re-executes the batch")
         excluded = _parse_addresses(exclude)
@@ -309,6 +312,12 @@ class Relayer:
                 self.preflight(proof, entries)
                 if dry_run:
                     return self._dry_run(proof, data, entries)
+                if inputs.emulated and not emulate_apply:
+                    names = ", ".join(to_checksum_address(a) for a in inputs.emulated)
+                    raise UsageError(
+                        f"the batch writes to {len(inputs.emulated)} contract(s) without applyStateUpdates ({names}): settle them by "
+                        "emulation with 'booster settle --emulate-apply' (anvil_setStorageAt after the settlement verified them). Nothing was sent"
+                    )
                 gas = self.gas_limit(data, inputs.anchor_number, len({e.contract for e in entries}), len(entries), proof=proof, entries=entries)
                 if ex.store and ex.store.has_batch(inputs.batch_id):
                     # L1 lost settlements while the node ran (anvil restarted under it): never reuse an id

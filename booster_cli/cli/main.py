@@ -359,6 +359,7 @@ def settle(
     dry_run: Annotated[bool, typer.Option("--dry-run", envvar="BOOSTER_DRY_RUN", help="Prove and estimate only: nothing is sent, nothing changes.")] = False,
     rebase: Annotated[bool, typer.Option("--rebase", envvar="BOOSTER_REBASE", help="If L1 changed what the batch read, re-execute the batch on the L1 head and settle.")] = False,
     exclude: Annotated[Optional[List[str]], typer.Option("--exclude", envvar="BOOSTER_EXCLUDE", metavar="ADDR", help="Leave this L1 contract out (repeatable): the batch is re-executed on the L1 head with L1CALL writes to it refused, then the rest settles.")] = None,
+    emulate_apply: Annotated[bool, typer.Option("--emulate-apply", help="Apply the writes to contracts without applyStateUpdates by emulation (anvil_setStorageAt after the settlement verified them); a devnet started with --emulate-apply needs it to settle such writes.")] = False,
     rpc_url: RpcUrl = None,
     json_out: Json = False,
 ) -> None:
@@ -368,7 +369,7 @@ def settle(
 
     try:
         with output.status("proving (witness + re-execution) and settling on L1…"):
-            result = do_settle(rpc_url, dry_run, rebase, exclude)
+            result = do_settle(rpc_url, dry_run, rebase, exclude, emulate_apply)
     except RemoteError as exc:  # with --json, run() prints the conflicts or targets in the error object
         if exc.conflicts and not json_out:
             output.console().print(output.conflict_table(exc.conflicts))

@@ -29,7 +29,7 @@ from booster_cli.rpc import RpcClient
 from booster_cli.txsend import transact
 from booster_cli.txsign import address_of
 
-from .conftest import VOTING, Devnet, Result, clean_env, run_booster
+from .conftest import VOTING, Devnet, Result, _kill, clean_env, run_booster
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +116,7 @@ def devnet_on(folder: Path, env: dict, *args: str) -> Iterator[Devnet]:
         yield dn
     finally:
         run_booster(folder, env, "down", timeout=60)
+        _kill(dn.record["l2"]["pid"])  # if down could not (the external chain is never the devnet's to stop)
 
 
 def test_settles_on_a_chain_with_block_times_across_restarts_and_down_leaves_it_alone(tmp_path):

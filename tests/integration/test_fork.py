@@ -87,7 +87,10 @@ def test_uniswap_on_a_fork_settles_by_emulation_as_direct_swaps_do(other_chain, 
         assert {c["contract"] for c in delta["changes"] if c.get("emulated")} == {pool.pair, pool.token0, pool.token1}
         assert "emulated" in dn.ok("delta", "show").out
         l1.call("evm_setNextBlockTimestamp", hex(int(anchor["timestamp"], 16) + 1))  # the block the L1 context described
-        settled = dn.ok("settle", "--json").json()
+        unasked = dn.booster("settle", "--json")  # emulation is asked for, each time
+        assert unasked.code == 2 and "settle --emulate-apply" in unasked.err and "Nothing was sent" in unasked.err
+        assert dn.ok("delta", "show", "--json").json()["changes"] == delta["changes"]
+        settled = dn.ok("settle", "--emulate-apply", "--json").json()
         assert settled["l1_block"] == int(anchor["number"], 16) + 1
         assert {e["contract"] for e in settled["emulated"]} == {pool.pair, pool.token0, pool.token1}
         assert settled["proof"]["l1_proofs"] is False
@@ -140,6 +143,8 @@ def test_without_emulation_a_write_to_uniswap_is_refused_with_the_reason(other_c
         (sender, to, data), _ = pool.swap_calls(l2_reader(RpcClient(dn.record["l2"]["rpc_url"]), 3), 3, False, E18)
         refused = dn.booster("send", to, "transfer(address,uint256)", pool.pair, str(E18), "--from", "3")
         assert refused.code == 5 and "does not implement applyStateUpdates" in refused.err
+        asked = dn.booster("settle", "--emulate-apply")  # nothing to emulate on a devnet started without it
+        assert asked.code == 2 and "started without it" in asked.err
         # the fork is kept with the devnet: another URL is refused, none reuses it
         dn.ok("down")
         other = dn.booster("up", "-d", "--fork-url", "http://127.0.0.1:1", "--l1-port", "0", "--l2-port", "0")
