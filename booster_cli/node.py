@@ -162,6 +162,8 @@ class Node:
         cfg.state.clear_devnet()  # a record there now is a dead node's: clients must not use it
         specs = cfg.specs()
         names = [name for name, _, _ in specs]
+        if not cfg.fresh:  # a damaged store is refused before anything opens it (even to read: SQLite's -shm)
+            check_store(cfg.state.l2_store, cfg.state.has_history())
         # what the state directory's devnet ran on: an external L1 (up --l1-rpc, l1source.py) has
         # no anvil here, no L1 port and no L1 state file, and --fresh never deletes its L2 side
         previous = peek_saved_l1(cfg.state.l2_store)
