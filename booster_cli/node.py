@@ -114,6 +114,12 @@ class RollupFace:
     def __getattr__(self, name: str):
         return getattr(self._node, name)
 
+    @property
+    def history(self) -> list[dict]:
+        """This rollup's settled batches, numbered as the settlement contract numbers its own (a
+        rollup added to a devnet later counts from 1)."""
+        return self.executor.store.history() if self.executor.store else []
+
     def transaction(self, tx_hash: str) -> dict:
         from .txinfo import transaction_view
 
@@ -703,8 +709,9 @@ class Node:
             for c in entry["changes"] if emulated else ():  # applied (or to be) by emulation: l1source.py
                 c["emulated"] = c["contract"] in emulated
         if self.chain is not None and "rollups" in entry and not entry.get("dry_run"):
-            entry["batch"] = entry["rollups"][0]["batch"]  # the first rollup's, as one rollup's settle answers
-            self.history.append(entry)
+            first = entry["rollups"][0]  # the first rollup's, as one rollup's settle answers (and its store records)
+            entry["batch"] = first["batch"]
+            self.history.append({**entry, "txs": first["txs"], "l2_blocks": first["l2_blocks"]})
             self.anvil.annotate(f"settled the chain's batches in L1 tx {entry['l1_tx_hash']} (block {entry['l1_block']})")
             return entry
         if isinstance(result, dict):

@@ -268,3 +268,21 @@ def test_a_chain_settlement_cut_short_by_a_crash_is_recorded_on_restart(tmp_path
         assert [(r["batch"], r["txs"]) for r in again["rollups"]] == [(2, 0), (2, 1)]
         assert votes(1) == 3
         assert os.path.exists(tmp_path / ".booster" / "l2-b.sqlite")
+
+
+def test_a_rollup_added_later_numbers_its_own_batches(tmp_path):
+    """One rollup settles batch 1; the devnet comes back with a second rollup, whose first
+    batch is its batch 1 while the first rollup's is its 2: tx and trace of rollup b's vote
+    name b's batch, not a's."""
+    with started_devnet(tmp_path) as dn:
+        voting = dn.deploy_voting()
+        dn.ok("send", voting, "vote(uint256)", "1")
+        assert dn.ok("settle", "--json").json()["batch"] == 1
+        dn.ok("down")
+        _restart(dn)
+        a = dn.ok("send", "--rollup", "a", voting, "vote(uint256)", "2", "--json").json()
+        b = dn.ok("send", "--rollup", "b", voting, "vote(uint256)", "3", "--from", "2", "--json").json()
+        settled = dn.ok("settle", "--json").json()
+        assert [(r["l2_chain_id"], r["batch"]) for r in settled["rollups"]] == [(167010, 2), (167011, 1)]
+        assert dn.ok("tx", "--rollup", "a", a["tx_hash"], "--json").json()["batch"] == {"settled": True, "number": 2}
+        assert dn.ok("tx", "--rollup", "b", b["tx_hash"], "--json").json()["batch"] == {"settled": True, "number": 1}
