@@ -41,6 +41,21 @@ def wait_dead(*pids: int, timeout: float = 15) -> None:
     assert not any(pid_alive(p) for p in pids)
 
 
+def kill_node_mid_stream(devnet: Devnet, stream, args: list[tuple], received: dict, at_least: int) -> None:
+    """Run ``stream(*a)`` in a thread for each ``a`` of ``args`` until ``received`` (key → the
+    hashes acknowledged) holds ``at_least`` of them, then ``kill -9`` the node while the streams
+    go on; returns once the streams ended and the devnet's processes are gone."""
+    threads = [threading.Thread(target=stream, args=a) for a in args]
+    for t in threads:
+        t.start()
+    while sum(len(v) for v in received.values()) < at_least:
+        time.sleep(0.01)
+    os.kill(devnet.record["l2"]["pid"], signal.SIGKILL)
+    for t in threads:
+        t.join(30)
+    wait_dead(devnet.record["l2"]["pid"], devnet.record["l1"]["pid"])
+
+
 def restart(devnet: Devnet, *extra: str) -> Devnet:
     res = run_booster(devnet.cwd, devnet.env, "up", "-d", "--l1-port", "0", "--l2-port", "0", "--json", *extra)
     assert res.code == 0, res.err
@@ -99,15 +114,7 @@ def test_kill_9_mid_stream_loses_no_acknowledged_transaction(devnet):
             except RpcError:
                 return  # the node is gone
 
-    threads = [threading.Thread(target=stream, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    while sum(len(v) for v in received.values()) < 60:
-        time.sleep(0.01)
-    os.kill(devnet.record["l2"]["pid"], signal.SIGKILL)
-    for t in threads:
-        t.join(30)
-    wait_dead(devnet.record["l2"]["pid"], devnet.record["l1"]["pid"])
+    kill_node_mid_stream(devnet, stream, [(i,) for i in range(4)], received, 60)
     acknowledged = [h for hs in received.values() for h in hs]
     assert 60 <= len(acknowledged) < 800
 

@@ -29,7 +29,7 @@ from booster_cli.rpc import RpcClient
 from booster_cli.txsend import transact
 from booster_cli.txsign import address_of
 
-from .conftest import VOTING, Devnet, Result, _kill, clean_env, run_booster
+from .conftest import VOTING, Devnet, Result, clean_env, run_booster, started_devnet
 
 pytestmark = pytest.mark.integration
 
@@ -107,23 +107,11 @@ def proc_file(pid: int, name: str) -> bytes:
         return b""
 
 
-@contextmanager
-def devnet_on(folder: Path, env: dict, *args: str) -> Iterator[Devnet]:
-    res = up(folder, env, *args)
-    assert res.code == 0, res.err
-    dn = Devnet(folder, env, res.json())
-    try:
-        yield dn
-    finally:
-        run_booster(folder, env, "down", timeout=60)
-        _kill(dn.record["l2"]["pid"])  # if down could not (the external chain is never the devnet's to stop)
-
-
 def test_settles_on_a_chain_with_block_times_across_restarts_and_down_leaves_it_alone(tmp_path):
     with external_chain(tmp_path, "--block-time", "1") as (anvil, ext):
         key = fresh_key(ext)
         env = env_with_key(tmp_path, key)
-        with devnet_on(tmp_path, env, "--l1-rpc", anvil.rpc_url) as dn:
+        with started_devnet(tmp_path, env, ("--l1-rpc", anvil.rpc_url)) as dn:
             record = dn.record
             assert record["l1"]["kind"] == "external" and record["l1"]["chain_id"] == CHAIN_ID and record["l1"]["pid"] is None
             assert "anvil" not in record["processes"] and record["relayer"] == address_of(key)
@@ -287,7 +275,7 @@ def test_dev_only_features_are_refused_on_an_external_l1(tmp_path):
         (tmp_path / "BoosterTarget.sol").write_text((VOTING.parent / "BoosterTarget.sol").read_text())
         (tmp_path / "Stamp.sol").write_text(STAMP)
         env = env_with_key(tmp_path, key)
-        with devnet_on(tmp_path, env, "--l1-rpc", url) as dn:
+        with started_devnet(tmp_path, env, ("--l1-rpc", url)) as dn:
             for args, words in [(("report",), "evm_snapshot"), (("report", "--batch", "1"), "evm_snapshot"),
                                 (("state", "dump", str(tmp_path / "dump.tgz")), "anvil_dumpState"), (("logs", "l1"), "external")]:
                 res = dn.booster(*args)
@@ -322,7 +310,7 @@ def test_fresh_keeps_the_old_settlement_and_l2_store_and_settlement_attaches(tmp
         wrong = up(tmp_path / "wrong", {**env, "BOOSTER_STATE_DIR": str(tmp_path / "wrong" / ".booster"), "BOOSTER_L1_KEYSTORE_PASSWORD": "nope"},
                    "--l1-rpc", url, "--l1-keystore", str(keystore))
         assert wrong.code == 2 and "cannot decrypt" in wrong.err
-        with devnet_on(tmp_path, env, "--l1-rpc", url, "--l1-keystore", str(keystore)) as dn:
+        with started_devnet(tmp_path, env, ("--l1-rpc", url, "--l1-keystore", str(keystore))) as dn:
             first = dn.record["contracts"]["settlement"]
             assert dn.record["relayer"] == address_of(key)
             voting = dn.ok("deploy", str(VOTING), "settlement", "--json").json()["address"]
@@ -360,7 +348,7 @@ def test_fresh_keeps_the_old_settlement_and_l2_store_and_settlement_attaches(tmp
         for address, words in [(first, "has settled 1 batch(es)"), (voting, "not a booster settlement contract"), ("0x" + "12" * 20, "holds no contract")]:
             res = up(other, env2, "--l1-rpc", url, "--l1-keystore", str(keystore), "--settlement", address)
             assert res.code == 2 and words in res.err, (address, res.err)
-        with devnet_on(other, env2, "--l1-rpc", url, "--l1-keystore", str(keystore), "--settlement", second) as dn2:
+        with started_devnet(other, env2, ("--l1-rpc", url, "--l1-keystore", str(keystore), "--settlement", second)) as dn2:
             assert dn2.record["contracts"]["settlement"] == second
             # the first Voting takes updates from the first settlement contract only
             assert dn2.booster("send", voting, "vote(uint256)", "3").code == 5

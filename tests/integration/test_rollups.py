@@ -137,15 +137,10 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
     """Votes stream into both rollups; the node is killed (-9) mid-stream. After `up`, every
     acknowledged hash has its receipt on its rollup, and the recovered chain settles (the prover
     re-executes it in the recovered global order) with L1 counting every mined vote."""
-    import os
-    import signal
-    import threading
-    import time
-
     from booster_cli.errors import RpcError
     from booster_cli.rpc import RpcClient
 
-    from .test_durability import wait_dead
+    from .test_durability import kill_node_mid_stream
 
     with started_devnet(tmp_path, up_args=CHAINED) as dn:
         voting = dn.deploy_voting()
@@ -162,15 +157,7 @@ def test_kill_9_mid_stream_on_two_rollups_loses_no_acknowledged_transaction(tmp_
                 except RpcError:
                     return  # the node is gone
 
-        threads = [threading.Thread(target=stream, args=key) for key in received]
-        for t in threads:
-            t.start()
-        while sum(len(v) for v in received.values()) < 80:
-            time.sleep(0.01)
-        os.kill(dn.record["l2"]["pid"], signal.SIGKILL)
-        for t in threads:
-            t.join(30)
-        wait_dead(dn.record["l2"]["pid"], dn.record["l1"]["pid"])
+        kill_node_mid_stream(dn, stream, list(received), received, 80)
         assert all(received.values()), "every stream got acknowledgements before the kill"
 
         _restart(dn)
