@@ -64,6 +64,11 @@ class PublicInputs:
             return keccak(abi_encode(["bytes32", "bytes32", "address[]"], [self.batch_hash(), keccak(EMULATED_TAG), addresses]))
         return self.batch_hash()
 
+    @property
+    def emulated_contracts(self) -> list[str]:
+        """The emulated targets, checksummed (as delta entries name contracts)."""
+        return [to_checksum_address(a) for a in self.emulated]
+
     def batch_hash(self) -> bytes:
         return keccak(
             abi_encode(
@@ -97,7 +102,7 @@ class PublicInputs:
     def to_json(self) -> dict:
         out = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in asdict(self).items() if k != "emulated"}
         if self.emulated:
-            out["emulated"] = [to_checksum_address(a) for a in self.emulated]
+            out["emulated"] = self.emulated_contracts
         return out
 
 

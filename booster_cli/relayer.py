@@ -196,10 +196,10 @@ def unsettleable_message(targets: list[dict]) -> str:
     )
 
 
-def emulated_writes(targets: tuple[bytes, ...], entries: list[DeltaEntry]) -> list[list[str]]:
-    """[contract, slot, value] of each write to an emulated target: what anvil_setStorageAt applies."""
-    names = {to_checksum_address(a) for a in targets}
-    return [[e.contract, hex32(e.slot), hex32(e.after)] for e in entries if e.contract in names]
+def emulated_writes(targets: list[str], entries: list[DeltaEntry]) -> list[list[str]]:
+    """[contract, slot, value] of each write to an emulated target (checksummed): what
+    anvil_setStorageAt applies."""
+    return [[e.contract, hex32(e.slot), hex32(e.after)] for e in entries if e.contract in targets]
 
 
 def apply_emulated(l1: RpcClient, writes: list[list[str]]) -> None:
@@ -213,11 +213,11 @@ def apply_emulated(l1: RpcClient, writes: list[list[str]]) -> None:
     l1.call("evm_mine")
 
 
-def emulated_summary(targets: tuple[bytes, ...], entries: list[DeltaEntry]) -> list[dict]:
-    """Per emulated target: its writes and what a real applyStateUpdates would have cost."""
+def emulated_summary(targets: list[str], entries: list[DeltaEntry]) -> list[dict]:
+    """Per emulated target (checksummed): its writes and what a real applyStateUpdates would
+    have cost."""
     out = []
-    for target in targets:
-        contract = to_checksum_address(target)
+    for contract in targets:
         mine = [e for e in entries if e.contract == contract]
         out.append({"contract": contract, "changes": len(mine), "modelled_gas": hook_gas(mine),
                     "needs": "applyStateUpdates((bytes32,bytes32)[]) callable by the settlement contract"})
@@ -313,7 +313,7 @@ class Relayer:
                 if dry_run:
                     return self._dry_run(proof, data, entries)
                 if inputs.emulated and not emulate_apply:
-                    names = ", ".join(to_checksum_address(a) for a in inputs.emulated)
+                    names = ", ".join(inputs.emulated_contracts)
                     raise UsageError(
                         f"the batch writes to {len(inputs.emulated)} contract(s) without applyStateUpdates ({names}): settle them by "
                         "emulation with 'booster settle --emulate-apply' (anvil_setStorageAt after the settlement verified them). Nothing was sent"
@@ -325,7 +325,7 @@ class Relayer:
                         f"L1's settlement contract would number this batch {inputs.batch_id}, which the L2 recorded as settled already: "
                         "L1 lost settled batches. Nothing was sent; restart with 'booster down' and 'booster up --rebase'"
                     )
-                emulated = emulated_writes(inputs.emulated, entries)
+                emulated = emulated_writes(inputs.emulated_contracts, entries)
                 settling = {"batch": inputs.batch_id, "delta_hash": "0x" + inputs.delta_hash.hex(), "attempt_at": time.time(),
                             **({"emulated": emulated} if emulated else {})}
                 if self.external:
@@ -354,11 +354,10 @@ class Relayer:
                     result.l2_blocks = [ex.batch.first_block, ex.head().block_number]
                     result.proof = proof.to_json()
                     # what the contract wrote itself: the emulated targets' writes are applied after it
-                    applied = {to_checksum_address(a) for a in inputs.emulated}
-                    result.gas = gas_breakdown(gas_used, data, [e for e in entries if e.contract not in applied])
+                    result.gas = gas_breakdown(gas_used, data, [e for e in entries if e.contract not in inputs.emulated_contracts])
                     result.rebased = rebased
                     result.excluded = self.excluded_json()
-                    result.emulated = emulated_summary(inputs.emulated, entries)
+                    result.emulated = emulated_summary(inputs.emulated_contracts, entries)
                     result.l1_saved = saved
                     attempts[-1]["outcome"] = f"landed in block {block}"
                     if self.external or len(attempts) > 1:
@@ -426,8 +425,7 @@ class Relayer:
         settlement will (from the settlement contract, at the anchor, in block anchor+1, with
         the updates of the targets before it applied); every target that fails is reported at
         once (``UnsettleableBatch``)."""
-        emulated = {to_checksum_address(a) for a in proof.inputs.emulated}
-        failures = self.failing_targets([e for e in entries if e.contract not in emulated])
+        failures = self.failing_targets([e for e in entries if e.contract not in proof.inputs.emulated_contracts])
         if failures:
             raise self.unsettleable(failures, proof, entries)
 

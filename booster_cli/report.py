@@ -155,7 +155,7 @@ def report_pending(node: "Node") -> dict:
     with l1_snapshot(l1):
         direct, calls, reverted = replay_direct(l1, proof.traces)
     base_fee, blob_base_fee = _fees(l1)
-    emulated, extra, note = _emulated(proof.inputs.emulated, entries)
+    emulated, extra, note = _emulated(proof.inputs.emulated_contracts, entries)
     settlement_gas += extra
     return {
         "batch": proof.inputs.batch_id,
@@ -245,10 +245,10 @@ def report_settled(node: "Node", batch: int) -> dict:
         raise BoosterError(f"re-executing batch {batch} on its anchor does not give the delta it settled (is the anchor's L1 state still served?)")
     tx = l1.call("eth_getTransactionByHash", entry["l1_tx_hash"])
     calldata = bytes.fromhex(tx["input"][2:])
-    targets: tuple = ()
+    targets: list[str] = []
     if calldata[:4] == SETTLE_EMULATED_SIG.selector:
         _, _, emulated_args, seal = abi_decode(SETTLE_EMULATED_SIG.inputs, calldata[4:])
-        targets = tuple(bytes.fromhex(a[2:]) for a in emulated_args)
+        targets = [to_checksum_address(a) for a in emulated_args]
     else:
         _, _, seal = abi_decode(SETTLE_SIG.inputs, calldata[4:])
     with l1_snapshot(l1):
@@ -271,7 +271,7 @@ def report_settled(node: "Node", batch: int) -> dict:
     }
 
 
-def _emulated(targets: tuple, entries: list[DeltaEntry]) -> tuple[dict, int, str]:
+def _emulated(targets: list[str], entries: list[DeltaEntry]) -> tuple[dict, int, str]:
     """A settlement that applied some targets' writes by emulation (l1source.py) is priced as if
     they implemented applyStateUpdates (relayer.hook_gas): its extra fields, the modelled gas
     added to its receipt's, and what the "measured" note says of it."""
